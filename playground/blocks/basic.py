@@ -1,0 +1,143 @@
+"""Input, dense head, regularization and reshaping blocks."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from playground.blocks import common_params as cp
+from playground.blocks.geometry import fmt_shape, need_rank
+from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep, keras_value
+
+
+def _spatial_rf(shape: tuple[int, ...]) -> RFStep | None:
+    return RFStep() if len(shape) == 3 else None
+
+
+# -------------------------------------------------------------------------- Input
+def input_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    return Inference(tuple(p["shape"]), rf=_spatial_rf(tuple(p["shape"])))
+
+
+def input_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
+    return ctx.input(list(p["shape"]))
+
+
+INPUT = BlockSpec(
+    type="Input", label="Input", category="input", keras_class="InputLayer",
+    params=(Param("shape", "shape", [28, 28, 1], "[height, width, channels], no batch axis.",
+                  minimum=1, maximum=1_000_000),),
+    infer=input_infer, build=input_build, min_inputs=0, max_inputs=0,
+    face=lambda p: "x".join(str(d) for d in p["shape"]),
+    help="The image the network sees: height x width x channels.")
+
+
+# -------------------------------------------------------------------------- Dense
+def dense_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    cin, units = s[-1], p["units"]
+    weights = cin * units + (units if p["use_bias"] else 0)
+    macs = math.prod(s[:-1]) * cin * units
+    out = tuple(s[:-1]) + (units,)
+    inf = Inference(out, params=weights, macs=macs, rf=_spatial_rf(out))
+    if len(s) > 1:
+        inf.warnings.append((
+            f"Dense on a {len(s) + 1}-D tensor {fmt_shape(s)} acts on the last axis only, "
+            f"at every position; insert Flatten or GlobalAveragePooling2D before it",
+            "insert_flatten"))
+    return inf
+
+
+def dense_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
+    layer = ctx.L.Dense(units=p["units"], activation=p["activation"], use_bias=p["use_bias"],
+                        name=ctx.name())
+    return ctx.add(layer)(inputs[0])
+
+
+DENSE = BlockSpec(
+    type="Dense", label="Dense", category="head", keras_class="Dense",
+    params=(Param("units", "int", 10, "Number of outputs (the class count for a classifier).",
+                  minimum=1, maximum=10_000_000),
+            cp.activation(), cp.use_bias()),
+    infer=dense_infer, build=dense_build,
+    face=lambda p: f"{p['units']}" + (f" {p['activation']}" if p["activation"] != "linear"
+                                      else ""),
+    help="Fully connected layer: every input feeds every output.")
+
+
+# ------------------------------------------------------------------------ Flatten
+def flatten_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    return Inference((math.prod(s),), rf=None)
+
+
+FLATTEN = BlockSpec(
+    type="Flatten", label="Flatten", category="reshape", keras_class="Flatten", params=(),
+    infer=flatten_infer,
+    build=lambda ctx, p, inputs: ctx.add(ctx.L.Flatten(name=ctx.name()))(inputs[0]),
+    help="Unrolls H x W x C into one vector for a Dense head.")
+
+
+# ------------------------------------------------------------------------ Reshape
+def reshape_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    target = list(p["target_shape"])
+    total = math.prod(s)
+    unknown = [i for i, d in enumerate(target) if d == -1]
+    if len(unknown) > 1 or any(d == 0 or d < -1 for d in target):
+        raise BlockProblem("target_shape may hold one -1 and otherwise positive sizes",
+                           param="target_shape")
+    known = math.prod(d for d in target if d != -1)
+    if unknown:
+        if total % known:
+            raise BlockProblem(f"cannot reshape {fmt_shape(s)} ({total} values) to "
+                               f"{fmt_shape(tuple(target))}", param="target_shape")
+        target[unknown[0]] = total // known
+    elif known != total:
+        raise BlockProblem(f"cannot reshape {fmt_shape(s)} ({total} values) to "
+                           f"{fmt_shape(tuple(target))} ({known} values)", param="target_shape")
+    out = tuple(target)
+    return Inference(out, rf=_spatial_rf(out) if len(s) == 3 else None)
+
+
+RESHAPE = BlockSpec(
+    type="Reshape", label="Reshape", category="reshape", keras_class="Reshape",
+    params=(Param("target_shape", "int_list", [-1], "New shape without the batch axis; one "
+                  "entry may be -1.", minimum=-1, maximum=1_000_000_000),),
+    infer=reshape_infer,
+    build=lambda ctx, p, inputs: ctx.add(ctx.L.Reshape(
+        target_shape=keras_value(p["target_shape"]), name=ctx.name()))(inputs[0]),
+    face=lambda p: "x".join(str(d) for d in p["target_shape"]),
+    help="Rearranges values into a new shape (same count).")
+
+
+# ----------------------------------------------------------------------- Dropouts
+def dropout_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    return Inference(s, rf=_spatial_rf(s))
+
+
+DROPOUT = BlockSpec(
+    type="Dropout", label="Dropout", category="regularization", keras_class="Dropout",
+    params=(cp.rate(),), infer=dropout_infer,
+    build=lambda ctx, p, inputs: ctx.add(ctx.L.Dropout(rate=p["rate"], name=ctx.name()))(
+        inputs[0]),
+    face=lambda p: f"p={p['rate']:g}",
+    help="Zeroes a random fraction of units while training (AlexNet's regularizer).")
+
+
+def spatial_dropout_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    need_rank(s, 3, "SpatialDropout2D")
+    return Inference(s)
+
+
+SPATIAL_DROPOUT = BlockSpec(
+    type="SpatialDropout2D", label="Spatial Dropout 2D", category="regularization",
+    keras_class="SpatialDropout2D", params=(cp.rate(),), infer=spatial_dropout_infer,
+    build=lambda ctx, p, inputs: ctx.add(ctx.L.SpatialDropout2D(rate=p["rate"],
+                                                                name=ctx.name()))(inputs[0]),
+    face=lambda p: f"p={p['rate']:g}",
+    help="Drops whole feature maps instead of single values.")
+
+SPECS = (INPUT, DENSE, FLATTEN, RESHAPE, DROPOUT, SPATIAL_DROPOUT)

@@ -1,0 +1,177 @@
+"""Convolution blocks: Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.blocks import common_params as cp
+from playground.blocks.geometry import (
+    fmt_pair,
+    need_rank,
+    transpose_length,
+    window_output,
+)
+from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep, keras_value
+
+
+def _no_stride_with_dilation(p: dict[str, Any]) -> None:
+    if max(p["strides"]) > 1 and max(p["dilation_rate"]) > 1:
+        raise BlockProblem("strides > 1 cannot be combined with dilation_rate > 1 (Keras "
+                           "refuses it)", param="dilation_rate")
+
+
+def conv_face(p: dict[str, Any]) -> str:
+    parts = []
+    if "filters" in p:
+        parts.append(f"{p['filters']} @ {fmt_pair(p['kernel_size'])}")
+    else:
+        parts.append(f"dw {fmt_pair(p['kernel_size'])}")
+    if max(p["strides"]) > 1:
+        parts.append(f"/{p['strides'][0]}" if p["strides"][0] == p["strides"][1]
+                     else f"/{fmt_pair(p['strides'])}")
+    parts.append(p["padding"])
+    if p.get("activation", "linear") != "linear":
+        parts.append(p["activation"])
+    return " ".join(parts)
+
+
+def _rf(p: dict[str, Any]) -> RFStep:
+    k = tuple((k - 1) * d + 1 for k, d in zip(p["kernel_size"], p["dilation_rate"], strict=True))
+    return RFStep(k, p["strides"])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------- Conv2D
+def conv2d_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    need_rank(s, 3, "Conv2D")
+    _no_stride_with_dilation(p)
+    cin, groups = s[2], p["groups"]
+    if cin % groups or p["filters"] % groups:
+        raise BlockProblem(f"groups={groups} must divide both the input channels ({cin}) and "
+                           f"filters ({p['filters']})", param="groups")
+    h, w = window_output(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
+    kh, kw = p["kernel_size"]
+    f = p["filters"]
+    weights = kh * kw * (cin // groups) * f + (f if p["use_bias"] else 0)
+    macs = h * w * f * kh * kw * (cin // groups)
+    return Inference((h, w, f), params=weights, macs=macs, rf=_rf(p))
+
+
+def conv2d_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
+    layer = ctx.L.Conv2D(
+        filters=p["filters"], kernel_size=keras_value(p["kernel_size"]),
+        strides=keras_value(p["strides"]), padding=p["padding"],
+        dilation_rate=keras_value(p["dilation_rate"]), groups=p["groups"],
+        activation=p["activation"], use_bias=p["use_bias"], name=ctx.name())
+    return ctx.add(layer)(inputs[0])
+
+
+CONV2D = BlockSpec(
+    type="Conv2D", label="Conv 2D", category="convolution", keras_class="Conv2D",
+    params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), cp.dilation(),
+            Param("groups", "int", 1, "Split channels into independent groups.", minimum=1,
+                  maximum=100_000),
+            cp.activation(), cp.use_bias()),
+    infer=conv2d_infer, build=conv2d_build, face=conv_face,
+    help="Slides learned kernels over the image; each filter produces one feature map.")
+
+
+# --------------------------------------------------------------- DepthwiseConv2D
+def depthwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    need_rank(s, 3, "DepthwiseConv2D")
+    _no_stride_with_dilation(p)
+    h, w = window_output(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
+    kh, kw = p["kernel_size"]
+    out_c = s[2] * p["depth_multiplier"]
+    weights = kh * kw * out_c + (out_c if p["use_bias"] else 0)
+    return Inference((h, w, out_c), params=weights, macs=h * w * out_c * kh * kw, rf=_rf(p))
+
+
+def depthwise_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
+    layer = ctx.L.DepthwiseConv2D(
+        kernel_size=keras_value(p["kernel_size"]), strides=keras_value(p["strides"]),
+        padding=p["padding"], depth_multiplier=p["depth_multiplier"],
+        dilation_rate=keras_value(p["dilation_rate"]), activation=p["activation"],
+        use_bias=p["use_bias"], name=ctx.name())
+    return ctx.add(layer)(inputs[0])
+
+
+DEPTH_MULTIPLIER = Param("depth_multiplier", "int", 1, "Output channels per input channel.",
+                         minimum=1, maximum=10_000)
+
+DEPTHWISE = BlockSpec(
+    type="DepthwiseConv2D", label="Depthwise Conv 2D", category="convolution",
+    keras_class="DepthwiseConv2D",
+    params=(cp.kernel_size(), cp.strides(), cp.padding(), DEPTH_MULTIPLIER, cp.dilation(),
+            cp.activation(), cp.use_bias()),
+    infer=depthwise_infer, build=depthwise_build, face=conv_face,
+    help="One kernel per input channel (MobileNet's spatial step).")
+
+
+# --------------------------------------------------------------- SeparableConv2D
+def separable_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    need_rank(s, 3, "SeparableConv2D")
+    _no_stride_with_dilation(p)
+    h, w = window_output(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
+    kh, kw = p["kernel_size"]
+    mid = s[2] * p["depth_multiplier"]
+    f = p["filters"]
+    weights = kh * kw * mid + mid * f + (f if p["use_bias"] else 0)
+    macs = h * w * mid * kh * kw + h * w * mid * f
+    return Inference((h, w, f), params=weights, macs=macs, rf=_rf(p))
+
+
+def separable_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
+    layer = ctx.L.SeparableConv2D(
+        filters=p["filters"], kernel_size=keras_value(p["kernel_size"]),
+        strides=keras_value(p["strides"]), padding=p["padding"],
+        depth_multiplier=p["depth_multiplier"], dilation_rate=keras_value(p["dilation_rate"]),
+        activation=p["activation"], use_bias=p["use_bias"], name=ctx.name())
+    return ctx.add(layer)(inputs[0])
+
+
+SEPARABLE = BlockSpec(
+    type="SeparableConv2D", label="Separable Conv 2D", category="convolution",
+    keras_class="SeparableConv2D",
+    params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), DEPTH_MULTIPLIER,
+            cp.dilation(), cp.activation(), cp.use_bias()),
+    infer=separable_infer, build=separable_build, face=conv_face,
+    help="Depthwise then 1x1 pointwise convolution: far fewer weights than Conv2D.")
+
+
+# --------------------------------------------------------------- Conv2DTranspose
+def transpose_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    need_rank(s, 3, "Conv2DTranspose")
+    _no_stride_with_dilation(p)
+    kh, kw = p["kernel_size"]
+    (sh, sw), (dh, dw) = p["strides"], p["dilation_rate"]
+    h = transpose_length(s[0], kh, sh, p["padding"], dh)
+    w = transpose_length(s[1], kw, sw, p["padding"], dw)
+    f, cin = p["filters"], s[2]
+    weights = kh * kw * cin * f + (f if p["use_bias"] else 0)
+    macs = s[0] * s[1] * cin * kh * kw * f
+    rf = RFStep((1 + (kh - 1) / sh, 1 + (kw - 1) / sw), (1 / sh, 1 / sw))
+    return Inference((h, w, f), params=weights, macs=macs, rf=rf)
+
+
+def transpose_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
+    layer = ctx.L.Conv2DTranspose(
+        filters=p["filters"], kernel_size=keras_value(p["kernel_size"]),
+        strides=keras_value(p["strides"]), padding=p["padding"],
+        dilation_rate=keras_value(p["dilation_rate"]), activation=p["activation"],
+        use_bias=p["use_bias"], name=ctx.name())
+    return ctx.add(layer)(inputs[0])
+
+
+TRANSPOSE = BlockSpec(
+    type="Conv2DTranspose", label="Transposed Conv 2D", category="convolution",
+    keras_class="Conv2DTranspose",
+    params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), cp.dilation(),
+            cp.activation(), cp.use_bias()),
+    infer=transpose_infer, build=transpose_build, face=conv_face,
+    help="Learned upsampling (U-Net decoders): output = input x stride with \"same\".")
+
+SPECS = (CONV2D, DEPTHWISE, SEPARABLE, TRANSPOSE)

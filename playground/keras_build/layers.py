@@ -1,0 +1,63 @@
+"""The app's own Keras layers, registered so that saved models reload without unsafe mode."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="playground")
+class LocalResponseNormalization(keras.layers.Layer):
+    """AlexNet's LRN across channels: x / (bias + alpha * sum_{|d|<=r} x_{c+d}^2) ** beta."""
+
+    def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4,
+                 beta: float = 0.75, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.depth_radius = int(depth_radius)
+        self.bias = float(bias)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float32")
+        out = tf.nn.local_response_normalization(
+            x, depth_radius=self.depth_radius, bias=self.bias, alpha=self.alpha,
+            beta=self.beta)
+        return ops.cast(out, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(depth_radius=self.depth_radius, bias=self.bias, alpha=self.alpha,
+                      beta=self.beta)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="playground")
+class ZeroPadChannels(keras.layers.Layer):
+    """Pads the channel axis with zeros: ResNet's option-A (parameter-free) shortcut."""
+
+    def __init__(self, pad: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pad = int(pad)
+
+    def call(self, inputs):
+        return ops.pad(inputs, [[0, 0], [0, 0], [0, 0], [0, self.pad]])
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], None if input_shape[-1] is None
+                else input_shape[-1] + self.pad)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(pad=self.pad)
+        return config
+
+
+CUSTOM_OBJECTS = {
+    "playground>LocalResponseNormalization": LocalResponseNormalization,
+    "playground>ZeroPadChannels": ZeroPadChannels,
+}
