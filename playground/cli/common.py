@@ -1,0 +1,63 @@
+"""Helpers shared by subcommands: loading a graph with the contract's exit codes, retargeting."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from playground.core import fileformat
+from playground.core.errors import GraphFileError
+from playground.core.graph import Graph
+from playground.core.retarget import parse_shape, set_classes, set_input_shape
+
+
+class ExitWith(Exception):
+    """Raised by helpers to end a command with a given exit code (message already printed)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+def load_or_report(path: str) -> Graph:
+    """Load a graph; an unreadable file exits 2, invalid content prints check lines and exits 1."""
+    try:
+        return fileformat.load(path)
+    except GraphFileError as exc:
+        if exc.unreadable:
+            print(f"error: {exc}", file=sys.stderr)
+            raise ExitWith(2) from None
+        for where, message in exc.problems:
+            print(f"error: {where}: {message}")
+        raise ExitWith(1) from None
+
+
+def add_retarget_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-shape", metavar="H,W,C",
+                        help="retarget the graph's Input to this shape (no batch axis)")
+    parser.add_argument("--classes", type=int, metavar="N",
+                        help="set the class count of the classifier head(s)")
+
+
+def apply_retarget(graph: Graph, args: argparse.Namespace) -> list[str]:
+    """Apply --input-shape/--classes; returns lines describing what changed."""
+    notes = []
+    if getattr(args, "input_shape", None):
+        node_id = set_input_shape(graph, parse_shape(args.input_shape))
+        notes.append(f"input {node_id}: shape set to {args.input_shape}")
+    if getattr(args, "classes", None) is not None:
+        heads = set_classes(graph, args.classes)
+        notes.append(f"classes set to {args.classes} on {', '.join(heads)}")
+    return notes
+
+
+def wrap(run):
+    """Turn ``ExitWith`` into a return code so subcommands can bail out from helpers."""
+
+    def runner(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except ExitWith as stop:
+            return stop.code
+
+    return runner

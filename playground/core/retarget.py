@@ -1,0 +1,89 @@
+"""Retargeting a graph: a new input shape and a new class count for its classifier head(s).
+
+Shared by the CLI's ``--input-shape``/``--classes``, the editor's dialog and the training bench
+(whose dataset decides the class count).
+"""
+
+from __future__ import annotations
+
+from playground.core.errors import PlaygroundError
+from playground.core.graph import Graph
+
+# Blocks a head's output passes through unchanged in width on its way to the model output.
+PASS_THROUGH = {"Activation", "Softmax", "Dropout", "Reshape", "ReLU", "LeakyReLU"}
+HEAD_WIDTH_PARAM = {"Dense": "units", "Conv2D": "filters"}
+
+
+class RetargetError(PlaygroundError):
+    pass
+
+
+def parse_shape(text: str) -> list[int]:
+    """``"32,32,3"`` (or ``32x32x3``) -> [32, 32, 3]; a clear error otherwise."""
+    parts = text.replace("x", ",").replace(" ", "").split(",")
+    try:
+        shape = [int(p) for p in parts if p != ""]
+    except ValueError:
+        raise RetargetError(f"--input-shape {text!r}: expected H,W,C with whole numbers, "
+                            "e.g. 32,32,3") from None
+    if not shape or any(d <= 0 for d in shape):
+        raise RetargetError(f"--input-shape {text!r}: sizes must be positive, e.g. 32,32,3")
+    return shape
+
+
+def set_input_shape(graph: Graph, shape: list[int]) -> str:
+    inputs = [n for n in graph.nodes if n.type == "Input"]
+    if len(inputs) != 1:
+        raise RetargetError(f"cannot set the input shape: the graph has {len(inputs)} Input "
+                            "nodes (expected exactly one)")
+    graph.set_param(inputs[0].id, "shape", list(shape))
+    return inputs[0].id
+
+
+def find_heads(graph: Graph) -> list[str]:
+    """Ids of the Dense/Conv2D nodes whose width is the class count of each model output."""
+    heads: list[str] = []
+    for sink in graph.sinks():
+        current = sink
+        while True:
+            node = graph.node(current)
+            if node.type in HEAD_WIDTH_PARAM:
+                heads.append(current)
+                break
+            sources = graph.inputs_of(current)
+            if node.type not in PASS_THROUGH or len(sources) != 1:
+                break
+            current = sources[0]
+    return list(dict.fromkeys(heads))
+
+
+def set_classes(graph: Graph, classes: int) -> list[str]:
+    """Set the width of every classifier head to ``classes``; returns the heads changed."""
+    if classes < 1:
+        raise RetargetError(f"--classes must be at least 1, not {classes}")
+    heads = find_heads(graph)
+    if not heads:
+        raise RetargetError("cannot find a classifier head: no model output ends in a Dense "
+                            "(or a 1x1 Conv2D) layer")
+    for head in heads:
+        node = graph.node(head)
+        key = HEAD_WIDTH_PARAM[node.type]
+        old = node.params.get(key)
+        graph.set_param(head, key, classes)
+        # A Reshape after a conv head (MobileNet's conv_preds) carries the count too.
+        for succ in _downstream_chain(graph, head):
+            target = graph.node(succ).params.get("target_shape")
+            if graph.node(succ).type == "Reshape" and isinstance(target, list) and old in target:
+                graph.set_param(succ, "target_shape", [classes if d == old else d
+                                                       for d in target])
+    return heads
+
+
+def _downstream_chain(graph: Graph, start: str) -> list[str]:
+    chain, current = [], start
+    while True:
+        outs = graph.outputs_of(current)
+        if len(outs) != 1 or graph.node(outs[0]).type not in PASS_THROUGH:
+            return chain
+        current = outs[0]
+        chain.append(current)
