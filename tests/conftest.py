@@ -1,0 +1,35 @@
+"""Suite-wide settings: headless Qt, quiet TensorFlow, no Keras downloads, no leaked threads."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("PLAYGROUND_NO_SETTINGS", "1")  # tests never touch the user's QSettings
+os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".keras-test-home"))
+
+
+@pytest.fixture(autouse=True)
+def _no_running_qthreads():
+    """Fail any test that leaves a QThread running (it would be destroyed while running)."""
+    yield
+    if "PySide6.QtCore" not in sys.modules:
+        return
+    from PySide6.QtCore import QThread
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    running = [t for t in app.findChildren(QThread) if t.isRunning()]
+    leaked = getattr(QThread, "_playground_live", None)
+    live = [t for t in (leaked or set()) if t.isRunning()]
+    if running or live:
+        for t in running + live:
+            t.quit()
+            t.wait(5000)
+        pytest.fail(f"test left {len(running) + len(live)} QThread(s) running")
