@@ -46,9 +46,11 @@ LEAKY_RELU = BlockSpec(
 
 def softmax_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     (s,) = shapes
-    if not -len(s) - 1 <= p["axis"] <= len(s) or p["axis"] == 0:
-        raise BlockProblem(f"axis {p['axis']} does not exist for an input of rank "
-                           f"{len(s) + 1}", param="axis")
+    rank = len(s) + 1  # with the batch axis
+    if not -rank < p["axis"] < rank or p["axis"] == 0:
+        raise BlockProblem(f"axis {p['axis']} is not a feature axis of an input of rank {rank} "
+                           f"(use 1 to {rank - 1} or -1 to -{rank - 1}; axis 0 is the batch)",
+                           param="axis")
     return same_shape_infer(p, shapes)
 
 

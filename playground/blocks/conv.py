@@ -16,8 +16,9 @@ from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RF
 
 def _no_stride_with_dilation(p: dict[str, Any]) -> None:
     if max(p["strides"]) > 1 and max(p["dilation_rate"]) > 1:
-        raise BlockProblem("strides > 1 cannot be combined with dilation_rate > 1 (Keras "
-                           "refuses it)", param="dilation_rate")
+        raise BlockProblem(f"strides {fmt_pair(p['strides'])} cannot be combined with "
+                           f"dilation_rate {fmt_pair(p['dilation_rate'])} (Keras and TensorFlow "
+                           "refuse strides > 1 with dilation > 1)", param="dilation_rate")
 
 
 def conv_face(p: dict[str, Any]) -> str:

@@ -9,19 +9,19 @@ from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RF
 
 
 def _pad_face(pad: tuple[tuple[int, int], tuple[int, int]]) -> str:
-    (t, b), (l, r) = pad
-    if t == b == l == r:
-        return str(t)
-    if t == b and l == r:
-        return f"{t}x{l}"
-    return f"{t},{b},{l},{r}"
+    (top, bottom), (left, right) = pad
+    if top == bottom == left == right:
+        return str(top)
+    if top == bottom and left == right:
+        return f"{top}x{left}"
+    return f"{top},{bottom},{left},{right}"
 
 
 def zeropad_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     (s,) = shapes
     need_rank(s, 3, "ZeroPadding2D")
-    (t, b), (l, r) = p["padding"]
-    return Inference((s[0] + t + b, s[1] + l + r, s[2]))
+    (top, bottom), (left, right) = p["padding"]
+    return Inference((s[0] + top + bottom, s[1] + left + right, s[2]))
 
 
 ZERO_PADDING = BlockSpec(
@@ -39,10 +39,11 @@ ZERO_PADDING = BlockSpec(
 def crop_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     (s,) = shapes
     need_rank(s, 3, "Cropping2D")
-    (t, b), (l, r) = p["cropping"]
-    h, w = s[0] - t - b, s[1] - l - r
+    (top, bottom), (left, right) = p["cropping"]
+    h, w = s[0] - top - bottom, s[1] - left - right
     if h <= 0 or w <= 0:
-        raise BlockProblem(f"cropping {t + b} rows and {l + r} columns from a {s[0]}x{s[1]} "
+        raise BlockProblem(f"cropping {top + bottom} rows and {left + right} columns from a "
+                           f"{s[0]}x{s[1]} "
                            "input leaves nothing", param="cropping")
     return Inference((h, w, s[2]))
 

@@ -179,12 +179,19 @@ class BlockSpec:
 
 # ----------------------------------------------------------------- param validation
 def _json(value: Any) -> str:
+    """The value as the user wrote it in JSON, cut short: it is quoted in a one-line message."""
     import json
 
+    if _is_int(value):
+        return _fmt(value)
     try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = repr(value)
+        except (ValueError, RecursionError):
+            text = f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_int(value: Any) -> bool:
@@ -204,6 +211,11 @@ def _check_range(p: Param, value: float, label: str = "") -> str | None:
 
 
 def _fmt(value: float) -> str:
+    if isinstance(value, int):
+        if abs(value) < 10**30:
+            return str(value)
+        # Huge ints (str() of one over 4300 digits even raises): give the order of magnitude.
+        return f"{'-' if value < 0 else ''}about 10^{int(abs(value).bit_length() * 0.30103)}"
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
@@ -234,6 +246,8 @@ def coerce_param(p: Param, value: Any) -> Any:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BlockProblem(f"{p.name} must be a number, not {_json(value)}", param=p.name)
+        if isinstance(value, int) and abs(value) > 10**300:
+            raise BlockProblem(f"{p.name} is far too large ({_fmt(value)})", param=p.name)
         if not math.isfinite(value):
             raise BlockProblem(f"{p.name} must be finite", param=p.name)
         problem = _check_range(p, value)

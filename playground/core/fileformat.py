@@ -24,6 +24,9 @@ FORMAT_VERSION = 1
 KNOWN_TOP_KEYS = ("format", "version", "name", "description", "nodes", "edges")
 KNOWN_NODE_KEYS = ("id", "type", "params", "trainable", "pos")
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Param values never need more than a few levels; a deeper document would only make every later
+# recursive step (copy, json.dumps, the inspector) risk a RecursionError.
+MAX_NESTING = 100
 
 
 class _DuplicateKey(ValueError):
@@ -53,14 +56,21 @@ def _finite_float(text: str) -> float:
 def _decode_text(data: bytes, source: str) -> str:
     if not data.strip():
         raise GraphFileError("the file is empty", source=source)
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and data[1:2] == b"\x00"):
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise GraphFileError("the file is UTF-32 text; save it as UTF-8", source=source)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:2]:
         raise GraphFileError("the file is UTF-16 text; save it as UTF-8", source=source)
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise GraphFileError(
             f"not a text file (byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8)",
             source=source) from None
+    if "\x00" in text:
+        offset = text.index("\x00")
+        raise GraphFileError(f"not a text file (a NUL character at offset {offset})",
+                             source=source)
+    return text
 
 
 def parse_json(text: str, source: str = "<string>") -> Any:
@@ -81,9 +91,33 @@ def parse_json(text: str, source: str = "<string>") -> Any:
         raise GraphFileError(f"not valid JSON: {exc}", source=source) from None
 
 
-def _line_of(text: str, node_id: str) -> int | None:
-    match = re.search(r'"id"\s*:\s*' + re.escape(json.dumps(node_id)), text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+def _line_of(text: str, node_id: str, occurrence: int = 1) -> int | None:
+    """Line of the ``occurrence``-th ``"id": "<node_id>"`` in the text (only called for
+    messages: a regex scan per node would make loading big files quadratic)."""
+    pattern = re.compile(r'"id"\s*:\s*' + re.escape(json.dumps(node_id)))
+    for n, match in enumerate(pattern.finditer(text), start=1):
+        if n == occurrence:
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
+def _nesting_depth(value: Any) -> int:
+    """Deepest nesting of lists/objects, computed without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            items: Any = item.values()
+        elif isinstance(item, list | tuple):
+            items = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, depth + 1) for child in items)
+    return deepest
 
 
 def _is_number(value: Any) -> bool:
@@ -92,26 +126,39 @@ def _is_number(value: Any) -> bool:
 
 def loads(text: str | bytes, source: str = "<string>") -> Graph:
     """Turn the text of a graph file into a ``Graph``; raises ``GraphFileError``."""
-    if isinstance(text, bytes):
-        text = _decode_text(text, source)
+    if isinstance(text, bytes | bytearray | memoryview):
+        text = _decode_text(bytes(text), source)
+    elif not isinstance(text, str):
+        raise TypeError(f"loads() takes str or bytes, not {type(text).__name__}")
     elif not text.strip():
         raise GraphFileError("the file is empty", source=source)
+    text = text.removeprefix("\ufeff")
     doc = parse_json(text, source)
     return from_document(doc, source=source, text=text)
 
 
+_JSON_TYPE = {"list": "array", "dict": "object", "str": "string", "int": "number",
+              "float": "number", "bool": "boolean", "NoneType": "null"}
+
+
 def from_document(doc: Any, source: str = "<document>", text: str = "") -> Graph:
+    """Build a graph from a parsed document (``text``, when given, adds line numbers)."""
     if not isinstance(doc, dict):
-        raise GraphFileError(f"not a graph file: the root is a JSON {type(doc).__name__}, "
-                             "not an object", source=source)
+        kind = _JSON_TYPE.get(type(doc).__name__, type(doc).__name__)
+        raise GraphFileError(f"not a graph file: the root is a JSON {kind}, not an object",
+                             source=source)
+    if _nesting_depth(doc) > MAX_NESTING:
+        raise GraphFileError(f"not a graph file: the JSON is nested more than {MAX_NESTING} "
+                             "levels deep", source=source)
     fmt = doc.get("format")
     if fmt != FORMAT_NAME:
-        what = "has no 'format' key" if "format" not in doc else f"has format {fmt!r}"
+        what = "has no 'format' key" if "format" not in doc else f"has format {_short(fmt)}"
         raise GraphFileError(f"not a graph file: it {what} (expected {FORMAT_NAME!r})",
                              source=source)
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise GraphFileError(f"'version' must be a positive integer, not {version!r}",
+        raise GraphFileError("it has no 'version' key (expected 1)" if "version" not in doc else
+                             f"'version' must be a positive integer, not {_short(version)}",
                              source=source)
     if version > FORMAT_VERSION:
         raise GraphFileError(
@@ -122,32 +169,45 @@ def from_document(doc: Any, source: str = "<document>", text: str = "") -> Graph
     graph = Graph()
     name = doc.get("name", "Untitled")
     if not isinstance(name, str):
-        problems.append(("file", f"'name' must be a string, not {json.dumps(name)[:40]}"))
+        problems.append(("file", f"'name' must be a string, not {_short(name)}"))
         name = "Untitled"
     description = doc.get("description", "")
     if not isinstance(description, str):
-        problems.append(("file", "'description' must be a string"))
+        problems.append(("file", f"'description' must be a string, not {_short(description)}"))
         description = ""
     graph.name, graph.description = name, description
     graph.extra = {k: v for k, v in doc.items() if k not in KNOWN_TOP_KEYS}
 
     nodes = doc.get("nodes")
     if not isinstance(nodes, list):
-        raise GraphFileError("'nodes' must be a list" if "nodes" in doc
-                             else "not a graph file: it has no 'nodes' list", source=source)
-    edges = doc.get("edges", [])
+        problems.append(("file", "there is no 'nodes' list" if "nodes" not in doc else
+                         f"'nodes' must be a list, not a JSON "
+                         f"{_JSON_TYPE.get(type(nodes).__name__, type(nodes).__name__)}"))
+        nodes = []
+    # Without a nodes list every edge would dangle: one message (above) is enough then.
+    edges = doc.get("edges", []) if nodes or isinstance(doc.get("nodes"), list) else []
     if not isinstance(edges, list):
-        raise GraphFileError("'edges' must be a list", source=source)
+        problems.append(("file", f"'edges' must be a list, not a JSON "
+                         f"{_JSON_TYPE.get(type(edges).__name__, type(edges).__name__)}"))
+        edges = []
 
+    positions: dict[str, list[int]] = {}   # id -> positions of the nodes with that id
+    rejected: set[str] = set()       # ids of nodes already reported; their edges are skipped
     for position, raw in enumerate(nodes):
-        node = _read_node(raw, position, graph, problems, text)
-        if node is not None:
-            graph._nodes[node.id] = node  # bulk load: no events, adjacency below
-            graph._inputs[node.id] = []
-            graph._outputs[node.id] = []
+        node = _read_node(raw, position, positions, problems, text)
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            positions.setdefault(raw["id"], []).append(position)
+        if node is None:
+            if (isinstance(raw, dict) and isinstance(raw.get("id"), str)
+                    and raw["id"] not in graph._nodes):
+                rejected.add(raw["id"])
+            continue
+        graph._nodes[node.id] = node  # bulk load: no events, adjacency below
+        graph._inputs[node.id] = []
+        graph._outputs[node.id] = []
 
     for position, raw in enumerate(edges):
-        _read_edge(raw, position, graph, problems)
+        _read_edge(raw, position, graph, rejected, problems)
 
     if problems:
         lines = "; ".join(f"{where}: {msg}" for where, msg in problems[:5])
@@ -157,64 +217,87 @@ def from_document(doc: Any, source: str = "<document>", text: str = "") -> Graph
     return graph
 
 
-def _read_node(raw: Any, position: int, graph: Graph, problems: list[tuple[str, str]],
-               text: str) -> Node | None:
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read_node(raw: Any, position: int, positions: dict[str, list[int]],
+               problems: list[tuple[str, str]], text: str) -> Node | None:
     where = f"node #{position + 1}"
     if not isinstance(raw, dict):
-        problems.append((where, f"must be an object, not {type(raw).__name__}"))
+        kind = _JSON_TYPE.get(type(raw).__name__, type(raw).__name__)
+        problems.append((where, f"must be an object, not a JSON {kind}"))
         return None
     node_id = raw.get("id")
     if not isinstance(node_id, str):
-        problems.append((where, "'id' is missing" if node_id is None else
-                         f"'id' must be a string, not {json.dumps(node_id)}"))
+        problems.append((where, "'id' is missing" if "id" not in raw else
+                         f"'id' must be a string, not {_short(node_id)}"))
         return None
     if not valid_id(node_id):
-        problems.append((f"{where}", f"id {node_id!r} may use only letters, digits, '_', '.', '-'"))
+        problems.append((where, f"id {_short(node_id)} may use only letters, digits, "
+                                "'_', '.' and '-'"))
         return None
-    line = _line_of(text, node_id) if text else None
     where = f"node {node_id}"
-    suffix = f" (line {line})" if line else ""
-    if node_id in graph._nodes:
-        problems.append((where, f"duplicate id: nodes #{list(graph._nodes).index(node_id) + 1} "
-                                f"and #{position + 1} are both '{node_id}'"))
+
+    def at(occurrence: int = 1) -> str:
+        line = _line_of(text, node_id, occurrence) if text else None
+        return f" (line {line})" if line else ""
+
+    if node_id in positions:
+        earlier = positions[node_id]
+        # This node's "id": "<node_id>" is the (len(earlier) + 1)-th one in the text.
+        problems.append((where, f"duplicate id: nodes #{earlier[0] + 1} and #{position + 1} are "
+                                f"both '{node_id}'{at(len(earlier) + 1)}"))
         return None
     node_type = raw.get("type")
     if not isinstance(node_type, str) or not node_type:
-        problems.append((where, f"'type' must be a block type name{suffix}"))
+        problems.append((where, "'type' is missing" + at() if "type" not in raw else
+                         f"'type' must be a block type name, not {_short(node_type)}{at()}"))
         return None
     params = raw.get("params", {})
     if not isinstance(params, dict):
-        problems.append((where, f"'params' must be an object{suffix}"))
+        problems.append((where, f"'params' must be an object, not {_short(params)}{at()}"))
         return None
     trainable = raw.get("trainable", True)
     if not isinstance(trainable, bool):
         problems.append((where, f"'trainable' must be true or false, not "
-                                f"{json.dumps(trainable)}{suffix}"))
+                                f"{_short(trainable)}{at()}"))
         return None
     pos = raw.get("pos")
     if pos is not None:
         if (not isinstance(pos, list) or len(pos) != 2
                 or not all(_is_number(v) for v in pos)):
-            problems.append((where, f"'pos' must be [x, y] numbers{suffix}"))
+            problems.append((where, f"'pos' must be [x, y] numbers, not {_short(pos)}{at()}"))
             return None
-        pos = (float(pos[0]), float(pos[1]))
+        try:
+            pos = (float(pos[0]), float(pos[1]))
+        except OverflowError:
+            problems.append((where, f"'pos' is out of range{at()}"))
+            return None
     extra = {k: v for k, v in raw.items() if k not in KNOWN_NODE_KEYS}
     return Node(id=node_id, type=node_type, params=params, trainable=trainable, pos=pos,
                 extra=extra)
 
 
-def _read_edge(raw: Any, position: int, graph: Graph, problems: list[tuple[str, str]]) -> None:
+def _read_edge(raw: Any, position: int, graph: Graph, rejected: set[str],
+               problems: list[tuple[str, str]]) -> None:
     where = f"edge #{position + 1}"
     if not isinstance(raw, dict):
-        problems.append((where, f"must be an object with 'from' and 'to', "
-                                f"not {type(raw).__name__}"))
+        kind = _JSON_TYPE.get(type(raw).__name__, type(raw).__name__)
+        problems.append((where, f"must be an object with 'from' and 'to', not a JSON {kind}"))
         return
     src, dst = raw.get("from"), raw.get("to")
     if not isinstance(src, str) or not isinstance(dst, str):
-        problems.append((where, "'from' and 'to' must be node id strings"))
+        missing = [k for k in ("from", "to") if k not in raw]
+        problems.append((where, f"'{missing[0]}' is missing" if missing else
+                         "'from' and 'to' must be node id strings, not "
+                         f"{_short(src)} and {_short(dst)}"))
         return
     where = f"edge {src} -> {dst}"
     for end in (src, dst):
+        if end in rejected:
+            return  # that node's own problem is reported; one message per culprit
         if end not in graph._nodes:
             problems.append((where, f"node '{end}' does not exist"))
             return
@@ -262,7 +345,7 @@ def to_document(graph: Graph) -> dict[str, Any]:
         if not n.trainable:
             item["trainable"] = False
         if n.pos is not None:
-            item["pos"] = [round(n.pos[0], 1), round(n.pos[1], 1)]
+            item["pos"] = [_coordinate(n.pos[0]), _coordinate(n.pos[1])]
         item.update(n.extra)
         nodes.append(item)
     doc["nodes"] = nodes
@@ -272,10 +355,50 @@ def to_document(graph: Graph) -> dict[str, Any]:
     return doc
 
 
+def _coordinate(value: float) -> float | int:
+    """Canvas positions to 0.1 px; whole numbers written as ints (``[0, 120]`` stays so)."""
+    value = round(float(value), 1)
+    return int(value) if value.is_integer() else value
+
+
 def dumps(graph: Graph) -> str:
-    return json.dumps(to_document(graph), indent=1, ensure_ascii=False) + "\n"
+    """The file text. A value JSON cannot hold (NaN, infinity, an object of another type) is a
+    ``GraphFileError`` naming the node, never a file that cannot be read back."""
+    doc = to_document(graph)
+    try:
+        return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        culprit = _unserializable(doc)
+        raise GraphFileError(f"cannot save {culprit}: {exc}", unreadable=False,
+                             problems=[(culprit, str(exc))]) from None
+
+
+def _unserializable(doc: dict[str, Any]) -> str:
+    for item in doc.get("nodes", []):
+        try:
+            json.dumps(item, allow_nan=False)
+        except (TypeError, ValueError):
+            bad = [k for k, v in item.get("params", {}).items() if not _dumpable(v)]
+            return f"node {item['id']}" + (f" param {bad[0]!r}" if bad else "")
+    for key, value in doc.items():
+        if not _dumpable(value):
+            return f"top-level key {key!r}"
+    return "the graph"
+
+
+def _dumpable(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def save(graph: Graph, path: str | os.PathLike[str]) -> None:
     """Write atomically: the previous file stays intact if anything fails mid-way."""
-    write_text_atomic(path, dumps(graph))
+    try:
+        text = dumps(graph)
+    except GraphFileError as exc:
+        raise GraphFileError(str(exc), source=str(path), unreadable=False,
+                             problems=exc.problems) from None
+    write_text_atomic(path, text)

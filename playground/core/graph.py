@@ -176,7 +176,13 @@ class Graph:
         self.revision += 1
         self.changed.emit(kind, **details)
 
-    def add_node(self, node: Node) -> Node:
+    def node_index(self, node_id: str) -> int:
+        """Position of the node in the document's node list (undo puts it back there)."""
+        self.node(node_id)
+        return list(self._nodes).index(node_id)
+
+    def add_node(self, node: Node, index: int | None = None) -> Node:
+        """Add ``node`` at the end, or at position ``index`` of the node list (undo of a removal)."""
         if not valid_id(node.id):
             raise GraphEditError(
                 f"invalid node id {node.id!r}: use letters, digits, '_', '.' or '-'")
@@ -184,7 +190,12 @@ class Graph:
             raise GraphEditError(f"a node with id '{node.id}' already exists")
         if not isinstance(node.type, str) or not node.type:
             raise GraphEditError(f"node '{node.id}': type must be a non-empty string")
-        self._nodes[node.id] = node
+        if index is None or index >= len(self._nodes):
+            self._nodes[node.id] = node
+        else:
+            items = list(self._nodes.items())
+            items.insert(max(index, 0), (node.id, node))
+            self._nodes = dict(items)
         self._inputs[node.id] = []
         self._outputs[node.id] = []
         self._touch("node_added", node_id=node.id)
@@ -203,11 +214,13 @@ class Graph:
         self._touch("node_removed", node_id=node_id)
         return node, removed
 
-    def restore_node(self, node: Node, edges: Iterable[tuple[int, Edge]]) -> None:
-        """Undo of ``remove_node``: the node comes back with its edges at their old positions."""
-        self.add_node(node)
-        for index, e in sorted(edges, key=lambda item: item[0]):
-            self.add_edge(e.src, e.dst, index=index, check_cycle=False)
+    def restore_node(self, node: Node, edges: Iterable[tuple[int, Edge]],
+                     index: int | None = None) -> None:
+        """Undo of ``remove_node``: the node comes back with its edges at their old positions
+        (and at node position ``index`` when given, so the saved file is byte-identical)."""
+        self.add_node(node, index=index)
+        for position, e in sorted(edges, key=lambda item: item[0]):
+            self.add_edge(e.src, e.dst, index=position, check_cycle=False)
 
     def add_edge(self, src: str, dst: str, index: int | None = None,
                  check_cycle: bool = True) -> Edge:
@@ -228,10 +241,12 @@ class Graph:
         if index is None or index >= len(self._edges):
             self._edges.append(edge)
             self._inputs[dst].append(src)
+            self._outputs[src].append(dst)
         else:
             self._edges.insert(max(index, 0), edge)
             self._rebuild_adjacency_for(dst)
-        self._outputs[src].append(dst)
+            # Keep a node's outputs in edge order too, so an undone removal looks the same.
+            self._outputs[src] = [e.dst for e in self._edges if e.src == src]
         self._touch("edge_added", src=src, dst=dst)
         return edge
 

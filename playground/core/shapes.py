@@ -143,17 +143,18 @@ class Checker:
         Any exception of a rule becomes a problem of the node: a bug in one rule must not take
         the editor or the CLI down.
         """
-        try:
-            pkey = json.dumps(params, sort_keys=True, default=str)
-        except (TypeError, ValueError):
-            pkey = repr(params)
+        pkey = _params_key(params)
         key = (type_name, pkey, tuple(in_shapes) if in_shapes is not None else None)
-        hit = self._memo.get(key)
+        hit = self._memo.get(key) if pkey is not None else None
         if hit is not None:
             return hit
         spec = get_spec(type_name)
         assert spec is not None
-        values, param_problems = resolve_params(spec, params)
+        try:
+            values, param_problems = resolve_params(spec, params)
+        except Exception as exc:  # noqa: BLE001 - params that are not JSON data at all
+            values, param_problems = spec.defaults(), [BlockProblem(
+                f"cannot read the params ({type(exc).__name__}: {exc})")]
         inference, problem = None, None
         if not param_problems and in_shapes is not None:
             try:
@@ -168,10 +169,21 @@ class Checker:
                 problem = BlockProblem(f"cannot compute the output shape ({type(exc).__name__}: "
                                        f"{exc})")
         cached = _Cached(values, param_problems, inference, problem)
+        if pkey is None:
+            return cached
         if len(self._memo) >= self._memo_size:
             self._memo.clear()
         self._memo[key] = cached
         return cached
+
+
+def _params_key(params: Any) -> str | None:
+    """A memo key that tells apart values JSON tells apart (3, 3.0, true, "3"); None when the
+    params cannot be serialized (then the node is evaluated without the memo)."""
+    try:
+        return json.dumps(params, sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 _DEFAULT_CHECKER = Checker()
