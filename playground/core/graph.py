@@ -9,6 +9,7 @@ of its inputs (it matters for ``Concatenate``).
 from __future__ import annotations
 
 import copy
+import heapq
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -148,18 +149,20 @@ class Graph:
         return None
 
     def topological_order(self) -> list[str] | None:
-        """Kahn's order following insertion order among ready nodes; None when there is a cycle."""
+        """Kahn's order, taking the earliest-inserted ready node first (so summaries follow the
+        file's order where the edges allow); None when there is a cycle."""
+        rank = {nid: i for i, nid in enumerate(self._nodes)}
         indegree = {nid: len(self._inputs.get(nid, ())) for nid in self._nodes}
-        ready = [nid for nid, d in indegree.items() if d == 0]
-        ready.reverse()
+        ready = [rank[nid] for nid, d in indegree.items() if d == 0]  # already a heap: sorted
+        ids = list(self._nodes)
         order: list[str] = []
         while ready:
-            nid = ready.pop()
+            nid = ids[heapq.heappop(ready)]
             order.append(nid)
             for nxt in self._outputs.get(nid, ()):
                 indegree[nxt] -= 1
                 if indegree[nxt] == 0:
-                    ready.append(nxt)
+                    heapq.heappush(ready, rank[nxt])
         return order if len(order) == len(self._nodes) else None
 
     def to_networkx(self):  # -> networkx.DiGraph (imported lazily: start-up cost)

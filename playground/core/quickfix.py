@@ -1,0 +1,117 @@
+"""Quick fixes for the checker's problems: each one a single undoable command.
+
+The checker (``core.shapes``) tags problems it knows a remedy for with ``Problem.fix``; this module
+turns a tag into commands against the current graph. Every fix is checked to make sense for the
+graph as it is now (shapes, arity), so the editor can offer exactly the fixes that will work.
+Codes: ``padding_same``, ``insert_flatten`` (also offers global pooling), ``insert_projection``
+(also used for element-wise merges whose inputs differ in size by an integer factor, which the
+checker reports without a code).
+"""
+
+from __future__ import annotations
+
+from playground.core.commands import Command, Compound, SetParam, fresh_id, insert_between
+from playground.core.graph import Graph, Node
+from playground.core.shapes import Analysis, Problem, analyze
+
+ELEMENTWISE = ("Add", "Multiply", "Average", "Maximum")
+PADDED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
+          "AveragePooling2D")
+
+
+def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = None
+                    ) -> list[tuple[str, Command]]:
+    """(menu label, command) for each fix that applies to ``problem`` in ``graph`` now."""
+    node_id = problem.node
+    if node_id is None or node_id not in graph:
+        return []
+    node = graph.node(node_id)
+    if problem.fix == "padding_same":
+        if node.type in PADDED and node.params.get("padding") != "same":
+            cmd = SetParam(node_id, "padding", "same")
+            cmd.text = f"Set padding of {node_id} to \"same\""
+            return [("Use padding \"same\"", cmd)]
+        return []
+    if problem.fix == "insert_flatten":
+        return _head_fixes(graph, node_id, analysis)
+    if problem.fix == "insert_projection" or (problem.fix is None
+                                              and node.type in ELEMENTWISE):
+        cmd = _projection_fix(graph, node_id, analysis)
+        return [(cmd.text, cmd)] if cmd is not None else []
+    return []
+
+
+def fix_for(graph: Graph, problem: Problem, analysis: Analysis | None = None) -> Command | None:
+    """The preferred fix of ``problem`` (the first of ``available_fixes``), or None."""
+    fixes = available_fixes(graph, problem, analysis)
+    return fixes[0][1] if fixes else None
+
+
+def _head_fixes(graph: Graph, dense: str, analysis: Analysis | None
+                ) -> list[tuple[str, Command]]:
+    sources = graph.inputs_of(dense)
+    if len(sources) != 1:
+        return []
+    (src,) = sources
+    analysis = analysis or analyze(graph)
+    shape = analysis.nodes[src].shape if src in analysis.nodes else None
+    if shape is not None and len(shape) < 2:
+        return []  # already flat: nothing to insert
+    fixes: list[tuple[str, Command]] = []
+    for type_name, base in (("Flatten", "flatten"), ("GlobalAveragePooling2D", "gap")):
+        if type_name != "Flatten" and shape is not None and len(shape) != 3:
+            continue  # global pooling needs H x W x C
+        node = Node(fresh_id(graph, base), type_name)
+        cmd = insert_between(graph, src, dense, node,
+                             text=f"Insert {type_name} before {dense}")
+        fixes.append((f"Insert {type_name}", cmd))
+    return fixes
+
+
+def _projection_fix(graph: Graph, merge: str, analysis: Analysis | None) -> Compound | None:
+    """1x1 projections on the inputs of an element-wise merge so every input has the widest
+    channel count and the smallest spatial size (a stride where a size is an integer multiple).
+    Vectors (rank 1) get a Dense instead."""
+    sources = graph.inputs_of(merge)
+    if len(sources) < 2 or len(set(sources)) != len(sources):
+        return None
+    analysis = analysis or analyze(graph)
+    shapes = [analysis.nodes[s].shape if s in analysis.nodes else None for s in sources]
+    if any(s is None for s in shapes):
+        return None
+    rank = len(shapes[0])  # type: ignore[arg-type]
+    if any(len(s) != rank for s in shapes) or rank not in (1, 3):  # type: ignore[arg-type]
+        return None
+    channels = max(s[-1] for s in shapes)  # type: ignore[index]
+    strides: list[int] = []
+    if rank == 3:
+        h = min(s[0] for s in shapes)  # type: ignore[index]
+        w = min(s[1] for s in shapes)  # type: ignore[index]
+        for s in shapes:
+            fh, fw = s[0] // h, s[1] // w  # type: ignore[index]
+            if s[0] != fh * h or s[1] != fw * w or fh != fw:  # type: ignore[index]
+                return None  # not reachable by one strided 1x1 convolution
+            strides.append(fh)
+        target = (h, w, channels)
+    else:
+        strides = [1] * len(shapes)
+        target = (channels,)
+    steps = []
+    taken: set[str] = set()
+    for src, shape, stride in zip(sources, shapes, strides, strict=True):
+        if shape == target:
+            continue
+        if rank == 3:
+            params: dict = {"filters": channels, "kernel_size": 1}
+            if stride > 1:
+                params["strides"] = stride
+            node = Node(fresh_id(graph, f"{src}_proj", taken), "Conv2D", params)
+        else:
+            node = Node(fresh_id(graph, f"{src}_proj", taken), "Dense", {"units": channels})
+        steps.append(insert_between(graph, src, merge, node))
+    if not steps:
+        return None
+    what = "1x1 Conv2D" if rank == 3 else "Dense"
+    text = (f"Insert a {what} projection before {merge}" if len(steps) == 1
+            else f"Insert {len(steps)} {what} projections before {merge}")
+    return Compound(text, steps)
