@@ -1,0 +1,99 @@
+"""The smallest square input a graph accepts, so the app can say "AlexNet needs at least
+67x67x3" instead of leaving the user to shrink the input until an error appears.
+
+Pure Python: it re-runs the shape checker (``core.shapes.analyze``) on copies of the graph with
+other input sizes. Whether the size "runs out" somewhere (a window larger than its input, a size
+of zero) only gets worse as the input shrinks, so a binary search finds that threshold in a few
+checks. Validity itself need not be monotone: a U-Net's skips only line up at multiples of 16, so
+above the threshold the sizes are tried one by one up to the first valid one.
+"""
+
+from __future__ import annotations
+
+from playground.core.graph import Graph
+from playground.core.shapes import Analysis, Checker, Problem
+
+# The largest size searched when the graph's own input size is not valid.
+MAX_SIZE = 8192
+# Messages of the checker and block rules that mean "the input became too small here".
+_RUNS_OUT = ("too small", "is larger than its", "leaves nothing", "zero or below")
+
+
+def _single_input(graph: Graph) -> tuple[str, list[int]] | None:
+    inputs = [n for n in graph.nodes if n.type == "Input"]
+    if len(inputs) != 1:
+        return None
+    shape = inputs[0].params.get("shape")
+    if (not isinstance(shape, list) or len(shape) != 3
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        return None
+    return inputs[0].id, shape
+
+
+class _Prober:
+    """Checks the graph at square sizes, remembering each answer."""
+
+    def __init__(self, graph: Graph, input_id: str, channels: int) -> None:
+        self.graph = graph.copy()
+        self.input_id = input_id
+        self.channels = channels
+        self.checker = Checker()
+        self.results: dict[int, Analysis] = {}
+
+    def analysis(self, size: int) -> Analysis:
+        if size not in self.results:
+            self.graph.node(self.input_id).params["shape"] = [size, size, self.channels]
+            self.results[size] = self.checker.analyze(self.graph)
+        return self.results[size]
+
+    def runs_out(self, size: int) -> bool:
+        return size_problem(self.analysis(size)) is not None
+
+    def valid(self, size: int) -> bool:
+        return self.analysis(size).valid
+
+
+def size_problem(analysis: Analysis) -> Problem | None:
+    """The first error that says the input became too small (its node is where it runs out)."""
+    for problem in analysis.errors:
+        if any(marker in problem.message for marker in _RUNS_OUT):
+            return problem
+    return None
+
+
+def smallest_input(graph: Graph) -> list[int] | None:
+    """The smallest ``[s, s, channels]`` input for which the graph checks valid.
+
+    None when the graph has no single Input with an H x W x C shape, or when no square size up
+    to ``MAX_SIZE`` makes it valid (its errors do not depend on the input size).
+    """
+    found = _single_input(graph)
+    if found is None:
+        return None
+    input_id, shape = found
+    probe = _Prober(graph, input_id, shape[2])
+    high = max(shape[0], shape[1])
+    while not probe.valid(high):
+        if high >= MAX_SIZE:
+            return None
+        high = min(high * 2, MAX_SIZE)
+    # Smallest size that does not run out: the threshold of a monotone property.
+    low = 1
+    while low < high:
+        middle = (low + high) // 2
+        if probe.runs_out(middle):
+            low = middle + 1
+        else:
+            high = middle
+    size = low
+    while not probe.valid(size):
+        size += 1
+    return [size, size, shape[2]]
+
+
+def minimum_input_message(graph: Graph) -> str | None:
+    """``"AlexNet needs at least a 67x67x3 input"``, or None when no size works."""
+    size = smallest_input(graph)
+    if size is None:
+        return None
+    return f"{graph.name} needs at least a {size[0]}x{size[1]}x{size[2]} input"

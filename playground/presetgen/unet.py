@@ -1,0 +1,55 @@
+"""U-Net with 'same' padding (so the output mask has the input's size)."""
+
+from __future__ import annotations
+
+from playground.core.graph import Graph
+from playground.presetgen.builder import GraphBuilder
+
+PAPER = ("Ronneberger, Fischer, Brox, U-Net: Convolutional Networks for Biomedical Image "
+         "Segmentation, MICCAI 2015")
+WIDTHS = (64, 128, 256, 512)
+BOTTOM = 1024
+ROW_STEP = 1.5
+
+
+def _double_conv(b: GraphBuilder, x: str, name: str, filters: int, row: float) -> str:
+    for i in (1, 2):
+        x = b.add(f"{name}_conv{i}", "Conv2D", x, row=row, filters=filters, kernel_size=3,
+                  padding="same", activation="relu")
+    return x
+
+
+def unet() -> Graph:
+    b = GraphBuilder(
+        "U-Net",
+        f"U-Net ({PAPER}) with 'same' padding: an encoder of two 3x3 convolutions + ReLU per "
+        "level and 2x2 max pooling (64-128-256-512, 1024 at the bottom), a decoder that "
+        "upsamples with 2x2/2 transposed convolutions, concatenates the encoder's maps of the "
+        "same level (the skip connections) and applies two 3x3 convolutions, and a 1x1 "
+        "convolution to a 1-channel sigmoid mask. The paper uses 'valid' convolutions and "
+        "crops the skips (572x572 in, 388x388 out); with 'same' the mask has the input's size, "
+        "which must be a multiple of 16. It introduced the encoder-decoder with concatenated "
+        "skips, precise segmentation from few training images.")
+    x = b.add("input", "Input", row=0, shape=[128, 128, 1])
+    skips = []
+    for level, width in enumerate(WIDTHS, start=1):
+        row = (level - 1) * ROW_STEP
+        x = _double_conv(b, x, f"enc{level}", width, row)
+        skips.append(x)
+        x = b.add(f"enc{level}_pool", "MaxPooling2D", x, row=row + ROW_STEP / 2, pool_size=2)
+    x = _double_conv(b, x, "bottleneck", BOTTOM, len(WIDTHS) * ROW_STEP)
+    for level in range(len(WIDTHS), 0, -1):
+        width, row = WIDTHS[level - 1], (level - 1) * ROW_STEP
+        up = b.add(f"dec{level}_up", "Conv2DTranspose", x, row=row + ROW_STEP / 2,
+                   filters=width, kernel_size=2, strides=2, padding="same")
+        x = b.add(f"dec{level}_concat", "Concatenate", [skips[level - 1], up], row=row)
+        x = _double_conv(b, x, f"dec{level}", width, row)
+    b.add("mask", "Conv2D", x, row=0, filters=1, kernel_size=1, activation="sigmoid")
+    return b.finish(
+        year=2015, paper=PAPER,
+        introduced="encoder-decoder with concatenated skip connections (segmentation)",
+        task="segmentation",
+        training=dict(optimizer="sgd", learning_rate=0.01, momentum=0.99, batch_size=1,
+                      loss="binary_crossentropy",
+                      source="the U-Net paper (SGD, momentum 0.99, one image per batch; it "
+                             "gives no learning rate, 0.01 is a starting point)"))
