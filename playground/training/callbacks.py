@@ -1,0 +1,184 @@
+"""Keras callbacks that turn training into plain-Python events (dicts) for a sink.
+
+The sink is any callable taking one dict: ``print`` lines in the CLI, a thread-safe queue in the
+GUI (the window drains it on a timer). Callbacks never touch widgets.
+
+Event kinds: ``log``, ``device``, ``start``, ``batch``, ``epoch``, ``done``. Batch events carry the
+batch loss/accuracy, images/s, elapsed and ETA; epoch events carry the epoch logs, the learning
+rate and the per-node telemetry.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+def _lr_of(model: Any) -> float:
+    try:
+        return float(np.asarray(model.optimizer.learning_rate))
+    except (TypeError, ValueError, AttributeError):
+        return float("nan")
+
+
+def _pick(logs: dict[str, Any], key: str) -> float | None:
+    """``loss``/``accuracy`` from logs, also for multi-output models (``<out>_accuracy``)."""
+    if key in logs:
+        return float(logs[key])
+    for k, v in logs.items():
+        if k.endswith(key) and not k.startswith("val_"):
+            return float(v)
+    return None
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Batch/epoch progress, stop requests, NaN guard, best weights and history on disk.
+
+    ``async_safe``: Keras may call ``on_train_batch_end`` from its callback thread pool, so the
+    training loop never waits for our bookkeeping (that is how the GUI keeps plain-fit speed).
+    A stop request is seen in ``on_train_batch_begin`` (synchronous): the batch that is starting
+    is the last one. A NaN loss stops the run and the last good weights (end of the last finite
+    epoch) are put back before anything is saved.
+    """
+
+    async_safe = True
+
+    def __init__(self, sink: Sink, *, stop: threading.Event | None = None, epochs: int,
+                 steps: int, batch_size: int, telemetry: Any = None, run_dir: str | None = None,
+                 history: list[dict[str, Any]] | None = None, batch_every: int = 1) -> None:
+        super().__init__()
+        self.sink = sink
+        self.stop = stop or threading.Event()
+        self.epochs = epochs
+        self.steps = max(1, steps)
+        self.batch_size = batch_size
+        self.telemetry = telemetry
+        self.run_dir = run_dir
+        self.history = list(history or [])
+        self.batch_every = max(1, batch_every)
+        self.nan_batch: tuple[int, int] | None = None
+        self.stopped_by_user = False
+        self.good_weights: list[np.ndarray] | None = None
+        self.best_val = math.inf
+        self.epoch = 0
+        self.lr = float("nan")
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ training
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
+        self.images = 0
+        self.start_epoch = self.model._initial_epoch or 0
+        self.good_weights = self.model.get_weights()
+        if self.history:
+            self.history = [r for r in self.history if int(r["epoch"]) <= self.start_epoch]
+        finite = [r["val_loss"] for r in self.history
+                  if isinstance(r.get("val_loss"), float) and math.isfinite(r["val_loss"])]
+        self.best_val = min(finite, default=math.inf)
+        self.sink({"kind": "start", "epochs": self.epochs, "steps": self.steps,
+                   "initial_epoch": self.start_epoch, "batch_size": self.batch_size,
+                   "history": list(self.history)})
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.lr = _lr_of(self.model)
+        self.epoch_t0 = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.stop.is_set() and not self.model.stop_training:
+            self.stopped_by_user = True
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss = _pick(logs, "loss")
+        with self._lock:
+            self.images += self.batch_size
+            images = self.images
+        if loss is not None and not math.isfinite(loss):
+            if self.nan_batch is None:
+                self.nan_batch = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+            return
+        if batch % self.batch_every and batch + 1 != self.steps:
+            return
+        elapsed = time.perf_counter() - self.t0
+        done = (self.epoch - self.start_epoch) * self.steps + batch + 1
+        total = (self.epochs - self.start_epoch) * self.steps
+        rate = done / elapsed if elapsed > 0 else 0.0
+        self.sink({"kind": "batch", "epoch": self.epoch + 1, "step": batch + 1,
+                   "steps": self.steps, "loss": loss, "accuracy": _pick(logs, "accuracy"),
+                   "lr": self.lr, "images_per_s": images / elapsed if elapsed > 0 else 0.0,
+                   "elapsed": elapsed,
+                   "eta": (total - done) / rate if rate > 0 else float("nan"),
+                   "fraction": done / total if total else 1.0})
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        loss = _pick(logs, "loss")
+        if self.nan_batch is None and loss is not None and not math.isfinite(loss):
+            self.nan_batch = (epoch + 1, self.steps)
+        if self.nan_batch is not None:
+            # Put the last good weights back before BackupAndRestore/the runner save anything.
+            if self.good_weights is not None:
+                self.model.set_weights(self.good_weights)
+            self.model.stop_training = True
+            return
+        self.good_weights = self.model.get_weights()
+        row: dict[str, Any] = {"epoch": epoch + 1, "loss": loss,
+                               "accuracy": _pick(logs, "accuracy"),
+                               "val_loss": logs.get("val_loss"),
+                               "val_accuracy": logs.get("val_accuracy"),
+                               "lr": self.lr, "seconds": time.perf_counter() - self.epoch_t0}
+        row = {k: (float(v) if v is not None else None) for k, v in row.items()}
+        row["epoch"] = epoch + 1
+        self.history.append(row)
+        telemetry = {}
+        if self.telemetry is not None:
+            try:
+                telemetry = self.telemetry.compute()
+            except Exception as exc:  # noqa: BLE001 - telemetry must never end a run
+                self.sink({"kind": "log", "text": f"telemetry skipped: {exc}"})
+                self.telemetry = None
+        if self.run_dir is not None:
+            from playground.training.runs import write_history
+
+            write_history(self.run_dir, self.history)
+            val = row.get("val_loss")
+            monitor = val if val is not None else row.get("loss")
+            if monitor is not None and monitor < self.best_val:
+                self.best_val = monitor
+                _save_weights_atomic(self.model, f"{self.run_dir}/best.weights.h5")
+        self.sink({"kind": "epoch", "epoch": epoch + 1, "epochs": self.epochs, "row": row,
+                   "logs": {k: float(v) for k, v in logs.items()
+                            if isinstance(v, (int, float, np.floating))},
+                   "telemetry": telemetry, "elapsed": time.perf_counter() - self.t0})
+
+
+def _save_weights_atomic(model: Any, path: str) -> None:
+    """Weights into a temp file, then moved into place (a crash never truncates the old file)."""
+    import os
+
+    tmp = path[: -len(".weights.h5")] + ".tmp.weights.h5"
+    model.save_weights(tmp)
+    os.replace(tmp, path)
+
+
+class LearningRateSetter(keras.callbacks.Callback):
+    """Step decay and cosine schedules, set on the optimizer at each epoch's start (so the
+    plateau rule and the live lr plot see one plain variable)."""
+
+    def __init__(self, rule: Callable[[int], float]) -> None:
+        super().__init__()
+        self.rule = rule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.rule(epoch))

@@ -1,0 +1,119 @@
+"""Run settings (optimizer, schedule, batch, epochs...) and where their defaults come from.
+
+Defaults: a preset's graph file may carry a top-level ``"training"`` object (same keys as
+:class:`RunConfig`); otherwise the values below, which train LeNet-5 on the built-in digits to
+>= 97 % validation accuracy within 10 epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from playground.core.errors import PlaygroundError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "plateau", "cosine")
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+class ConfigError(PlaygroundError):
+    """A run setting out of range; the message names the setting (and the file it came from)."""
+
+
+@dataclass
+class RunConfig:
+    dataset: str = "digits"
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9          # SGD (and RMSprop) momentum
+    schedule: str = "constant"
+    step_epochs: int = 5           # step decay: multiply by step_gamma every step_epochs
+    step_gamma: float = 0.1
+    plateau_patience: int = 2      # /10 on plateau of val_loss
+    weight_decay: float = 0.0
+    early_stopping: int = 0        # patience in epochs on val_loss; 0 = off
+    seed: int = 0
+    val_split: float = 0.2
+    test_split: float = 0.0
+    augment: list[str] = field(default_factory=list)
+    mixed_precision: bool = False
+    xla: bool = False
+    strategy: str = "default"
+    telemetry: bool = True
+    probe_size: int = 64           # samples used for per-epoch telemetry
+
+    def validate(self, source: str = "run settings") -> RunConfig:
+        def bad(key: str, why: str) -> ConfigError:
+            return ConfigError(f"{source}: {key} = {getattr(self, key)!r}: {why}")
+
+        for key in ("epochs", "batch_size", "step_epochs", "probe_size"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise bad(key, "must be a whole number >= 1")
+        for key in ("early_stopping", "plateau_patience", "seed"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise bad(key, "must be a whole number >= 0")
+        for key in ("lr", "momentum", "step_gamma", "weight_decay", "val_split", "test_split"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                    or not math.isfinite(value) or value < 0:
+                raise bad(key, "must be a finite number >= 0")
+        if self.lr <= 0:
+            raise bad("lr", "must be > 0")
+        if self.val_split >= 1 or self.test_split >= 1 or self.val_split + self.test_split >= 1:
+            raise bad("val_split", "val_split + test_split must be below 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise bad("optimizer", f"choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise bad("schedule", f"choose one of {', '.join(SCHEDULES)}")
+        if self.strategy not in STRATEGIES:
+            raise bad("strategy", f"choose one of {', '.join(STRATEGIES)}")
+        from playground.data.augment import parse_augment
+        from playground.data.dataset import DatasetError
+
+        try:
+            self.augment = parse_augment(self.augment)
+        except DatasetError as exc:
+            raise ConfigError(f"{source}: augment: {exc}") from None
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "run settings",
+                  base: RunConfig | None = None) -> RunConfig:
+        """Overlay ``data`` on ``base`` (or the defaults); unknown keys are refused by name."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected an object of run settings, got "
+                              f"{type(data).__name__}")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values = (base or cls()).to_dict()
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown setting {key!r}; known: "
+                                  f"{', '.join(known)}")
+            default = values[key]
+            if isinstance(default, float) and isinstance(value, int) \
+                    and not isinstance(value, bool):
+                value = float(value)
+            values[key] = value
+        return cls(**values).validate(source)
+
+    def fine_tuning(self) -> RunConfig:
+        """The fine-tuning preset: same settings with the learning rate at 1/10."""
+        return dataclasses.replace(self, lr=self.lr / 10.0, augment=list(self.augment))
+
+
+def config_for_graph(graph: Any) -> RunConfig:
+    """Defaults for a graph: its file's top-level ``"training"`` object, else :class:`RunConfig`."""
+    extra = getattr(graph, "extra", {}) or {}
+    if "training" in extra:
+        return RunConfig.from_dict(extra["training"], source=f"{graph.name}: training")
+    return RunConfig().validate()
