@@ -55,7 +55,7 @@ def window_output(in_shape: Shape, kernel: tuple[int, int], strides: tuple[int, 
 def fmt_shape(shape: Shape | None) -> str:
     if shape is None:
         return "?"
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def fmt_pair(pair: tuple[int, int]) -> str:

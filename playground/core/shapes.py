@@ -315,19 +315,22 @@ def _report_cycles(graph: Graph, in_cycle: set[str], error: Any) -> list[str]:
     import networkx as nx
 
     g = graph.to_networkx()
-    for component in nx.strongly_connected_components(g):
+    rank = {nid: i for i, nid in enumerate(graph.node_ids)}
+    components = sorted((c for c in nx.strongly_connected_components(g) if len(c) > 1),
+                        key=lambda c: min(rank[n] for n in c))
+    for component in components:
         if len(component) < 2:
             continue
         sub = g.subgraph(component)
-        cycle_edges = nx.find_cycle(sub)
+        first = min(component, key=rank.__getitem__)
+        cycle_edges = nx.find_cycle(sub, source=first)
         path = [u for u, _ in cycle_edges] + [cycle_edges[0][0]]
         in_cycle.update(component)
-        first = min(component, key=graph.node_ids.index)
         error(first, "part of a cycle: " + " -> ".join(path) + "; remove one of these edges")
     # Nodes downstream of a cycle get no shape; order the rest by a DAG of the condensation.
     condensed = nx.condensation(g)
     order: list[str] = []
     for comp in nx.topological_sort(condensed):
         members = condensed.nodes[comp]["members"]
-        order.extend(sorted(members, key=graph.node_ids.index))
+        order.extend(sorted(members, key=rank.__getitem__))
     return order
