@@ -47,12 +47,31 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():
         if command is None or name == command:
-            module = importlib.import_module(module_name)
-            module.register(sub.add_parser(name, help=help_text,
-                                           description=help_text[0].upper() + help_text[1:]))
+            description = help_text[0].upper() + help_text[1:]
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as exc:  # noqa: BLE001 - one broken command must not hide the rest
+                _register_broken(sub.add_parser(name, help=help_text, description=description),
+                                 name, module_name, exc)
+                continue
+            module.register(sub.add_parser(name, help=help_text, description=description))
         else:
             sub.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def _register_broken(parser: argparse.ArgumentParser, name: str, module_name: str,
+                     exc: BaseException) -> None:
+    """A command whose module cannot be imported stays listed; running it says why (exit 1)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def run(args: argparse.Namespace) -> int:
+        print(f"error: the `{name}` command is not available ({module_name} failed to load: "
+              f"{reason})", file=sys.stderr)
+        return 1
+
+    parser.set_defaults(run=run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `playground summary big.json | head`: the reader left; that is not an error.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

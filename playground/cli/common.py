@@ -8,7 +8,7 @@ import sys
 from playground.core import fileformat
 from playground.core.errors import GraphFileError
 from playground.core.graph import Graph
-from playground.core.retarget import parse_shape, set_classes, set_input_shape
+from playground.core.retarget import RetargetError, parse_shape, set_classes, set_input_shape
 
 
 class ExitWith(Exception):
@@ -43,9 +43,17 @@ def apply_retarget(graph: Graph, args: argparse.Namespace) -> list[str]:
     """Apply --input-shape/--classes; returns lines describing what changed."""
     notes = []
     if getattr(args, "input_shape", None):
-        node_id = set_input_shape(graph, parse_shape(args.input_shape))
+        try:
+            shape = parse_shape(args.input_shape)
+        except RetargetError as exc:  # a malformed argument: exit 2 like argparse's errors
+            print(f"error: {exc}", file=sys.stderr)
+            raise ExitWith(2) from None
+        node_id = set_input_shape(graph, shape)
         notes.append(f"input {node_id}: shape set to {args.input_shape}")
     if getattr(args, "classes", None) is not None:
+        if args.classes < 1:
+            print(f"error: --classes must be at least 1, not {args.classes}", file=sys.stderr)
+            raise ExitWith(2)
         heads = set_classes(graph, args.classes)
         notes.append(f"classes set to {args.classes} on {', '.join(heads)}")
     return notes

@@ -1,0 +1,116 @@
+"""Writing a built model: ``.keras`` file, TensorFlow SavedModel folder, or a Python script.
+
+Every writer is atomic: the result is first written beside the target (same folder, so the final
+``os.replace`` is a rename on one file system) and moved into place only when complete, so a crash,
+a full disk or a Ctrl-C never leaves a half-written model where a good one was. An existing target
+is replaced only with ``force`` (a trained model is expensive to lose).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from playground.core.atomic import replace_dir_atomic, write_text_atomic
+from playground.core.errors import PlaygroundError
+
+FORMATS = ("keras", "savedmodel", "python")
+
+
+class ExportError(PlaygroundError):
+    """The model cannot be written where asked; the message says why and what to do."""
+
+
+def check_target(path: str | os.PathLike[str], fmt: str, force: bool = False) -> Path:
+    """Validate ``path`` before any expensive work (building the model can take seconds)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    target = Path(path)
+    if fmt == "keras" and target.suffix != ".keras":
+        raise ExportError(f"{target}: a Keras model file must end in .keras "
+                          f"(try --out {target.with_suffix('.keras')})")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.exists():
+        raise ExportError(f"{target}: the folder {parent} does not exist")
+    if not parent.is_dir():
+        raise ExportError(f"{target}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"{target}: cannot write into the folder {parent} (permission denied)")
+    if target.exists() or target.is_symlink():
+        if fmt == "savedmodel":
+            if not target.is_dir():
+                raise ExportError(f"{target}: exists and is not a folder; a SavedModel is a "
+                                  "folder, choose another path")
+            if not force:
+                raise ExportError(f"{target}: the folder already exists; pass --force to "
+                                  "replace it")
+            if not (target / "saved_model.pb").exists() and any(target.iterdir()):
+                raise ExportError(f"{target}: the folder exists and is not a SavedModel; "
+                                  "refusing to replace it even with --force")
+        else:
+            if target.is_dir():
+                raise ExportError(f"{target}: is a folder; give a file path")
+            if not force:
+                raise ExportError(f"{target}: the file already exists; pass --force to "
+                                  "replace it")
+    return target
+
+
+def _oserror(target: Path, exc: OSError) -> ExportError:
+    return ExportError(f"{target}: cannot write: {exc.strerror or exc}")
+
+
+def save_keras(model: Any, path: str | os.PathLike[str], force: bool = False) -> Path:
+    """``model.save`` to a temp ``.keras`` file in the target's folder, then ``os.replace``."""
+    target = check_target(path, "keras", force)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.keras", dir=parent)
+    except OSError as exc:
+        raise _oserror(target, exc) from None
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _oserror(target, exc) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return target
+
+
+def export_savedmodel(model: Any, path: str | os.PathLike[str], force: bool = False) -> Path:
+    """``model.export`` (TensorFlow SavedModel with a ``serve`` endpoint) into a staging folder
+    beside the target, then swapped in with ``replace_dir_atomic``."""
+    target = check_target(path, "savedmodel", force)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise _oserror(target, exc) from None
+    try:
+        # Keras prints its endpoint listing to stdout; our CLI prints its own line.
+        with contextlib.redirect_stdout(io.StringIO()):
+            model.export(str(staging), format="tf_saved_model", verbose=False)
+        replace_dir_atomic(staging, target)
+    except OSError as exc:
+        raise _oserror(target, exc) from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def write_python(source: str, path: str | os.PathLike[str], force: bool = False) -> Path:
+    target = check_target(path, "python", force)
+    try:
+        write_text_atomic(target, source)
+    except OSError as exc:
+        raise _oserror(target, exc) from None
+    return target

@@ -1,0 +1,352 @@
+"""A functional (or sequential) ``.keras`` model of catalogue layers -> a graph.
+
+The archive is read the safe way (``weights.read_keras_archive``: its ``config.json`` is inspected
+as JSON; nothing is deserialized, no code can run). Each layer becomes a node whose id is the
+layer name and whose params are the catalogue params that differ from the catalogue defaults, so
+the file reads like one written by hand. Keras bookkeeping (dtype, initializers, seeds, the
+channels_last data format) is dropped; anything that changes what the model computes or how it
+trains but has no catalogue param (a regularizer, a constraint, channels_first, a shared layer,
+a layer outside the catalogue) is refused, every culprit named in one message, because silently
+dropping it would give a different model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.blocks import BY_KERAS_CLASS
+from playground.blocks.spec import BlockProblem, BlockSpec, Param, coerce_param
+from playground.core.errors import PlaygroundError
+from playground.core.graph import Edge, Graph, Node, valid_id
+from playground.core.layout import auto_layout
+from playground.core.shapes import analyze
+from playground.keras_build.weights import (
+    LayerEntry,
+    WeightsError,
+    inspect_model_config,
+    read_keras_archive,
+)
+
+# Config keys that are bookkeeping, not architecture.
+IGNORED_KEYS = {"name", "trainable", "dtype", "build_config", "seed", "compile_config",
+                "autocast", "input_dim"}
+# Keras 2 spelled some params differently.
+ALIASES = {"LeakyReLU": {"alpha": "negative_slope"}}
+
+
+class ModelImportError(PlaygroundError):
+    """The model cannot become a graph; ``problems`` lists every culprit."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
+
+
+@dataclass
+class Imported:
+    graph: Graph
+    model_params: int | None              # weights stored in the file (None: not counted)
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ params
+def _keras_defaults(class_name: str) -> dict[str, Any]:
+    import keras
+
+    from playground.keras_build.codegen import CUSTOM_CLASSES, constructor_defaults
+
+    cls = CUSTOM_CLASSES.get(class_name) or getattr(keras.layers, class_name, None)
+    return constructor_defaults(cls) if isinstance(cls, type) else {}
+
+
+def _activation(value: Any) -> Any:
+    """Keras serializes built-in activations as names; a dict is a custom function."""
+    if value is None:
+        return "linear"
+    if isinstance(value, dict):
+        inner = value.get("config")
+        if value.get("module") in ("keras.activations", "keras.src.activations") and \
+                isinstance(inner, str):
+            return inner
+        raise BlockProblem(f"activation {value.get('class_name', value)!r} is custom code",
+                           param="activation")
+    return value
+
+
+def _compact(p: Param, value: Any) -> Any:
+    """A normalized value back to the shortest JSON a person would write."""
+    if p.kind == "pair" and isinstance(value, tuple):
+        return value[0] if value[0] == value[1] else list(value)
+    if p.kind == "pad2" and isinstance(value, tuple):
+        (t, b), (lft, rgt) = value
+        if t == b == lft == rgt:
+            return t
+        if t == b and lft == rgt:
+            return [t, lft]
+        return [[t, b], [lft, rgt]]
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _same_as_keras_default(key: str, value: Any, default: Any) -> bool:
+    from playground.keras_build.codegen import same_as_default
+
+    return same_as_default(key, value, default)
+
+
+def convert_params(spec: BlockSpec, entry: LayerEntry) -> tuple[dict[str, Any], list[str]]:
+    """Catalogue params (only non-defaults) for one layer, and what cannot be expressed."""
+    config = dict(entry.config)
+    for old, new in ALIASES.get(entry.class_name, {}).items():
+        if old in config and new not in config:
+            config[new] = config.pop(old)
+    problems: list[str] = []
+    params: dict[str, Any] = {}
+    where = f"layer {entry.name!r} ({entry.class_name})"
+    if spec.type == "Input":
+        shape = config.get("batch_shape") or config.get("batch_input_shape")
+        if not isinstance(shape, list) or len(shape) < 2 or any(
+                not isinstance(d, int) or d <= 0 for d in shape[1:]):
+            problems.append(f"{where}: the input shape {shape} must be fully known (no None "
+                            "besides the batch axis)")
+            return {}, problems
+        return {"shape": list(shape[1:])}, problems
+    names = set(spec.param_names)
+    for p in spec.params:
+        if p.name not in config:
+            continue
+        raw = config[p.name]
+        try:
+            if p.kind == "activation":
+                raw = _activation(raw)
+            if spec.type in ("MaxPooling2D", "AveragePooling2D") and p.name == "strides":
+                if raw is not None and list(raw) == list(config.get("pool_size") or []):
+                    continue    # Keras stores strides=pool_size for the default None
+            value = coerce_param(p, _lists(raw))
+            default = coerce_param(p, p.default) if p.default is not None or p.nullable \
+                else None
+        except BlockProblem as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if value != default:
+            params[p.name] = _compact(p, value)
+    keras_defaults = _keras_defaults(entry.class_name)
+    for key, value in config.items():
+        if key in names or key in IGNORED_KEYS or key.endswith("_initializer"):
+            continue
+        if key == "axis" and spec.type in ("BatchNormalization", "LayerNormalization"):
+            if value in (-1, 3, [-1], [3]):
+                continue
+        if key in ("batch_shape", "batch_input_shape") and spec.type != "Input":
+            continue
+        if key in keras_defaults and _same_as_keras_default(key, value, keras_defaults[key]):
+            continue
+        if key not in keras_defaults and value in (None, False, {}, []):
+            continue
+        problems.append(f"{where}: {key}={_short(value)} has no equivalent in the catalogue's "
+                        f"{spec.type}")
+    return params, problems
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_lists(v) for v in value]
+    if isinstance(value, list):
+        return [_lists(v) for v in value]
+    return value
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and "class_name" in value:
+        return f"{value['class_name']}({_short(value.get('config', ''))[:60]})"
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+# ------------------------------------------------------------------ topology
+def _history(item: Any) -> tuple[str, int, int] | None:
+    if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+        history = item.get("config", {}).get("keras_history")
+        if isinstance(history, list) and len(history) == 3:
+            return str(history[0]), int(history[1]), int(history[2])
+    if isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str):  # Keras 2
+        return item[0], int(item[1]), int(item[2])
+    return None
+
+
+def _sources(entry: LayerEntry, problems: list[str]) -> list[str]:
+    where = f"layer {entry.name!r}"
+    nodes = entry.inbound
+    if not nodes:
+        return []
+    if len(nodes) > 1:
+        problems.append(f"{where} is shared (called {len(nodes)} times); a graph node runs once, "
+                        "so give each use its own layer")
+        return []
+    node = nodes[0]
+    if isinstance(node, dict):            # Keras 3: {"args": [...], "kwargs": {...}}
+        args = node.get("args") or []
+        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None}
+        if kwargs:
+            problems.append(f"{where} is called with {', '.join(sorted(kwargs))}=...; the "
+                            "catalogue cannot express call arguments")
+        items = args[0] if args and isinstance(args[0], list) else args[:1]
+        if len(args) > 1:
+            problems.append(f"{where} is called with {len(args)} positional arguments")
+    else:                                 # Keras 2: [[name, node, tensor, kwargs], ...]
+        items = node
+    out = []
+    for item in items:
+        history = _history(item)
+        if history is None:
+            problems.append(f"{where}: an input is not a layer's output (a constant or an "
+                            "operation outside a layer)")
+            continue
+        name, node_index, tensor_index = history
+        if node_index != 0 or tensor_index != 0:
+            problems.append(f"{where} uses output {tensor_index} of call {node_index} of "
+                            f"{name!r}; only single-output, single-call layers map to nodes")
+        out.append(name)
+    return out
+
+
+def _sequential_inbound(entries: list[LayerEntry]) -> None:
+    previous = None
+    for entry in entries:
+        if previous is not None:
+            entry.inbound = [{"args": [{"class_name": "__keras_tensor__",
+                                        "config": {"keras_history": [previous, 0, 0]}}]}]
+        previous = entry.name
+
+
+def _ids(entries: list[LayerEntry]) -> tuple[dict[str, str], list[str]]:
+    """Keras layer name -> node id (names valid as ids are kept as they are)."""
+    mapping: dict[str, str] = {}
+    notes = []
+    used: set[str] = set()
+    for entry in entries:
+        nid = entry.name
+        if not valid_id(nid):
+            base = re.sub(r"[^A-Za-z0-9_.-]+", "_", nid).strip("_") or "layer"
+            nid, n = base, 1
+            while nid in used or nid in mapping.values():
+                n += 1
+                nid = f"{base}_{n}"
+            notes.append(f"layer {entry.name!r} became node {nid!r} (ids allow letters, digits, "
+                         "'_', '.', '-')")
+        used.add(nid)
+        mapping[entry.name] = nid
+    return mapping, notes
+
+
+# ------------------------------------------------------------------ import
+def import_config(config: dict[str, Any], source: str) -> Graph:
+    """The graph of an inspected model config; raises ``ModelImportError`` naming every culprit."""
+    problems: list[str] = []
+    try:
+        entries = inspect_model_config(config, source, collect=problems)
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    top = [e for e in entries if not e.parent]
+    nested = [e for e in top if e.class_name in ("Functional", "Sequential", "Model")]
+    for e in nested:
+        problems.append(f"layer {e.name!r} is a nested model; flatten it first (call its layers "
+                        "directly in the outer model)")
+    if config.get("class_name") == "Sequential":
+        if not top or top[0].class_name != "InputLayer":
+            problems.append("the Sequential model has no Input layer; build it with "
+                            "keras.Input(shape=...) first")
+        _sequential_inbound(top)
+    for e in top:
+        if e.class_name not in BY_KERAS_CLASS and e not in nested:
+            problems.append(f"layer {e.name!r} ({e.class_name}) is not in the catalogue "
+                            "(see `playground blocks`)")
+    ids, _notes = _ids(top)
+    graph = Graph(name=str(config.get("config", {}).get("name") or Path(source).stem))
+    edges: list[tuple[str, str]] = []
+    for entry in top:
+        spec = BY_KERAS_CLASS.get(entry.class_name)
+        if spec is None or entry in nested:
+            continue
+        params, bad = convert_params(spec, entry)
+        problems.extend(bad)
+        trainable = entry.config.get("trainable", True) is not False
+        node = Node(id=ids[entry.name], type=spec.type, params=params, trainable=trainable)
+        graph._nodes[node.id] = node
+        graph._inputs[node.id] = []
+        graph._outputs[node.id] = []
+        for src in _sources(entry, problems):
+            if src in ids:
+                edges.append((ids[src], node.id))
+    for src, dst in edges:
+        if src in graph._nodes and dst in graph._nodes and not graph.has_edge(src, dst):
+            graph._edges.append(Edge(src, dst))
+            graph._inputs[dst].append(src)
+            graph._outputs[src].append(dst)
+        elif graph.has_edge(src, dst):
+            problems.append(f"layer {dst!r} takes {src!r} twice; a graph edge exists once")
+    outputs = config.get("config", {}).get("output_layers")
+    if outputs and not problems:
+        refs = [outputs] if isinstance(outputs[0], str) else outputs
+        for ref in refs:
+            nid = ids.get(ref[0])
+            if nid is not None and graph.outputs_of(nid):
+                problems.append(f"layer {ref[0]!r} is a model output but also feeds other "
+                                "layers; a graph's outputs are its nodes without outgoing edges")
+    if problems:
+        raise ModelImportError(f"{source}: cannot import ({len(problems)} problem(s)):\n  "
+                               + "\n  ".join(problems), problems)
+    positions = auto_layout(graph)
+    for nid, pos in positions.items():
+        graph._nodes[nid].pos = (round(pos[0], 1), round(pos[1], 1))
+    graph.extra["imported_from"] = Path(source).name
+    return graph
+
+
+def _stored_params(weights_h5: bytes | None) -> int | None:
+    if not weights_h5:
+        return None
+    import io
+
+    import h5py
+
+    total = 0
+    with h5py.File(io.BytesIO(weights_h5), "r") as h5:
+        def visit(_path: str, obj: Any) -> None:
+            nonlocal total
+            if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{_path}":
+                # Optimizer state lives under "optimizer/"; count model variables only.
+                if not _path.startswith("optimizer"):
+                    total += math.prod(obj.shape)
+        h5.visititems(visit)
+    return total
+
+
+def import_model(path: str | os.PathLike[str]) -> Imported:
+    """Read a ``.keras`` file and return its graph, checked by the pure checker."""
+    source = str(path)
+    if not source.endswith(".keras"):
+        raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format)")
+    try:
+        archive = read_keras_archive(path, want_weights=True, collect=[])
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    graph = import_config(archive.config, source)
+    analysis = analyze(graph)
+    if not analysis.valid:
+        lines = "; ".join(str(p) for p in analysis.errors[:10])
+        raise ModelImportError(f"{source}: the imported graph does not check: {lines}",
+                           [str(p) for p in analysis.errors])
+    stored = _stored_params(archive.weights_h5)
+    notes = []
+    if stored is not None and stored != analysis.total_params:
+        notes.append(f"warning: the file stores {stored:,} weights but the graph counts "
+                     f"{analysis.total_params:,}")
+    return Imported(graph, stored, notes)
+
