@@ -152,14 +152,22 @@ class SetParam(Command):
     def __init__(self, node_id: str, key: str, value: Any) -> None:
         self.node_id, self.key, self.value = node_id, key, value
         self.old: Any = MISSING
+        self._old_params: dict[str, Any] = {}
         self.text = f"Set {node_id}.{key}"
 
     def do(self, graph: Graph) -> None:
-        self.old = graph.node(self.node_id).params.get(self.key, MISSING)
+        params = graph.node(self.node_id).params
+        self.old = params.get(self.key, MISSING)
+        self._old_params = dict(params)
         graph.set_param(self.node_id, self.key, self.value)
 
     def undo(self, graph: Graph) -> None:
-        graph.set_param(self.node_id, self.key, self.old)
+        if self.old is not MISSING and self.key not in graph.node(self.node_id).params:
+            # A reset removed the key: put the whole object back so the key order (and the
+            # saved file) is exactly as before.
+            graph.set_params(self.node_id, self._old_params)
+        else:
+            graph.set_param(self.node_id, self.key, self.old)
 
     def merge(self, other: Command) -> bool:
         if (type(other) is SetParam and other.node_id == self.node_id
