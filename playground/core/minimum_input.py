@@ -13,8 +13,11 @@ from __future__ import annotations
 from playground.core.graph import Graph
 from playground.core.shapes import Analysis, Checker, Problem
 
-# The largest size searched when the graph's own input size is not valid.
+# The largest size searched when the graph's own input size runs out.
 MAX_SIZE = 8192
+# How many sizes above the threshold are tried for one that is valid (a U-Net with five
+# poolings needs a multiple of 32; this allows far deeper ones).
+SCAN_LIMIT = 256
 # Messages of the checker and block rules that mean "the input became too small here".
 _RUNS_OUT = ("too small", "is larger than its", "leaves nothing", "zero or below")
 
@@ -64,8 +67,9 @@ def size_problem(analysis: Analysis) -> Problem | None:
 def smallest_input(graph: Graph) -> list[int] | None:
     """The smallest ``[s, s, channels]`` input for which the graph checks valid.
 
-    None when the graph has no single Input with an H x W x C shape, or when no square size up
-    to ``MAX_SIZE`` makes it valid (its errors do not depend on the input size).
+    None when the graph has no single Input with an H x W x C shape, or when no square size
+    makes it valid (its errors do not depend on the input size: then up to ``SCAN_LIMIT``
+    sizes are checked before giving up).
     """
     found = _single_input(graph)
     if found is None:
@@ -73,7 +77,7 @@ def smallest_input(graph: Graph) -> list[int] | None:
     input_id, shape = found
     probe = _Prober(graph, input_id, shape[2])
     high = max(shape[0], shape[1])
-    while not probe.valid(high):
+    while probe.runs_out(high):
         if high >= MAX_SIZE:
             return None
         high = min(high * 2, MAX_SIZE)
@@ -85,10 +89,10 @@ def smallest_input(graph: Graph) -> list[int] | None:
             low = middle + 1
         else:
             high = middle
-    size = low
-    while not probe.valid(size):
-        size += 1
-    return [size, size, shape[2]]
+    for size in range(low, min(low + SCAN_LIMIT, MAX_SIZE) + 1):
+        if probe.valid(size):
+            return [size, size, shape[2]]
+    return None
 
 
 def minimum_input_message(graph: Graph) -> str | None:

@@ -28,10 +28,10 @@ AUX_AFTER = {"4a": "aux1", "4d": "aux2"}
 TRAINING = dict(
     optimizer="sgd", learning_rate=0.01, momentum=0.9,
     lr_schedule=dict(kind="exponential", factor=0.96, every_epochs=8),
-    dropout=0.4,
-    source="the GoogLeNet paper, section 6 (asynchronous SGD, momentum 0.9, learning rate "
-           "down 4% every 8 epochs; it does not give the initial rate, 0.01 is a common "
-           "choice)")
+    weight_decay=2e-4, batch_size=32, dropout=0.4,
+    source="the GoogLeNet paper, section 6 (SGD, momentum 0.9, learning rate down 4% every "
+           "8 epochs); the paper gives no initial rate, batch size or weight decay, these "
+           "are Caffe's bvlc_googlenet reference settings")
 
 
 def _googlenet(aux: bool) -> tuple[Graph, list[str]]:
