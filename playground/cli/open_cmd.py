@@ -1,0 +1,58 @@
+"""``open [FILE] [--screenshot PNG --size WxH]``: the desktop app (or a render of its window).
+
+Imports only the argument parser at module level; PySide6 and the editor load when the command
+runs, and TensorFlow never does (training and export import it when they start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from playground.cli.common import wrap
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX\u00d7,]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 1400x900, not {text!r}")
+    w, h = int(match.group(1)), int(match.group(2))
+    if not (200 <= w <= 8000 and 150 <= h <= 8000):
+        raise argparse.ArgumentTypeError(f"size {w}x{h} is out of range (200x150 to 8000x8000)")
+    return w, h
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", nargs="?", help="graph file (.json) to open")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="render the main window with the graph to this PNG and exit")
+    parser.add_argument("--size", type=_size, default=(1400, 900), metavar="WxH",
+                        help="window size for --screenshot (default 1400x900)")
+    parser.set_defaults(run=wrap(run))
+
+
+def run(args: argparse.Namespace) -> int:
+    from playground.core.errors import GraphFileError
+
+    if args.screenshot and not args.screenshot.lower().endswith(".png"):
+        print(f"error: --screenshot {args.screenshot}: the file name must end in .png",
+              file=sys.stderr)
+        return 2
+    try:
+        if args.screenshot:
+            from playground.ui import app
+
+            app.prefer_offscreen()
+            return app.screenshot(args.file, args.screenshot, args.size)
+        from playground.ui import app
+
+        return app.run(args.file)
+    except GraphFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for where, message in exc.problems:
+            print(f"error: {where}: {message}", file=sys.stderr)
+        return 2 if exc.unreadable else 1
+    except OSError as exc:
+        print(f"error: {args.file or args.screenshot}: {exc.strerror or exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,90 @@
+"""Starting the desktop app, or rendering its window to a PNG (``open --screenshot``).
+
+Only PySide6 and the pure core are imported here; TensorFlow stays out of start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def _stylesheet() -> str:
+    try:
+        return (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _icon():
+    from playground.ui.icons import app_icon
+
+    return app_icon()
+
+
+def make_window(path: str | None = None, offer_recovery: bool = True):
+    """Create the application (if needed) and the main window, with ``path`` loaded.
+
+    Raises ``GraphFileError`` for a file that cannot be opened (the CLI maps it to exit codes).
+    """
+    from playground.core import fileformat
+    from playground.ui.main_window import MainWindow, application
+
+    app = application()
+    if not app.styleSheet():
+        app.setStyle("Fusion")
+        app.setStyleSheet(_stylesheet())
+        app.setWindowIcon(_icon())
+    graph = fileformat.load(path) if path else None
+    window = MainWindow(graph, str(Path(path).resolve()) if path else None,
+                        offer_recovery=offer_recovery)
+    if path:
+        window._add_recent(str(Path(path).resolve()))
+    return app, window
+
+
+def run(path: str | None = None) -> int:
+    app, window = make_window(path)
+    window.show()
+    window.view.fit_all()
+    return int(app.exec())
+
+
+def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900)) -> int:
+    """Render the real main window with the graph (fitted to the view) to ``out`` (PNG)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from playground.core.atomic import write_bytes_atomic
+
+    app, window = make_window(path, offer_recovery=False)
+    window.persist_settings = False  # a scripted render must not move the user's window
+    window.resize(*size)
+    window.show()
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    window.doc.current_analysis()
+    window.view.fit_all()
+    QCoreApplication.processEvents()
+    image = window.grab().toImage()
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        print(f"error: could not encode the screenshot for {out}", file=sys.stderr)
+        return 1
+    buffer.close()
+    write_bytes_atomic(out, bytes(data.data()))
+    window.doc.undo_stack.setClean()
+    window.close()
+    return 0
+
+
+def prefer_offscreen() -> None:
+    """Screenshots need no display: render offscreen unless a platform was chosen."""
+    if "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"

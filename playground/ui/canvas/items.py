@@ -1,0 +1,455 @@
+"""Graphics items of the canvas. Each holds only a node id (or an edge's two ids) and paints from
+the scene's document and analysis: the model is the single source of truth.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
+
+from playground.blocks import get_spec
+from playground.ui import theme
+from playground.ui.formatting import human_count, shape_text
+
+if TYPE_CHECKING:
+    from playground.ui.canvas.scene import GraphScene
+
+NODE_Z = 10.0
+EDGE_Z = 1.0
+BADGE_Z = 20.0
+
+_TITLE_FONT = QFont("DejaVu Sans", 9)
+_TITLE_FONT.setBold(True)
+_ID_FONT = QFont("DejaVu Sans", 9)
+_ID_FONT.setBold(True)
+_BODY_FONT = QFont("DejaVu Sans", 8)
+_BADGE_FONT = QFont("DejaVu Sans", 10)
+_BADGE_FONT.setBold(True)
+_FAR_FONT = QFont("DejaVu Sans", 22)
+_FAR_FONT.setBold(True)
+
+
+def draw_lock(painter: QPainter, rect: QRectF, color: QColor) -> None:
+    """A padlock drawn with primitives (no bitmap asset): body plus shackle."""
+    painter.save()
+    painter.setPen(QPen(color, 1.6))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    w, h = rect.width(), rect.height()
+    shackle = QRectF(rect.left() + w * 0.22, rect.top(), w * 0.56, h * 0.7)
+    painter.drawArc(shackle, 0, 180 * 16)
+    painter.drawLine(QPointF(shackle.left(), shackle.center().y()),
+                     QPointF(shackle.left(), rect.top() + h * 0.45))
+    painter.drawLine(QPointF(shackle.right(), shackle.center().y()),
+                     QPointF(shackle.right(), rect.top() + h * 0.45))
+    painter.setBrush(color)
+    painter.drawRoundedRect(QRectF(rect.left(), rect.top() + h * 0.45, w, h * 0.55), 1.5, 1.5)
+    painter.restore()
+
+
+class PortItem(QGraphicsItem):
+    """An input or output port of a node; the view starts and ends connections on these."""
+
+    def __init__(self, node_item: NodeItem, kind: str) -> None:
+        super().__init__(node_item)
+        self.node_item = node_item
+        self.kind = kind  # "in" or "out"
+        self.hovered = False
+        self.setAcceptHoverEvents(True)
+        self.setZValue(2)
+        self.setToolTip("drag to an input port to connect" if kind == "out"
+                        else "drop a connection here")
+
+    @property
+    def node_id(self) -> str:
+        return self.node_item.node_id
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        r = theme.PORT_RADIUS + 3
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        r = theme.PORT_RADIUS + 3  # generous hit area
+        path.addEllipse(QPointF(0, 0), r, r)
+        return path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        r = theme.PORT_RADIUS * (1.25 if self.hovered else 1.0)
+        fill = QColor("#f5f7fa") if self.kind == "out" else QColor("#1d2025")
+        painter.setPen(QPen(theme.EDGE_COLOR, 1.6))
+        painter.setBrush(fill)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+    def scene_anchor(self) -> QPointF:
+        return self.scenePos()
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        self.hovered = False
+        self.update()
+
+
+class ErrorBadge(QGraphicsItem):
+    """A red '!' badge that keeps its screen size, so a broken node is visible when zoomed out."""
+
+    SIZE = 22.0
+
+    def __init__(self, node_item: NodeItem) -> None:
+        super().__init__(node_item)
+        self.count = 0
+        self.severity = "error"
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setZValue(BADGE_Z)
+        self.setVisible(False)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        s = self.SIZE
+        return QRectF(-s / 2 - 1, -s / 2 - 1, s + 2, s + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        s = self.SIZE
+        color = theme.ERROR_COLOR if self.severity == "error" else theme.WARNING_COLOR
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor("white"), 2))
+        painter.setBrush(color)
+        painter.drawEllipse(QRectF(-s / 2, -s / 2, s, s))
+        painter.setFont(_BADGE_FONT)
+        painter.setPen(QColor("white"))
+        text = "!" if self.count <= 1 else str(min(self.count, 9))
+        painter.drawText(QRectF(-s / 2, -s / 2, s, s), Qt.AlignmentFlag.AlignCenter, text)
+
+
+class NodeItem(QGraphicsItem):
+    """One node of the graph. Holds only its id; paints from the model and the analysis."""
+
+    def __init__(self, scene: GraphScene, node_id: str) -> None:
+        super().__init__()
+        self._scene_ref = scene
+        self.node_id = node_id
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(NODE_Z)
+        self.in_port = PortItem(self, "in")
+        self.out_port = PortItem(self, "out")
+        self.badge = ErrorBadge(self)
+        self.place_ports()
+
+    # ---------------------------------------------------------------- geometry
+    def place_ports(self) -> None:
+        w, h = theme.NODE_WIDTH, theme.NODE_HEIGHT
+        if self._scene_ref.orientation == "TB":
+            self.in_port.setPos(w / 2, 0)
+            self.out_port.setPos(w / 2, h)
+        else:
+            self.in_port.setPos(0, h / 2)
+            self.out_port.setPos(w, h / 2)
+        self.badge.setPos(w - 4, 4)
+        spec = get_spec(self.node().type) if self.node_id in self._scene_ref.doc.graph else None
+        self.in_port.setVisible(spec is None or spec.max_inputs != 0)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        m = 4.0
+        return QRectF(-m, -m, theme.NODE_WIDTH + 2 * m, theme.NODE_HEIGHT + 2 * m + 6)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, theme.NODE_WIDTH, theme.NODE_HEIGHT), 7, 7)
+        return path
+
+    def node(self):
+        return self._scene_ref.doc.graph.node(self.node_id)
+
+    def report(self):
+        return self._scene_ref.doc.analysis.nodes.get(self.node_id)
+
+    # -------------------------------------------------------------------- state
+    def refresh(self) -> None:
+        """The model or the analysis changed: update tooltip/badge and repaint."""
+        report = self.report()
+        problems = report.problems if report is not None else []
+        errors = [p for p in problems if p.severity == "error"]
+        shown = errors or problems
+        self.badge.count = len(shown)
+        self.badge.severity = "error" if errors else "warning"
+        self.badge.setVisible(bool(shown))
+        if shown:
+            self.setToolTip("\n".join(f"{p.severity}: {p.message}" for p in shown))
+        else:
+            node = self.node()
+            spec = get_spec(node.type)
+            self.setToolTip(f"{node.id} ({node.type})" + (f"\n{spec.help}" if spec else ""))
+        self.update()
+
+    def has_error(self) -> bool:
+        report = self.report()
+        return bool(report is not None and report.has_error)
+
+    def itemChange(self, change, value):  # noqa: N802
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self._scene_ref.node_item_moved(self.node_id)
+        return super().itemChange(change, value)
+
+    # -------------------------------------------------------------------- paint
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        node = self.node()
+        spec = get_spec(node.type)
+        report = self.report()
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        w, h = theme.NODE_WIDTH, theme.NODE_HEIGHT
+        rect = QRectF(0, 0, w, h)
+        color = theme.category_color(spec.category if spec else None)
+        frozen = not node.trainable
+        if frozen:
+            color = theme.desaturate(color)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        error = report is not None and report.has_error
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+
+        # Body
+        body = theme.NODE_BODY if not frozen else QColor("#2c2e31")
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(body)
+        painter.drawRoundedRect(rect, 7, 7)
+        if frozen:
+            painter.setBrush(QBrush(QColor(255, 255, 255, 18), Qt.BrushStyle.BDiagPattern))
+            painter.drawRoundedRect(rect, 7, 7)
+
+        if lod < 0.4:
+            # Far away: a solid block of the category colour with the type's initials.
+            painter.setBrush(color)
+            painter.drawRoundedRect(rect, 7, 7)
+            painter.setFont(_FAR_FONT)
+            painter.setPen(QColor("white"))
+            label = spec.label if spec else node.type
+            painter.drawText(rect.adjusted(6, 4, -6, -4), Qt.AlignmentFlag.AlignCenter, label)
+        else:
+            self._paint_detail(painter, node, spec, report, color, frozen, rect)
+
+        # Outline: error beats selection beats plain (cosmetic pens keep their screen width).
+        if error:
+            pen = QPen(theme.ERROR_COLOR, 3.5)
+        elif selected:
+            pen = QPen(theme.SELECT_COLOR, 2.5)
+        else:
+            pen = QPen(color.darker(130), 1.2)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(rect, 7, 7)
+        if error and selected:
+            pen = QPen(theme.SELECT_COLOR, 1.5, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRoundedRect(rect.adjusted(-4, -4, 4, 4), 9, 9)
+
+        self._paint_telemetry(painter, rect)
+
+    def _paint_detail(self, painter, node, spec, report, color, frozen, rect) -> None:
+        w = rect.width()
+        header = QRectF(0, 0, w, theme.HEADER_HEIGHT)
+        path = QPainterPath()
+        path.addRoundedRect(header, 7, 7)
+        path.addRect(QRectF(0, theme.HEADER_HEIGHT / 2, w, theme.HEADER_HEIGHT / 2))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPath(path.simplified())
+
+        painter.setFont(_TITLE_FONT)
+        painter.setPen(QColor("white"))
+        title = spec.label if spec else f"{node.type} (unknown)"
+        right_pad = 30 if frozen else 10
+        fm = QFontMetricsF(_TITLE_FONT)
+        title = fm.elidedText(title, Qt.TextElideMode.ElideRight, w - 10 - right_pad)
+        painter.drawText(QRectF(8, 0, w - 8 - right_pad, theme.HEADER_HEIGHT),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+        if frozen:
+            draw_lock(painter, QRectF(w - 22, 5, 12, 14), QColor("white"))
+
+        text_color = theme.NODE_TEXT if not frozen else QColor("#b9bec5")
+        sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#8d939b")
+        y = theme.HEADER_HEIGHT + 3
+        line_h = 17.0
+        painter.setFont(_ID_FONT)
+        painter.setPen(text_color)
+        fm_id = QFontMetricsF(_ID_FONT)
+        painter.drawText(QRectF(8, y, w - 16, line_h),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         fm_id.elidedText(node.id, Qt.TextElideMode.ElideMiddle, w - 16))
+        y += line_h
+        painter.setFont(_BODY_FONT)
+        fm_body = QFontMetricsF(_BODY_FONT)
+        face = self.face_text()
+        if face:
+            painter.setPen(text_color)
+            painter.drawText(QRectF(8, y, w - 16, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             fm_body.elidedText(face, Qt.TextElideMode.ElideRight, w - 16))
+        y += line_h
+        painter.setPen(sub_color)
+        if report is not None and report.shape is not None:
+            left = "\u2192 " + shape_text(report.shape)
+        elif report is not None and report.has_error:
+            painter.setPen(theme.ERROR_COLOR.lighter(130))
+            left = "error"
+        else:
+            left = "\u2192 ?"
+        painter.drawText(QRectF(8, y, w - 16, line_h),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, left)
+        if self._scene_ref.show_node_params and report is not None and report.params:
+            painter.setPen(sub_color)
+            painter.drawText(QRectF(8, y, w - 16, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             f"{human_count(report.params)} params")
+
+    def face_text(self) -> str:
+        """Key params (``64 @ 3x3 /2 same``); composites add their inner layer count."""
+        node = self.node()
+        spec = get_spec(node.type)
+        report = self.report()
+        if spec is None:
+            return ""
+        values = report.values if report is not None and report.values else node.params
+        text = spec.describe(values)
+        if spec.composite and report is not None and report.inner:
+            text = f"{text}  [{len(report.inner)} layers]" if text else f"{len(report.inner)} layers"
+        return text
+
+    def _paint_telemetry(self, painter: QPainter, rect: QRectF) -> None:
+        stats = self._scene_ref.telemetry.get(self.node_id)
+        if not stats:
+            return
+        scale = self._scene_ref.telemetry_scale or 1.0
+        frac = max(0.0, min(1.0, float(stats.get("grad_norm", 0.0)) / scale))
+        dead = max(0.0, min(1.0, float(stats.get("dead_relu", 0.0))))
+        bar = QRectF(6, rect.height() + 2, (rect.width() - 12), 4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(255, 255, 255, 40))
+        painter.drawRect(bar)
+        color = QColor.fromHsvF(0.33 * (1.0 - dead), 0.8, 0.9)
+        painter.setBrush(color)
+        painter.drawRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()))
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        super().hoverEnterEvent(event)
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A curved connection; its label shows the tensor shape it carries (toggle in View)."""
+
+    def __init__(self, scene: GraphScene, src: str, dst: str) -> None:
+        super().__init__()
+        self._scene_ref = scene
+        self.src = src
+        self.dst = dst
+        self.setZValue(EDGE_Z)
+        pen = QPen(theme.EDGE_COLOR, 1.8)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.label = ""
+        self.adjust()
+
+    def adjust(self) -> None:
+        items = self._scene_ref.node_items
+        a, b = items.get(self.src), items.get(self.dst)
+        if a is None or b is None:
+            return
+        self.prepareGeometryChange()
+        self.setPath(curve(a.out_port.scenePos(), b.in_port.scenePos(),
+                           self._scene_ref.orientation))
+
+    def refresh(self) -> None:
+        report = self._scene_ref.doc.analysis.nodes.get(self.src)
+        label = shape_text(report.shape) if report is not None and report.shape else ""
+        if label != self.label:
+            self.label = label
+            self.prepareGeometryChange()
+        self.update()
+
+    def label_rect(self) -> QRectF:
+        mid = self.path().pointAtPercent(0.5)
+        fm = QFontMetricsF(_BODY_FONT)
+        width = fm.horizontalAdvance(self.label) + 10
+        return QRectF(mid.x() - width / 2, mid.y() - 9, width, 18)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        rect = super().boundingRect()
+        if self.label and self._scene_ref.show_edge_shapes:
+            rect = rect.united(self.label_rect())
+        return rect.adjusted(-4, -4, 4, 4)
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        pen = QPen(self.pen())
+        if option.state & QStyle.StateFlag.State_Selected:
+            pen.setColor(theme.SELECT_COLOR)
+            pen.setWidthF(2.6)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+        self._paint_arrow(painter, pen.color())
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if self.label and self._scene_ref.show_edge_shapes and lod >= 0.45:
+            rect = self.label_rect()
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(29, 32, 37, 225))
+            painter.drawRoundedRect(rect, 4, 4)
+            painter.setPen(theme.EDGE_LABEL_COLOR)
+            painter.setFont(_BODY_FONT)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.label)
+
+    def _paint_arrow(self, painter: QPainter, color: QColor) -> None:
+        path = self.path()
+        if path.length() < 1:
+            return
+        tip = path.pointAtPercent(1.0)
+        angle = path.angleAtPercent(0.97)
+        head = QPainterPath()
+        head.moveTo(0, 0)
+        head.lineTo(-9, -4.5)
+        head.lineTo(-9, 4.5)
+        head.closeSubpath()
+        painter.save()
+        painter.translate(tip)
+        painter.rotate(-angle)
+        painter.translate(-theme.PORT_RADIUS, 0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPath(head)
+        painter.restore()
+
+
+def curve(start: QPointF, end: QPointF, orientation: str = "LR") -> QPainterPath:
+    """A cubic Bezier leaving the output port along the flow and entering the input the same way."""
+    path = QPainterPath(start)
+    if orientation == "TB":
+        dy = max(abs(end.y() - start.y()) * 0.5, 40.0)
+        path.cubicTo(QPointF(start.x(), start.y() + dy), QPointF(end.x(), end.y() - dy), end)
+    else:
+        dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
+        path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+    return path

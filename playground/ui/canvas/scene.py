@@ -1,0 +1,225 @@
+"""The scene mirrors the document: one ``NodeItem`` per node, one ``EdgeItem`` per edge.
+
+It reacts to the graph's change events (structure, positions) and to each new analysis (faces,
+shapes, error state). A node drag moves items only; on release the scene pushes ONE ``MoveNodes``
+command with the old and new positions, which is what writes them into the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QTransform
+from PySide6.QtWidgets import QGraphicsScene
+
+from playground.ui import theme
+from playground.ui.canvas.items import EdgeItem, NodeItem
+from playground.ui.document import Document
+
+
+class GraphScene(QGraphicsScene):
+    message = Signal(str)            # refusals and hints for the status bar
+    context_menu_requested = Signal(str, object)   # node id (or ""), global QPoint
+
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.orientation = "LR"
+        self.show_edge_shapes = True
+        self.show_node_params = True
+        self.telemetry: dict[str, dict[str, float]] = {}
+        self.telemetry_scale = 1.0
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[tuple[str, str], EdgeItem] = {}
+        self._syncing = False
+        self.setBackgroundBrush(theme.CANVAS_BG)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        doc.reset.connect(self.rebuild)
+        doc.graph_changed.connect(self._on_graph_changed)
+        doc.analyzed.connect(self._on_analyzed)
+        self.rebuild()
+
+    # ------------------------------------------------------------------ syncing
+    def rebuild(self) -> None:
+        self.clear()
+        self.node_items.clear()
+        self.edge_items.clear()
+        self.telemetry.clear()
+        self.orientation = guess_orientation(self.doc.graph)
+        for node in self.doc.graph.nodes:
+            self._add_node_item(node.id)
+        for edge in self.doc.graph.edges:
+            self._add_edge_item(edge.src, edge.dst)
+        self._on_analyzed(self.doc.analysis)
+        self.update_scene_rect()
+
+    def set_orientation(self, orientation: str) -> None:
+        if orientation == self.orientation:
+            return
+        self.orientation = orientation
+        for item in self.node_items.values():
+            item.place_ports()
+        for edge in self.edge_items.values():
+            edge.adjust()
+
+    def _add_node_item(self, node_id: str) -> NodeItem:
+        item = NodeItem(self, node_id)
+        pos = self.doc.graph.node(node_id).pos
+        self._syncing = True
+        item.setPos(QPointF(*pos) if pos else QPointF(0, 0))
+        self._syncing = False
+        self.addItem(item)
+        self.node_items[node_id] = item
+        item.refresh()
+        return item
+
+    def _add_edge_item(self, src: str, dst: str) -> None:
+        if (src, dst) in self.edge_items or src not in self.node_items or dst not in self.node_items:
+            return
+        edge = EdgeItem(self, src, dst)
+        self.addItem(edge)
+        self.edge_items[(src, dst)] = edge
+        edge.refresh()
+
+    def _remove_edge_item(self, key: tuple[str, str]) -> None:
+        edge = self.edge_items.pop(key, None)
+        if edge is not None:
+            self.removeItem(edge)
+
+    def _on_graph_changed(self, kind: str, details: dict[str, Any]) -> None:
+        graph = self.doc.graph
+        if kind == "node_added":
+            self._add_node_item(details["node_id"])
+        elif kind == "node_removed":
+            nid = details["node_id"]
+            for key in [k for k in self.edge_items if nid in k]:
+                self._remove_edge_item(key)
+            item = self.node_items.pop(nid, None)
+            if item is not None:
+                self.removeItem(item)
+            self.telemetry.pop(nid, None)
+        elif kind == "edge_added":
+            self._add_edge_item(details["src"], details["dst"])
+        elif kind == "edge_removed":
+            self._remove_edge_item((details["src"], details["dst"]))
+        elif kind == "moved":
+            nid = details["node_id"]
+            item = self.node_items.get(nid)
+            if item is not None and nid in graph:
+                pos = graph.node(nid).pos
+                self._syncing = True
+                item.setPos(QPointF(*pos) if pos else QPointF(0, 0))
+                self._syncing = False
+                self._adjust_edges_of(nid)
+        elif kind == "renamed":
+            old, new = details["old"], details["new"]
+            item = self.node_items.pop(old, None)
+            if item is not None:
+                item.node_id = new
+                self.node_items[new] = item
+            for key in [k for k in self.edge_items if old in k]:
+                edge = self.edge_items.pop(key)
+                edge.src = new if edge.src == old else edge.src
+                edge.dst = new if edge.dst == old else edge.dst
+                self.edge_items[(edge.src, edge.dst)] = edge
+            if old in self.telemetry:
+                self.telemetry[new] = self.telemetry.pop(old)
+        elif kind in ("params_changed", "trainable_changed"):
+            item = self.node_items.get(details.get("node_id", ""))
+            if item is not None:
+                item.place_ports()
+                item.update()
+
+    def _on_analyzed(self, analysis) -> None:
+        for item in self.node_items.values():
+            item.refresh()
+        for edge in self.edge_items.values():
+            edge.refresh()
+
+    def _adjust_edges_of(self, node_id: str) -> None:
+        for key, edge in self.edge_items.items():
+            if node_id in key:
+                edge.adjust()
+
+    def node_item_moved(self, node_id: str) -> None:
+        if node_id in self.node_items:
+            self._adjust_edges_of(node_id)
+
+    def update_scene_rect(self) -> None:
+        rect = self.itemsBoundingRect()
+        if rect.isNull():
+            rect = QRectF(-400, -300, 800, 600)
+        self.setSceneRect(rect.adjusted(-2000, -2000, 2000, 2000))
+
+    # --------------------------------------------------------------- selection
+    def selected_node_ids(self) -> list[str]:
+        order = {nid: i for i, nid in enumerate(self.doc.graph.node_ids)}
+        ids = [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+        return sorted(ids, key=lambda n: order.get(n, 0))
+
+    def selected_edges(self) -> list[tuple[str, str]]:
+        return [(i.src, i.dst) for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, ids: list[str]) -> None:
+        self.clearSelection()
+        for nid in ids:
+            item = self.node_items.get(nid)
+            if item is not None:
+                item.setSelected(True)
+
+    # -------------------------------------------------------------------- moves
+    def pending_moves(self) -> dict[str, tuple[tuple[float, float] | None, tuple[float, float]]]:
+        """Items dragged away from their model position: {id: (old, new)}."""
+        moves = {}
+        graph = self.doc.graph
+        for nid, item in self.node_items.items():
+            if nid not in graph:
+                continue
+            old = graph.node(nid).pos
+            new = (round(item.pos().x(), 1), round(item.pos().y(), 1))
+            old_cmp = old if old is not None else (0.0, 0.0)
+            if abs(old_cmp[0] - new[0]) > 0.05 or abs(old_cmp[1] - new[1]) > 0.05:
+                moves[nid] = (old, new)
+        return moves
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        moves = self.pending_moves()
+        if moves:
+            from playground.core.commands import MoveNodes
+
+            error = self.doc.push(MoveNodes(moves))
+            if error:
+                self.message.emit(error)
+            self.update_scene_rect()
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
+        view = self.views()[0] if self.views() else None
+        item = self.itemAt(event.scenePos(), view.transform() if view else QTransform())
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        node_id = item.node_id if isinstance(item, NodeItem) else ""
+        if node_id and not item.isSelected():
+            self.select_nodes([node_id])
+        self.context_menu_requested.emit(node_id, event.screenPos())
+        event.accept()
+
+    # ---------------------------------------------------------------- telemetry
+    def set_telemetry(self, stats: dict[str, dict[str, float]]) -> None:
+        self.telemetry = {k: dict(v) for k, v in stats.items() if k in self.node_items}
+        norms = [float(v.get("grad_norm", 0.0)) for v in self.telemetry.values()]
+        self.telemetry_scale = max(norms) if norms and max(norms) > 0 else 1.0
+        for nid in self.telemetry:
+            self.node_items[nid].update()
+
+
+def guess_orientation(graph) -> str:
+    """Presets laid out top-down get ports on top/bottom; everything else flows left to right."""
+    order = graph.topological_order() or graph.node_ids
+    placed = [graph.node(n).pos for n in order if graph.node(n).pos is not None]
+    if len(placed) < 2:
+        return "LR"
+    dx = sum(abs(b[0] - a[0]) for a, b in zip(placed, placed[1:], strict=False))
+    dy = sum(abs(b[1] - a[1]) for a, b in zip(placed, placed[1:], strict=False))
+    return "TB" if dy > dx else "LR"

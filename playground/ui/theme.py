@@ -1,0 +1,49 @@
+"""Colours and sizes shared by the canvas, the palette and the panels (one place to restyle)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+# One hue per palette category; chosen to stay distinct for the common colour-vision deficiencies
+# (blue/orange/purple dominate, red is kept for errors only).
+CATEGORY_COLORS: dict[str, str] = {
+    "input": "#4c78a8",
+    "convolution": "#2f8fd8",
+    "pooling": "#3aa68d",
+    "normalization": "#9d7ad1",
+    "activation": "#e39c37",
+    "regularization": "#8a8f98",
+    "reshape": "#b0884f",
+    "merge": "#d6609c",
+    "composite": "#5e63c9",
+    "head": "#c9683a",
+}
+FALLBACK_COLOR = "#7a7a7a"
+
+ERROR_COLOR = QColor("#e0302f")
+WARNING_COLOR = QColor("#e0a800")
+SELECT_COLOR = QColor("#ffb000")
+CANVAS_BG = QColor("#23262b")
+GRID_COLOR = QColor("#2b2f35")
+EDGE_COLOR = QColor("#a9b4c2")
+EDGE_LABEL_COLOR = QColor("#cfd8e3")
+NODE_BODY = QColor("#31353c")
+NODE_TEXT = QColor("#eef2f6")
+NODE_SUBTEXT = QColor("#aab4c0")
+
+NODE_WIDTH = 180.0  # = core.layout.NODE_SIZE, so preset layouts fit
+NODE_HEIGHT = 80.0
+HEADER_HEIGHT = 22.0
+PORT_RADIUS = 6.5
+
+
+def category_color(category: str | None) -> QColor:
+    return QColor(CATEGORY_COLORS.get(category or "", FALLBACK_COLOR))
+
+
+def desaturate(color: QColor, amount: float = 0.75) -> QColor:
+    """Frozen nodes look frozen: most of the hue gone, a little darker."""
+    h, s, v, a = color.getHsvF()
+    out = QColor()
+    out.setHsvF(max(h, 0.0), s * (1.0 - amount), v * 0.8, a)
+    return out

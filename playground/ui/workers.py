@@ -1,0 +1,66 @@
+"""Background work (export, import) off the UI thread: a ``QThread`` running one function.
+
+The function gets no widgets, only plain data (a copy of the graph, paths); its result or its error
+message comes back as a signal, delivered on the UI thread. TensorFlow is imported inside the
+function, never at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from playground.core.errors import PlaygroundError
+
+
+class FunctionThread(QThread):
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[], Any], parent=None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except PlaygroundError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
+            if os.environ.get("PLAYGROUND_DEBUG"):
+                traceback.print_exc()
+            self.failed.emit(f"unexpected {type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(result)
+
+
+def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None) -> str:
+    """Build the Keras model of ``graph`` and write it (runs in the worker thread)."""
+    from playground.keras_build import export
+    from playground.keras_build.compile import build
+
+    export.check_target(out, fmt, force=True)
+    built = build(graph, analysis)
+    if fmt == "keras":
+        path = export.save_keras(built.model, out, True)
+    elif fmt == "savedmodel":
+        path = export.export_savedmodel(built.model, out, True)
+    else:
+        from playground.keras_build.codegen import generate
+
+        path = export.write_python(generate(built, graph, source=source), out, True)
+    return str(path)
+
+
+def import_keras(path: str):
+    """Turn a ``.keras`` model into a graph (runs in the worker thread)."""
+    try:
+        from playground.keras_build.importer import import_model
+    except ImportError as exc:
+        raise PlaygroundError("importing Keras models is not available in this build "
+                              f"({exc})") from None
+    return import_model(path)
