@@ -34,6 +34,7 @@ class RunConfig:
     schedule: str = "constant"
     step_epochs: int = 5           # step decay: multiply by step_gamma every step_epochs
     step_gamma: float = 0.1
+    step_milestones: list[int] = field(default_factory=list)  # epochs where lr *= step_gamma
     plateau_patience: int = 2      # /10 on plateau of val_loss
     weight_decay: float = 0.0
     early_stopping: int = 0        # patience in epochs on val_loss; 0 = off
@@ -68,6 +69,10 @@ class RunConfig:
             raise bad("lr", "must be > 0")
         if self.val_split >= 1 or self.test_split >= 1 or self.val_split + self.test_split >= 1:
             raise bad("val_split", "val_split + test_split must be below 1")
+        if not isinstance(self.step_milestones, list) or not all(
+                isinstance(m, int) and not isinstance(m, bool) and m >= 1
+                for m in self.step_milestones):
+            raise bad("step_milestones", "must be a list of epochs >= 1")
         if self.optimizer not in OPTIMIZERS:
             raise bad("optimizer", f"choose one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
@@ -108,12 +113,75 @@ class RunConfig:
 
     def fine_tuning(self) -> RunConfig:
         """The fine-tuning preset: same settings with the learning rate at 1/10."""
-        return dataclasses.replace(self, lr=self.lr / 10.0, augment=list(self.augment))
+        return dataclasses.replace(self, lr=self.lr / 10.0, augment=list(self.augment),
+                                   step_milestones=list(self.step_milestones))
+
+
+# The presets' "training" objects speak the papers' language; these map it onto RunConfig.
+PRESET_KEYS = {"learning_rate": "lr", "lr": "lr", "optimizer": "optimizer",
+               "momentum": "momentum", "weight_decay": "weight_decay",
+               "batch_size": "batch_size", "epochs": "epochs", "seed": "seed",
+               "early_stopping": "early_stopping", "val_split": "val_split"}
+PRESET_AUGMENT = {"random_crop": "crop", "horizontal_flip": "flip", "color_jitter": "colour",
+                  "colour_jitter": "colour", "random_translation": "translate",
+                  "random_rotation": "rotate", "random_zoom": "zoom", "random_erasing": "cutout",
+                  "random_contrast": "contrast"}
+# Informational keys of a preset's training object (shown, not applied).
+PRESET_INFO = {"source", "dropout", "nesterov", "rho", "loss", "note", "notes"}
+
+
+def from_preset(data: Any, source: str = "training") -> tuple[RunConfig, list[str]]:
+    """A preset's ``"training"`` object -> (RunConfig, notes on what was not applied).
+
+    Values that are present but wrong are refused by name; keys this version does not apply
+    (``dropout``, ``nesterov``, a ``loss`` other than cross-entropy) are listed in the notes.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected an object, got {type(data).__name__}")
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    for key, value in data.items():
+        if key in RunConfig.__dataclass_fields__ and key not in PRESET_KEYS:
+            values[key] = value
+        elif key in PRESET_KEYS:
+            values[PRESET_KEYS[key]] = value
+        elif key == "lr_schedule":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: lr_schedule must be an object")
+            kind = value.get("kind")
+            factor = value.get("factor", 0.1)
+            if kind == "reduce_on_plateau":
+                values["schedule"] = "plateau"
+            elif kind in ("step", "exponential"):
+                values["schedule"] = "step"
+                values["step_gamma"] = factor
+                epochs = value.get("epochs", value.get("every_epochs", 5))
+                if isinstance(epochs, list):
+                    values["step_milestones"] = epochs
+                else:
+                    values["step_epochs"] = epochs
+            elif kind in ("cosine", "constant"):
+                values["schedule"] = kind
+            else:
+                raise ConfigError(f"{source}: lr_schedule kind {kind!r} is not one of "
+                                  "reduce_on_plateau, step, exponential, cosine, constant")
+        elif key == "augmentation":
+            if not isinstance(value, list):
+                raise ConfigError(f"{source}: augmentation must be a list")
+            values["augment"] = [PRESET_AUGMENT.get(str(v), str(v)) for v in value]
+        elif key in PRESET_INFO:
+            if key != "source":
+                notes.append(f"{key} = {value!r} (not applied by the run settings)")
+        else:
+            notes.append(f"unknown training key {key!r} ignored")
+    if isinstance(values.get("optimizer"), str):
+        values["optimizer"] = values["optimizer"].lower()
+    return RunConfig.from_dict(values, source=source), notes
 
 
 def config_for_graph(graph: Any) -> RunConfig:
     """Defaults for a graph: its file's top-level ``"training"`` object, else :class:`RunConfig`."""
     extra = getattr(graph, "extra", {}) or {}
     if "training" in extra:
-        return RunConfig.from_dict(extra["training"], source=f"{graph.name}: training")
+        return from_preset(extra["training"], source=f"{graph.name}: training")[0]
     return RunConfig().validate()

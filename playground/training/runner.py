@@ -86,6 +86,9 @@ def _schedule_callbacks(config: RunConfig, has_val: bool) -> list[Any]:
 
     if config.schedule == "step":
         lr, gamma, every = config.lr, config.step_gamma, config.step_epochs
+        marks = sorted(config.step_milestones)
+        if marks:
+            return [LearningRateSetter(lambda e: lr * gamma ** sum(e >= m for m in marks))]
         return [LearningRateSetter(lambda e: lr * gamma ** (e // every))]
     if config.schedule == "cosine":
         lr, epochs = config.lr, config.epochs
@@ -195,6 +198,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     from playground.training.telemetry import Telemetry
 
     emit({"kind": "device", "text": device.setup_devices()})
+    # Multi-worker strategies must exist before TensorFlow runs any op (data adaptation does).
+    strategy = device.make_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)
     log(dataset_summary(dataset, model_shape))
     split = split_indices(len(dataset.x), config.val_split,
@@ -228,7 +233,6 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     history_rows = runs.read_history(run_dir) if (run_dir is not None and resume) else []
 
     # ----- model
-    strategy = device.make_strategy(config.strategy)
     if config.strategy != "default":
         log(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} "
             "replica(s)")

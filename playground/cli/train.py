@@ -1,0 +1,171 @@
+"""``train FILE --dataset D [options]``: headless training, one line per epoch, then the final
+metrics. Exit 0 when training ran (finished, stopped, early-stopped), 1 when it failed (invalid
+graph, unreadable dataset, NaN loss, out of memory), 2 for an unreadable graph or wrong arguments.
+
+Run settings default to the graph file's ``"training"`` object (presets carry one), then to
+:class:`playground.training.config.RunConfig`; options given here win. TensorFlow is imported
+only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+
+from playground.cli.common import ExitWith, add_retarget_args, apply_retarget, load_or_report, wrap
+
+DATASET_HELP = ("digits (built in, offline), mnist, fashion_mnist, cifar10 (downloaded once "
+                "into the Keras cache), a FOLDER with one subfolder per class, or FILE.npz "
+                "with x and y arrays")
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="graph file (.json)")
+    parser.add_argument("--dataset", default=None, metavar="D", help=DATASET_HELP)
+    parser.add_argument("--epochs", type=int, help="passes over the training split")
+    parser.add_argument("--batch-size", type=int, help="samples per step")
+    parser.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"])
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--schedule", choices=["constant", "step", "plateau", "cosine"],
+                        help="learning-rate schedule (step: x0.1 every 5 epochs; plateau: /10 "
+                             "when val loss stalls)")
+    parser.add_argument("--weight-decay", type=float, help="decoupled weight decay")
+    parser.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                        help="stop when val loss has not improved for PATIENCE epochs")
+    parser.add_argument("--val-split", type=float, help="share held out for validation "
+                                                        "(default 0.2)")
+    parser.add_argument("--test-split", type=float, help="share held out for a test split "
+                                                         "(datasets without one)")
+    parser.add_argument("--augment", metavar="LIST",
+                        help="comma-separated: flip, crop, translate, rotate, zoom, contrast, "
+                             "colour, cutout")
+    parser.add_argument("--seed", type=int, help="seed for the split, shuffling and init")
+    parser.add_argument("--init-weights", metavar="FILE",
+                        help="a .keras model, .weights.h5/.h5 weights or a run folder; loads "
+                             "the layers whose names and shapes match and says which")
+    parser.add_argument("--freeze", metavar="ID[,ID...]", help="node ids to freeze")
+    parser.add_argument("--save", metavar="FILE.keras", help="save the trained model")
+    parser.add_argument("--export", metavar="DIR", help="export a SavedModel that takes raw "
+                                                        "images (0..255) and returns probabilities")
+    parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
+                        help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")
+    parser.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    parser.add_argument("--run-dir", metavar="DIR",
+                        help="keep the run here (config, history.csv, weights, checkpoint)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --run-dir from its last checkpoint")
+    parser.add_argument("--no-run", action="store_true", help="keep no run folder")
+    add_retarget_args(parser)
+    parser.set_defaults(run=wrap(run))
+
+
+OPTION_KEYS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
+               "lr": "lr", "schedule": "schedule", "weight_decay": "weight_decay",
+               "early_stopping": "early_stopping", "val_split": "val_split",
+               "test_split": "test_split", "seed": "seed", "strategy": "strategy"}
+
+
+def _fmt(value) -> str:
+    return "nan" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f"{value:.4f}"
+
+
+def _is_chief() -> bool:
+    try:
+        task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    except ValueError:
+        return True
+    return task.get("type", "worker") in ("chief",) or (task.get("type") == "worker"
+                                                        and int(task.get("index", 0)) == 0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from playground.core.errors import PlaygroundError
+    from playground.data.dataset import BUILTIN
+    from playground.training.config import ConfigError, RunConfig, from_preset
+
+    graph = load_or_report(args.file)
+    for note in apply_retarget(graph, args):
+        print(note, file=sys.stderr)
+    try:
+        if "training" in graph.extra:
+            base, notes = from_preset(graph.extra["training"], f"{args.file}: training")
+            for note in notes:
+                print(f"{args.file}: training: {note}", file=sys.stderr)
+        else:
+            base = RunConfig()
+        overrides = {key: getattr(args, opt) for opt, key in OPTION_KEYS.items()
+                     if getattr(args, opt) is not None}
+        if args.dataset is not None:
+            overrides["dataset"] = args.dataset
+        if args.augment is not None:
+            overrides["augment"] = args.augment
+        if args.mixed_precision:
+            overrides["mixed_precision"] = True
+        if args.xla:
+            overrides["xla"] = True
+        config = RunConfig.from_dict(overrides, source="options", base=base)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise ExitWith(2) from None
+    spec = config.dataset
+    if spec not in BUILTIN and not os.path.exists(spec):
+        print(f"error: --dataset {spec!r}: not found ({DATASET_HELP})", file=sys.stderr)
+        return 2
+    if args.resume and not args.run_dir:
+        print("error: --resume needs --run-dir (the run to continue)", file=sys.stderr)
+        return 2
+    freeze = [f.strip() for f in args.freeze.split(",") if f.strip()] if args.freeze else None
+    chief = config.strategy != "multiworker" or _is_chief()
+
+    def sink(event: dict) -> None:
+        kind = event["kind"]
+        if kind == "log":
+            print(event["text"], file=sys.stderr, flush=True)
+        elif kind == "device":
+            print(f"device: {event['text']}", file=sys.stderr, flush=True)
+        elif kind == "epoch":
+            row = event["row"]
+            parts = [f"epoch {event['epoch']}/{event['epochs']}:",
+                     f"loss {_fmt(row.get('loss'))}", f"accuracy {_fmt(row.get('accuracy'))}"]
+            if row.get("val_loss") is not None:
+                parts += [f"val_loss {_fmt(row.get('val_loss'))}",
+                          f"val_accuracy {_fmt(row.get('val_accuracy'))}"]
+            parts += [f"lr {row.get('lr', float('nan')):.3g}",
+                      f"({row.get('seconds', 0.0):.1f} s)"]
+            print(" ".join(parts), flush=True)
+
+    from playground.training.runner import run_training
+
+    try:
+        result = run_training(graph, config, sink=sink, run_dir=args.run_dir if chief else None,
+                              resume=args.resume, init_weights=args.init_weights,
+                              freeze=freeze, save_path=args.save if chief else None,
+                              export_dir=args.export if chief else None,
+                              keep_runs=chief and not args.no_run)
+    except PlaygroundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not result.ok:
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    ev = result.evaluation
+    final = [f"final ({result.status}):"]
+    if result.history:
+        last = result.history[-1]
+        final += [f"loss {_fmt(last.get('loss'))}", f"accuracy {_fmt(last.get('accuracy'))}"]
+    if ev:
+        final += [f"{ev['split']}_loss {_fmt(ev['loss'])}",
+                  f"{ev['split']}_accuracy {_fmt(ev['accuracy'])}"]
+        if "top5" in ev:
+            final.append(f"{ev['split']}_top5 {_fmt(ev['top5'])}")
+    print(" ".join(final), flush=True)
+    if result.status == "stopped":
+        print(result.message, file=sys.stderr)
+    if result.run_dir:
+        print(f"run: {result.run_dir}", file=sys.stderr)
+    return 0
