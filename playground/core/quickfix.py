@@ -83,15 +83,15 @@ def _projection_fix(graph: Graph, merge: str, analysis: Analysis | None) -> Comp
     if any(len(s) != rank for s in shapes) or rank not in (1, 3):  # type: ignore[arg-type]
         return None
     channels = max(s[-1] for s in shapes)  # type: ignore[index]
-    strides: list[int] = []
+    strides: list[int | list[int]] = []
     if rank == 3:
         h = min(s[0] for s in shapes)  # type: ignore[index]
         w = min(s[1] for s in shapes)  # type: ignore[index]
         for s in shapes:
-            fh, fw = s[0] // h, s[1] // w  # type: ignore[index]
-            if s[0] != fh * h or s[1] != fw * w or fh != fw:  # type: ignore[index]
+            fh, fw = _stride_to(s[0], h), _stride_to(s[1], w)  # type: ignore[index]
+            if fh is None or fw is None:
                 return None  # not reachable by one strided 1x1 convolution
-            strides.append(fh)
+            strides.append(fh if fh == fw else [fh, fw])
         target = (h, w, channels)
     else:
         strides = [1] * len(shapes)
@@ -103,7 +103,7 @@ def _projection_fix(graph: Graph, merge: str, analysis: Analysis | None) -> Comp
             continue
         if rank == 3:
             params: dict = {"filters": channels, "kernel_size": 1}
-            if stride > 1:
+            if stride != 1:
                 params["strides"] = stride
             node = Node(fresh_id(graph, f"{src}_proj", taken), "Conv2D", params)
         else:
@@ -115,3 +115,15 @@ def _projection_fix(graph: Graph, merge: str, analysis: Analysis | None) -> Comp
     text = (f"Insert a {what} projection before {merge}" if len(steps) == 1
             else f"Insert {len(steps)} {what} projections before {merge}")
     return Compound(text, steps)
+
+
+def _stride_to(size: int, target: int) -> int | None:
+    """The smallest stride taking ``size`` to ``target`` with a 1x1 window (ceil(size / s), the
+    rule of both paddings for a 1x1 kernel), or None; e.g. 16 -> 8: 2, 7 -> 4: 2, 9 -> 4: None."""
+    if target <= 0:
+        return None
+    base = max(1, size // target)
+    for stride in (base - 1, base, base + 1):
+        if stride >= 1 and -(-size // stride) == target:
+            return stride
+    return None
