@@ -43,6 +43,10 @@ class Command:
         return f"<{type(self).__name__} {self.text!r}>"
 
 
+def _what(ids: Sequence[str]) -> str:
+    return ids[0] if len(ids) == 1 else f"{len(ids)} nodes"
+
+
 # --------------------------------------------------------------------------- nodes
 class AddNode(Command):
     """Add one node. The graph gets a copy, so the caller's ``Node`` is never aliased."""
@@ -66,8 +70,7 @@ class RemoveNodes(Command):
     def __init__(self, ids: Sequence[str]) -> None:
         self.ids = list(dict.fromkeys(ids))
         self._removed: list[tuple[int, Node, list[tuple[int, Edge]]]] = []
-        self.text = (f"Delete {self.ids[0]}" if len(self.ids) == 1
-                     else f"Delete {len(self.ids)} nodes")
+        self.text = f"Delete {_what(self.ids)}"
 
     def do(self, graph: Graph) -> None:
         for nid in self.ids:  # check first: a missing id must not leave a half-done delete
@@ -200,8 +203,7 @@ class SetTrainable(Command):
         self.ids = list(dict.fromkeys(ids))
         self.trainable = bool(trainable)
         self.old: dict[str, bool] = {}
-        what = self.ids[0] if len(self.ids) == 1 else f"{len(self.ids)} nodes"
-        self.text = f"{'Unfreeze' if trainable else 'Freeze'} {what}"
+        self.text = f"{'Unfreeze' if trainable else 'Freeze'} {_what(self.ids)}"
 
     def do(self, graph: Graph) -> None:
         self.old = {nid: graph.node(nid).trainable for nid in self.ids}
@@ -219,8 +221,7 @@ class MoveNodes(Command):
 
     def __init__(self, moves: dict[str, tuple[Pos | None, Pos | None]]) -> None:
         self.moves = dict(moves)
-        self.text = (f"Move {next(iter(self.moves))}" if len(self.moves) == 1
-                     else f"Move {len(self.moves)} nodes")
+        self.text = f"Move {_what(list(self.moves))}"
 
     def do(self, graph: Graph) -> None:
         for nid in self.moves:

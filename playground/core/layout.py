@@ -22,15 +22,21 @@ Pos = tuple[float, float]
 
 
 def auto_layout(graph: Graph, direction: str = "LR",
-                spacing: tuple[float, float] = (220.0, 110.0)) -> dict[str, Pos]:
+                spacing: tuple[float, float] = (220.0, 110.0),
+                wrap: int | None = None) -> dict[str, Pos]:
     """Positions for every node: ``{id: (x, y)}``.
 
     ``direction`` "LR" puts layers left to right, "TB" top to bottom. ``spacing`` is the distance
     between node positions along x and along y; it is raised to the node box size if smaller,
-    so nodes never overlap. Wrap the result in ``commands.SetPositions`` for one undo step.
+    so nodes never overlap. ``wrap``: at most that many layers per row (LR) or column (TB);
+    further layers start a new row below (column to the right), like lines of text, so a very
+    deep network (DenseNet-121 has ~430 layers) fits a screen. Wrap the result in
+    ``commands.SetPositions`` for one undo step.
     """
     if direction not in ("LR", "TB"):
         raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
+    if wrap is not None and (not isinstance(wrap, int) or wrap < 1):
+        raise ValueError(f"wrap must be a positive number of layers, not {wrap!r}")
     ids = graph.node_ids
     if not ids:
         return {}
@@ -92,11 +98,18 @@ def auto_layout(graph: Graph, direction: str = "LR",
 
     coord = _coordinates(layers, up, down, lane_gap)
 
-    top = min(coord[nid] for nid in ids)
+    band_of = {nid: (lay[nid] // wrap if wrap else 0) for nid in ids}
+    bands = max(band_of.values()) + 1
+    low = [min((coord[n] for n in ids if band_of[n] == b), default=0.0) for b in range(bands)]
+    high = [max((coord[n] for n in ids if band_of[n] == b), default=0.0) for b in range(bands)]
+    start = [0.0] * bands
+    for b in range(1, bands):  # each band below the previous one, one empty lane between
+        start[b] = start[b - 1] + (high[b - 1] - low[b - 1]) + 2 * lane_gap
     result: dict[str, Pos] = {}
     for nid in ids:
-        along = lay[nid] * layer_gap
-        across = coord[nid] - top
+        b = band_of[nid]
+        along = (lay[nid] - (b * wrap if wrap else 0)) * layer_gap
+        across = coord[nid] - low[b] + start[b]
         result[nid] = (along, across) if direction == "LR" else (across, along)
     return result
 

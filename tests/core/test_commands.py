@@ -124,9 +124,18 @@ def test_remove_nodes_missing_id_is_atomic():
     assert dumps(g) == before
 
 
-def test_remove_nodes_text():
+def test_texts_and_empty_selections():
     assert RemoveNodes(["a"]).text == "Delete a"
     assert RemoveNodes(["a", "b", "a"]).text == "Delete 2 nodes"
+    assert SetTrainable([], False).text == "Freeze 0 nodes"
+    assert MoveNodes({}).text == "Move 0 nodes"
+    g = make_graph()
+    before = dumps(g)
+    for cmd in (RemoveNodes([]), SetTrainable([], True), MoveNodes({}), SetPositions({}),
+                Compound("nothing", [])):
+        cmd.do(g)
+        cmd.undo(g)
+    assert dumps(g) == before
 
 
 def test_add_edge_roundtrip_and_index():

@@ -220,3 +220,29 @@ def test_layout_as_one_undo_step():
     assert all(n.pos is not None for n in g.nodes)
     cmd.undo(g)
     assert fileformat.dumps(g) == before
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_wrap_long_networks_into_bands(direction):
+    g = chain_with_skips(430, skip=2)
+    flat = auto_layout(g, direction)
+    pos = auto_layout(g, direction, wrap=40)
+    assert_no_overlap(pos)
+    along, across = (0, 1) if direction == "LR" else (1, 0)
+    gap = 220.0 if direction == "LR" else 110.0
+    assert max(p[along] for p in pos.values()) == 39 * gap
+    # same layering: within a band, every edge still points forward
+    layer = {nid: round(p[along] / gap) for nid, p in flat.items()}
+    bands = {nid: layer[nid] // 40 for nid in layer}
+    assert len(set(bands.values())) == 11
+    for e in g.edges:
+        if bands[e.src] == bands[e.dst]:
+            assert pos[e.src][along] < pos[e.dst][along]
+        else:
+            assert pos[e.src][across] < pos[e.dst][across]  # the next band lies beyond
+    # bands stack: the last layer's band lies beyond the first one's
+    first, last = pos["n0"], pos["n429"]
+    assert last[across] > first[across] + 10 * 110.0 / 2
+    assert auto_layout(g, direction, wrap=10_000) == flat
+    with pytest.raises(ValueError, match="wrap"):
+        auto_layout(g, wrap=0)
