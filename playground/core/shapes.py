@@ -130,7 +130,7 @@ class Checker:
     """Runs the pass; keeps a memo so re-checking after an edit is cheap."""
 
     def __init__(self, memo_size: int = 20_000) -> None:
-        self._memo: dict[tuple[str, str, tuple[Shape, ...] | None], _Cached] = {}
+        self._memo: dict[tuple[str, Any, tuple[Shape, ...] | None], _Cached] = {}
         self._memo_size = memo_size
 
     def analyze(self, graph: Graph) -> Analysis:
@@ -177,13 +177,30 @@ class Checker:
         return cached
 
 
-def _params_key(params: Any) -> str | None:
-    """A memo key that tells apart values JSON tells apart (3, 3.0, true, "3"); None when the
-    params cannot be serialized (then the node is evaluated without the memo)."""
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_ENCODE_NESTED = json.JSONEncoder(sort_keys=True, allow_nan=True).encode
+
+
+def _params_key(params: Any) -> tuple[Any, ...] | None:
+    """A memo key that tells apart what JSON tells apart (3, 3.0, true and "3" differ: the type
+    is part of the key); None when the params cannot be serialized (then the node is evaluated
+    without the memo). Flat scalars skip JSON encoding: this runs for every node on every edit."""
     try:
-        return json.dumps(params, sort_keys=True, allow_nan=True)
-    except (TypeError, ValueError, RecursionError):
+        items = []
+        for key, value in params.items():
+            kind = type(value)
+            if kind in _SCALARS:
+                items.append((key, kind, value))
+            else:
+                items.append((key, list, _ENCODE_NESTED(value)))
+        items.sort(key=_first)
+        return tuple(items)
+    except (TypeError, ValueError, RecursionError, AttributeError):
         return None
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
 
 
 _DEFAULT_CHECKER = Checker()
