@@ -16,7 +16,7 @@ from playground.core.graph import Graph
 NODE_SIZE = (180.0, 80.0)   # the canvas' node box, width x height
 SWEEPS = 4                  # down+up barycenter passes
 PLACE_ROUNDS = 4            # coordinate refinement passes
-MAX_DUMMIES = 20_000        # beyond this, long edges get no lane (keeps huge graphs fast)
+DUMMIES_PER_NODE = 3        # lane budget: long edges beyond it get no lane (keeps it fast)
 
 Pos = tuple[float, float]
 
@@ -62,10 +62,12 @@ def auto_layout(graph: Graph, direction: str = "LR",
     up: dict[object, list[object]] = {nid: [] for nid in ids}
     down: dict[object, list[object]] = {nid: [] for nid in ids}
     lay: dict[object, int] = dict(layer)
-    dummies = 0
+    dummies, budget = 0, DUMMIES_PER_NODE * len(ids) + 500
+    # Shortest skips first: a residual or dense connection gets its lane before a far jump.
+    edges.sort(key=lambda e: layer[e[1]] - layer[e[0]])
     for s, d in edges:
         span = layer[d] - layer[s]
-        if span > 1 and dummies + span - 1 <= MAX_DUMMIES:
+        if span > 1 and dummies + span - 1 <= budget:
             prev: object = s
             for k in range(layer[s] + 1, layer[d]):
                 dummy = ("dummy", s, d, k)
