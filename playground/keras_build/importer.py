@@ -64,6 +64,25 @@ def _keras_defaults(class_name: str) -> dict[str, Any]:
     return constructor_defaults(cls) if isinstance(cls, type) else {}
 
 
+def _keras_required(class_name: str) -> set[str]:
+    """Constructor arguments Keras has no default for (``filters``, ``units``...): always written,
+    so a file never leans on a catalogue default where Keras itself has none."""
+    import inspect
+
+    import keras
+
+    from playground.keras_build.codegen import CUSTOM_CLASSES
+
+    cls = CUSTOM_CLASSES.get(class_name) or getattr(keras.layers, class_name, None)
+    try:
+        parameters = inspect.signature(cls.__init__).parameters  # type: ignore[union-attr]
+    except (TypeError, ValueError, AttributeError):
+        return set()
+    return {name for name, p in parameters.items()
+            if p.default is inspect.Parameter.empty and name != "self"
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
 def _activation(value: Any) -> Any:
     """Keras serializes built-in activations as names; a dict is a custom function."""
     if value is None:
@@ -118,6 +137,7 @@ def convert_params(spec: BlockSpec, entry: LayerEntry) -> tuple[dict[str, Any], 
             return {}, problems
         return {"shape": list(shape[1:])}, problems
     names = set(spec.param_names)
+    required = _keras_required(entry.class_name)
     for p in spec.params:
         if p.name not in config:
             continue
@@ -134,7 +154,7 @@ def convert_params(spec: BlockSpec, entry: LayerEntry) -> tuple[dict[str, Any], 
         except BlockProblem as exc:
             problems.append(f"{where}: {exc}")
             continue
-        if value != default:
+        if value != default or p.name in required:
             params[p.name] = _compact(p, value)
     keras_defaults = _keras_defaults(entry.class_name)
     for key, value in config.items():
@@ -192,7 +212,9 @@ def _sources(entry: LayerEntry, problems: list[str]) -> list[str]:
     node = nodes[0]
     if isinstance(node, dict):            # Keras 3: {"args": [...], "kwargs": {...}}
         args = node.get("args") or []
-        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None}
+        # Keras records training=False for Dropout/BN calls made while building: the default.
+        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
+                  if v is not None and not (k == "training" and v is False)}
         if kwargs:
             problems.append(f"{where} is called with {', '.join(sorted(kwargs))}=...; the "
                             "catalogue cannot express call arguments")
