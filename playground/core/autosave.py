@@ -137,8 +137,9 @@ class Autosave:
         return self.directory / f"{self.pid}-{_key_slug(doc_key)}{SUFFIX}"
 
     def write(self, doc_key: str, graph: Graph, source_path: str | None = None) -> Path:
-        """Snapshot ``graph`` atomically; raises ``OSError`` if the folder is not writable
-        (the editor reports that once in its status bar and keeps going)."""
+        """Snapshot ``graph`` atomically; raises ``OSError`` if the folder is not writable and
+        ``GraphFileError`` for a value JSON cannot hold (NaN...), naming the node; the previous
+        snapshot stays intact either way (the editor reports it once and keeps going)."""
         now = time.time()
         record = {
             "format": AUTOSAVE_FORMAT,
@@ -152,9 +153,14 @@ class Autosave:
             "host": self.host,
             "graph": fileformat.to_document(graph),
         }
+        try:
+            text = json.dumps(record, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            fileformat.dumps(graph)  # raises a GraphFileError naming the node and param
+            raise
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path_for(doc_key)
-        write_text_atomic(path, json.dumps(record, ensure_ascii=False, indent=None))
+        write_text_atomic(path, text)
         return path
 
     def clear(self, doc_key: str) -> None:

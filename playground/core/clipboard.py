@@ -37,8 +37,17 @@ def copy_fragment(graph: Graph, ids: list[str]) -> dict[str, Any]:
 
 
 def fragment_to_text(fragment: dict[str, Any]) -> str:
-    """JSON text for the system clipboard."""
-    return json.dumps(fragment, ensure_ascii=False)
+    """JSON text for the system clipboard; a value JSON cannot hold (NaN...) is a
+    ``GraphEditError`` naming the node rather than text that cannot be pasted back."""
+    try:
+        return json.dumps(fragment, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        for node in fragment.get("nodes", []):
+            try:
+                json.dumps(node, allow_nan=False)
+            except (TypeError, ValueError):
+                raise GraphEditError(f"cannot copy node {node.get('id')}: {exc}") from None
+        raise GraphEditError(f"cannot copy: {exc}") from None
 
 
 def fragment_from_text(text: str | bytes) -> dict[str, Any]:

@@ -82,6 +82,18 @@ def test_write_clear_and_own_snapshots_are_not_pending(tmp_path):
     assert len(list((tmp_path / "a").iterdir())) == 1
 
 
+def test_unsaveable_value_names_the_node_and_keeps_the_old_snapshot(tmp_path):
+    auto = Autosave(tmp_path)
+    path = auto.write("k", sample())
+    good = path.read_bytes()
+    bad = sample()
+    bad.set_param("c", "filters", float("nan"))
+    with pytest.raises(GraphFileError, match="node c"):
+        auto.write("k", bad)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 def test_doc_keys_do_not_collide(tmp_path):
     auto = Autosave(tmp_path)
     keys = ["a/b", "a_b", "a b", "ä", "../../etc/passwd", "x" * 500]

@@ -109,6 +109,14 @@ def test_text_round_trip_through_the_system_clipboard():
     assert frag2 == frag
 
 
+def test_copy_of_an_unserializable_value_names_the_node():
+    g = make_graph()
+    g.set_param("b", "filters", float("inf"))
+    frag = copy_fragment(g, ["a", "b"])
+    with pytest.raises(GraphEditError, match="node b"):
+        fragment_to_text(frag)
+
+
 @pytest.mark.parametrize("text", ["", "hello", "[1, 2]", '{"format": "other"}', "\xff",
                                   '{"format": "keras-playground-fragment", "a": 1, "a": 2}',
                                   '{"x": NaN}', "[" * 100_000])
