@@ -35,3 +35,16 @@ class CycleError(GraphEditError):
     def __init__(self, message: str, cycle: list[str]) -> None:
         self.cycle = cycle
         super().__init__(message)
+
+
+class GraphSaveError(PlaygroundError, OSError):
+    """Writing a graph file failed (folder missing, disk full, no permission). The previous file
+    is intact (atomic save). It is an ``OSError`` too, with ``errno``, ``strerror`` (the reason)
+    and ``filename``, so code catching either kind sees it."""
+
+    def __init__(self, path: str, reason: str, errno: int | None = None) -> None:
+        OSError.__init__(self, errno, reason, path)
+        self.message = f"{path}: cannot save the file: {reason}"
+
+    def __str__(self) -> str:
+        return self.message

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.core.atomic import write_text_atomic
-from playground.core.errors import GraphFileError
+from playground.core.errors import GraphFileError, GraphSaveError
 from playground.core.graph import Edge, Graph, Node, valid_id
 
 FORMAT_NAME = "keras-playground-graph"
@@ -401,4 +401,7 @@ def save(graph: Graph, path: str | os.PathLike[str]) -> None:
     except GraphFileError as exc:
         raise GraphFileError(str(exc), source=str(path), unreadable=False,
                              problems=exc.problems) from None
-    write_text_atomic(path, text)
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise GraphSaveError(str(path), exc.strerror or str(exc), exc.errno) from exc

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from playground.core import atomic, fileformat
-from playground.core.errors import GraphFileError, PlaygroundError
+from playground.core.errors import GraphFileError, GraphSaveError, PlaygroundError
 from playground.core.graph import Graph, Node
 
 HEADER = {"format": "keras-playground-graph", "version": 1}
@@ -325,8 +325,11 @@ def test_save_failure_mid_write_keeps_the_previous_file(tmp_path: Path,
             raise OSError(28, "No space left on device")  # ...then the disk is full
 
     monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: Exploding(real_fdopen(fd, mode)))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(GraphSaveError) as info:
         fileformat.save(graph, path)
+    assert isinstance(info.value, OSError) and isinstance(info.value, PlaygroundError)
+    assert str(info.value) == f"{path}: cannot save the file: No space left on device"
+    assert (info.value.errno, info.value.strerror) == (28, "No space left on device")
     assert path.read_text(encoding="utf-8") == "old content"
     assert os.listdir(tmp_path) == ["g.json"]  # no temp file left behind
 
@@ -340,10 +343,17 @@ def test_save_failure_at_replace_keeps_the_previous_file(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(atomic.os, "replace", refuse)
-    with pytest.raises(PermissionError):
+    with pytest.raises(GraphSaveError, match="cannot save the file: Permission denied"):
         fileformat.save(fileformat.loads(json.dumps(doc())), path)
     assert path.read_text(encoding="utf-8") == "old content"
     assert os.listdir(tmp_path) == ["g.json"]
+
+
+def test_save_into_a_missing_folder_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "g.json"
+    with pytest.raises(GraphSaveError, match="cannot save the file: No such file or directory"):
+        fileformat.save(fileformat.loads(json.dumps(doc())), path)
+    assert not (tmp_path / "no").exists()
 
 
 def test_save_creates_a_new_file_with_the_graph(tmp_path: Path) -> None:
