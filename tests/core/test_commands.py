@@ -461,3 +461,88 @@ def test_random_edit_sequence_undoes_to_original_and_redoes(data):
     while stack.can_redo:
         stack.redo()
     assert dumps(g) == states[-1]
+
+
+def rich_graph() -> Graph:
+    """Composites to expand and problems to fix: a Dense on a 3-D tensor, a too-large kernel."""
+    g = Graph("rich")
+    g.add_node(Node("input", "Input", {"shape": [8, 8, 4]}, pos=(0.0, 0.0)))
+    g.add_node(Node("inc", "InceptionModule", {"f1x1": 2, "f3x3_reduce": 2, "f3x3": 2,
+                                               "f5x5_reduce": 1, "f5x5": 2, "pool_proj": 2},
+                    pos=(220.0, 0.0)))
+    g.add_node(Node("res", "ResidualBlock", {"filters": 4, "strides": 2}, pos=(440.0, 0.0)))
+    g.add_node(Node("big", "Conv2D", {"filters": 2, "kernel_size": 7}, pos=(660.0, 0.0)))
+    g.add_node(Node("head", "Dense", {"units": 3}, pos=(880.0, 0.0)))
+    for s, d in [("input", "inc"), ("inc", "res"), ("res", "big"), ("big", "head")]:
+        g.add_edge(s, d)
+    return g
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_paste_expand_fix_sequences_undo_exactly(data):
+    from playground.core.clipboard import copy_fragment, duplicate_command, paste_command
+    from playground.core.expand import can_expand, expand_command
+    from playground.core.quickfix import available_fixes
+
+    g = rich_graph()
+    original = dumps(g)
+    stack = UndoStack(g)
+    states = [original]
+    for _ in range(data.draw(st.integers(1, 12))):
+        kind = data.draw(st.sampled_from(["paste", "duplicate", "expand", "fix", "remove",
+                                          "freeze"]))
+        ids = g.node_ids
+        cmd: Command | None = None
+        if kind in ("paste", "duplicate") and ids:
+            chosen = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=4,
+                                        unique=True))
+            cmd = (paste_command(g, copy_fragment(g, chosen))[0] if kind == "paste"
+                   else duplicate_command(g, chosen)[0])
+        elif kind == "expand":
+            candidates = [n for n in ids if can_expand(g, n)]
+            if candidates:
+                cmd = expand_command(g, data.draw(st.sampled_from(candidates)))
+        elif kind == "fix":
+            fixes = [f for p in analyze(g).problems for f in available_fixes(g, p)]
+            if fixes:
+                cmd = data.draw(st.sampled_from(fixes))[1]
+        elif kind == "remove" and ids:
+            cmd = RemoveNodes(data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2)))
+        elif ids:
+            cmd = freeze_up_to(g, data.draw(st.sampled_from(ids)))
+        if cmd is None:
+            continue
+        stack.push(cmd)
+        states.append(dumps(g))
+    for expected in reversed(states[:-1]):
+        stack.undo()
+        assert dumps(g) == expected
+    assert dumps(g) == original
+    while stack.can_redo:
+        stack.redo()
+    assert dumps(g) == states[-1]
+
+
+def test_rich_graph_fixes_and_expansions_clear_everything():
+    from playground.core.expand import expand_command
+    from playground.core.quickfix import fix_for
+
+    g = rich_graph()
+    problems = analyze(g).problems
+    assert [p.fix for p in problems] == ["padding_same"]  # the Dense is checked once fixed
+    stack = UndoStack(g)
+    while True:
+        fixable = [p for p in analyze(g).problems if fix_for(g, p) is not None]
+        if not fixable:
+            break
+        stack.push(fix_for(g, fixable[0]))
+    assert len(stack) == 2  # padding, then the Flatten the Dense warning asks for
+    stack.push(expand_command(g, "inc"))
+    stack.push(expand_command(g, "res"))
+    a = analyze(g)
+    assert a.valid and not a.warnings, [str(p) for p in a.problems]
+    assert a.nodes["head"].shape == (3,)
+    while stack.can_undo:
+        stack.undo()
+    assert dumps(g) == dumps(rich_graph())
