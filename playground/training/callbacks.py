@@ -76,7 +76,12 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.t0 = time.perf_counter()
         self.images = 0
-        self.start_epoch = self.model._initial_epoch or 0
+        self.start_epoch = None
+        self.good_weights = self.model.get_weights()
+
+    def _started(self, epoch: int) -> None:
+        """First epoch: BackupAndRestore (later in the list) has now set the initial epoch."""
+        self.start_epoch = epoch
         self.good_weights = self.model.get_weights()
         if self.history:
             self.history = [r for r in self.history if int(r["epoch"]) <= self.start_epoch]
@@ -88,6 +93,8 @@ class ProgressCallback(keras.callbacks.Callback):
                    "history": list(self.history)})
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self.start_epoch is None:
+            self._started(epoch)
         self.epoch = epoch
         self.lr = _lr_of(self.model)
         self.epoch_t0 = time.perf_counter()

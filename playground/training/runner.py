@@ -123,7 +123,7 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
     from its BackupAndRestore checkpoint (weights, optimizer state, epoch). Without ``run_dir`` a
     new folder is made under :func:`runs.runs_root` when ``keep_runs``.
     """
-    emit: Sink = sink or (lambda event: None)
+    emit: Sink = sink if sink is not None else (lambda event: None)
 
     def log(text: str) -> None:
         emit({"kind": "log", "text": text})

@@ -53,7 +53,10 @@ class Telemetry:
         self.var_owner = var_owner
         self.previous = self._snapshot()
         outputs = [layer.output for relus in self.relu_layers.values() for layer in relus]
-        self.probe_model = keras.Model(self.model.inputs, outputs) if outputs else None
+        inputs = self.model.inputs
+        # The same input structure as the model (a single tensor, not a list of one).
+        inputs = inputs[0] if len(inputs) == 1 else inputs
+        self.probe_model = keras.Model(inputs, outputs) if outputs else None
 
     def _snapshot(self) -> dict[str, list[np.ndarray]]:
         return {nid: [np.array(v.numpy(), dtype=np.float32) for v in vs]

@@ -30,10 +30,11 @@ def lenet5() -> Graph:
     ])
 
 
-def tiny(shape=(8, 8, 1), classes: int = 10, bn: bool = False) -> Graph:
+def tiny(shape=(8, 8, 1), classes: int = 10, bn: bool = False, activation: str = "relu"
+         ) -> Graph:
     """A few hundred parameters: trains in a second on 8x8 digits."""
     specs = [("input", "Input", {"shape": list(shape)}),
-             ("conv", "Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"})]
+             ("conv", "Conv2D", {"filters": 4, "kernel_size": 3, "activation": activation})]
     if bn:
         specs.append(("bn", "BatchNormalization", {}))
     specs += [("pool", "MaxPooling2D", {"pool_size": 2}),
