@@ -62,6 +62,15 @@ def _cases() -> list[Case]:
         add("Conv2DTranspose", {"filters": 3, "kernel_size": 2, "dilation_rate": 3,
                                 "padding": "same", "use_bias": False}, shape)
         add("SeparableConv2D", {"filters": 4}, shape, trainable=False)
+    # Edge geometry: stride beyond the kernel, 1x1 inputs, kernel equal to the input.
+    add("Conv2DTranspose", {"filters": 2, "kernel_size": 1, "strides": 3}, (5, 4, 2))
+    add("Conv2DTranspose", {"filters": 2, "kernel_size": [2, 5], "strides": [3, 2],
+                            "padding": "same"}, (5, 4, 2))
+    add("Conv2D", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (1, 1, 3))
+    add("Conv2D", {"filters": 2, "kernel_size": [13, 11]}, odd)
+    add("MaxPooling2D", {"pool_size": 2, "strides": 3}, odd)
+    add("AveragePooling2D", {"pool_size": 1, "strides": [1, 4], "padding": "same"}, odd)
+    add("Dense", {"units": 1}, (1,))
     # Pooling.
     for pool in ("MaxPooling2D", "AveragePooling2D"):
         for shape in (img, odd):
