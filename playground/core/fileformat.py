@@ -366,7 +366,13 @@ def dumps(graph: Graph) -> str:
     ``GraphFileError`` naming the node, never a file that cannot be read back."""
     doc = to_document(graph)
     try:
-        return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        text = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (valid as a JSON \\ud800 escape, not as UTF-8): keep it escaped.
+            text = json.dumps(doc, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
+        return text
     except (TypeError, ValueError) as exc:
         culprit = _unserializable(doc)
         raise GraphFileError(f"cannot save {culprit}: {exc}", unreadable=False,

@@ -273,6 +273,13 @@ def test_round_trip_keeps_content_and_unknown_keys(tmp_path: Path) -> None:
     assert text.endswith("\n") and "käse ✓" in text
 
 
+def test_lone_surrogates_survive_a_save(tmp_path: Path) -> None:
+    graph = fileformat.loads(json.dumps(doc(name="\ud800 odd \udfff")))  # JSON escapes
+    path = tmp_path / "g.json"
+    fileformat.save(graph, path)
+    assert fileformat.load(path).name == graph.name == "\ud800 odd \udfff"
+
+
 def test_to_document_defaults_are_omitted() -> None:
     graph = Graph("n")
     graph.add_node(Node("i", "Input", {"shape": [4, 4, 1]}))

@@ -137,7 +137,7 @@ def _load_and_check(text: str | bytes) -> None:
         assert problem.severity in ("error", "warning")
         assert str(problem).startswith(f"{problem.severity}: ")
     # A graph that loaded also saves and loads back to the same document.
-    again = fileformat.loads(fileformat.dumps(graph))
+    again = fileformat.loads(fileformat.dumps(graph).encode("utf-8"))  # as a saved file
     assert fileformat.to_document(again) == fileformat.to_document(graph)
 
 
