@@ -35,7 +35,7 @@ TRAINING = dict(
 
 
 def _googlenet(aux: bool) -> tuple[Graph, list[str]]:
-    name = "GoogLeNet + auxiliary classifiers" if aux else "GoogLeNet"
+    name = "GoogLeNet + aux classifiers" if aux else "GoogLeNet"
     text = (
         f"GoogLeNet / Inception v1 ({PAPER}) per the paper's Table 1: 7x7/2 stem, LRN, nine "
         "inception modules 3a-5b (parallel 1x1, 3x3 and 5x5 convolutions and 3x3 max pooling, "
@@ -105,7 +105,7 @@ def inception_naive_vs_bottleneck() -> Graph:
     bottleneck = dict(f1x1=128, f3x3_reduce=64, f3x3=192, f5x5_reduce=64, f5x5=96,
                       pool_proj=64)
     b = GraphBuilder(
-        "Inception: naive vs bottleneck",
+        "Inception: naive/bottleneck",
         "The lecture's example of why GoogLeNet's inception module has 1x1 'bottleneck' "
         "convolutions (Szegedy et al. 2014, figure 2). One 28x28x256 input feeds two modules "
         "with the same 1x1 (128), 3x3 (192) and 5x5 (96) branches. The naive module "

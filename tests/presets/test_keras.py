@@ -28,7 +28,9 @@ def _outputs(model, x) -> list[np.ndarray]:
     return [np.asarray(o) for o in (out if isinstance(out, list | tuple) else [out])]
 
 
-@pytest.mark.parametrize("key", ["lenet5", "alexnet", "resnet18"])
+@pytest.mark.parametrize("key", ["lenet5", "alexnet", "resnet18"] + [
+    pytest.param(k, marks=pytest.mark.slow) for k in sorted(PUBLISHED)
+    if k not in ("lenet5", "alexnet", "resnet18") and k not in TWINS])
 def test_full_size_model_matches_published_counts(key):
     built = build(load_preset(key))
     total, trainable, outputs = PUBLISHED[key]
