@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from playground.core.errors import CycleError, GraphEditError
 from playground.core.events import Event
@@ -227,3 +229,56 @@ def test_event_subscribe_unsubscribe_order() -> None:
     event.emit(2)
     event.unsubscribe(lambda x: None)  # unknown callbacks are ignored
     assert seen == ["first 1", "second 1", "second 2"]
+
+
+def _assert_consistent(g: Graph) -> None:
+    """The adjacency caches must always agree with the ordered edge list."""
+    for nid in g.node_ids:
+        assert g.inputs_of(nid) == [e.src for e in g.edges if e.dst == nid]
+        assert g.outputs_of(nid) == [e.dst for e in g.edges if e.src == nid]
+    assert all(e.src in g and e.dst in g for e in g.edges)
+    assert len(set(g.edges)) == len(g.edges)
+    assert g.topological_order() is not None  # edits with check_cycle keep it acyclic
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "edge", "insert", "unedge", "remove",
+                                           "restore", "rename", "copy"]),
+                          st.integers(0, 7), st.integers(0, 7)), max_size=40))
+def test_random_edit_sequences_keep_the_graph_consistent(ops: list[tuple[str, int, int]]) -> None:
+    g = Graph()
+    removed: list[tuple[Node, list[tuple[int, Edge]], int]] = []
+    for op, a, b in ops:
+        ids = g.node_ids
+        try:
+            if op == "add":
+                g.add_node(Node(g.unique_id("n"), "Dense"), index=a if b % 2 else None)
+            elif op in ("edge", "insert") and ids:
+                g.add_edge(ids[a % len(ids)], ids[b % len(ids)],
+                           index=b if op == "insert" else None)
+            elif op == "unedge" and g.edges:
+                e = g.edges[a % len(g.edges)]
+                g.remove_edge(e.src, e.dst)
+            elif op == "remove" and ids:
+                nid = ids[a % len(ids)]
+                index = g.node_index(nid)
+                node, edges = g.remove_node(nid)
+                removed.append((node, edges, index))
+            elif op == "restore" and removed:
+                node, edges, index = removed.pop()
+                if all(e.src in g or e.src == node.id for _, e in edges) and all(
+                        e.dst in g or e.dst == node.id for _, e in edges) and node.id not in g:
+                    before = g.copy()
+                    g.restore_node(node, edges, index=index)
+                    assert g.node_index(node.id) == min(index, len(g) - 1)
+                    g.remove_node(node.id)
+                    assert g.edges == before.edges and g.node_ids == before.node_ids
+                    g.restore_node(node, edges, index=index)
+            elif op == "rename" and ids:
+                g.rename_node(ids[a % len(ids)], f"r{b}_{len(ops)}")
+            elif op == "copy":
+                c = g.copy()
+                assert c.edges == g.edges and c.node_ids == g.node_ids
+        except GraphEditError:
+            pass
+        _assert_consistent(g)
