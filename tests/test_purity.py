@@ -59,7 +59,7 @@ def test_core_blocks_and_light_cli_import_no_qt_and_no_tensorflow() -> None:
     assert found == {h: [] for h in HEAVY}, found
 
 
-def test_checking_a_graph_imports_no_qt_and_no_tensorflow() -> None:
+def test_checking_a_graph_and_the_check_command_import_no_qt_and_no_tensorflow() -> None:
     code = (
         "from playground.core import fileformat\n"
         "from playground.core.shapes import analyze\n"
@@ -70,8 +70,13 @@ def test_checking_a_graph_imports_no_qt_and_no_tensorflow() -> None:
         "    '{\"id\": \"c\", \"type\": \"InceptionModule\", \"params\": {}}],'\n"
         "    '\"edges\": [{\"from\": \"i\", \"to\": \"c\"}]}')\n"
         "assert analyze(g).valid\n"
+        "import tempfile, os\n"
+        "path = os.path.join(tempfile.mkdtemp(), 'g.json')\n"
+        "fileformat.save(g, path)\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['blocks'])\n"
+        "    assert main(['check', path]) == 0\n"
+        "    assert main(['presets']) == 0\n"
     )
     found = _imported_heavy(code)
     assert found == {h: [] for h in HEAVY}, found
