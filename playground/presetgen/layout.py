@@ -1,9 +1,10 @@
 """A left-to-right layered layout, so a preset opens readable on the canvas.
 
 Columns are longest-path layers from the inputs (every edge points right). Inside a column nodes
-keep the height of their inputs (the barycenter), pushed down only as far as needed to avoid an
-overlap: a plain chain stays on one line and side branches (auxiliary classifiers, shortcuts) hang
-below it. A preset may pin rows (U-Net's levels) to draw its characteristic shape.
+keep the height of their inputs (the barycenter), pushed down to the next free row where that is
+taken: a plain chain stays on one line, a node continuing a chain keeps its lane, and a branch
+(auxiliary classifier, parallel module) starts on a free row below. A preset may pin rows (U-Net's
+levels, DenseNet's layers below their concatenations) to draw its characteristic shape.
 """
 
 from __future__ import annotations
@@ -30,17 +31,21 @@ def layered_layout(graph: Graph, rows: dict[str, float] | None = None) -> None:
     for col in sorted(columns):
         wanted = []
         for index, nid in enumerate(columns[col]):
+            sources = graph.inputs_of(nid)
             if nid in rows:
-                target = rows[nid] * ROW_HEIGHT
+                target, rank = rows[nid] * ROW_HEIGHT, 0
             else:
-                sources = graph.inputs_of(nid)
                 target = (sum(y[s] for s in sources) / len(sources)) if sources else 0.0
-            wanted.append((target, index, nid))
-        wanted.sort()
-        previous = None
-        for target, _, nid in wanted:
-            place = target if previous is None else max(target, previous + ROW_HEIGHT)
+                # A node that continues a chain keeps its lane; one that starts a branch
+                # (its input feeds several nodes) takes the next free row below.
+                rank = 2 if any(len(graph.outputs_of(s)) > 1 for s in sources) else 1
+            wanted.append((rank, target, index, nid))
+        taken: list[float] = []
+        for _, target, _, nid in sorted(wanted):
+            place = target
+            while any(abs(place - other) < ROW_HEIGHT for other in taken):
+                place += ROW_HEIGHT
+            taken.append(place)
             y[nid] = place
-            previous = place
     for nid in order:
         graph.set_pos(nid, (layer[nid] * COLUMN_WIDTH, y[nid]))
