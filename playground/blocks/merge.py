@@ -18,7 +18,8 @@ def elementwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Infer
     for i, s in enumerate(shapes[1:], start=2):
         if s != first:
             fix = None
-            if len(s) == len(first) and s[:-1] == first[:-1]:
+            if len(s) == len(first):
+                # Channels and/or an integer spatial factor: a (strided) 1x1 projection fixes it.
                 fix = "insert_projection"
             raise BlockProblem(
                 f"input shapes differ: input 1 is {fmt_shape(first)}, input {i} is "

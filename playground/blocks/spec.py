@@ -81,7 +81,7 @@ IDENTITY_RF = RFStep()
 class InnerLayer:
     """One Keras layer inside a composite block, for per-layer summaries."""
 
-    name: str           # full Keras layer name, ``<id>_<part>``
+    name: str           # the part; the Keras layer is named ``<id>_<part>``
     type: str
     shape: Shape
     params: int

@@ -21,7 +21,7 @@ from playground.core.graph import Graph
 BYTES_PER_VALUE = 4  # float32
 # Blocks that are natural model outputs; other dangling nodes are flagged when outputs multiply.
 OUTPUT_TYPES = {"Dense", "Activation", "Softmax", "Conv2D", "Conv2DTranspose", "Reshape",
-                "Input"}
+                "Input", "InceptionModule", "ResidualBlock"}
 
 
 @dataclass

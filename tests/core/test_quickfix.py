@@ -136,8 +136,8 @@ def test_insert_projection_with_stride_and_several_inputs():
     # b0: 8x8x4, b1: 4x4x8, b2: 8x8x2, b3: 4x4x8 (already the target)
     g = merge_graph([(4, 1), (8, 2), (2, 1), (8, 2)], merge="Average")
     p = problem_of(g, "m")
-    assert p.fix is None  # the checker has no code for a spatial mismatch...
-    cmd = fix_for(g, p)   # ...but the fix applies: strided 1x1 projections
+    assert p.fix == "insert_projection"  # a spatial mismatch is fixable too...
+    cmd = fix_for(g, p)   # ...with strided 1x1 projections
     assert cmd is not None
     assert cmd.text == "Insert 2 1x1 Conv2D projections before m"
     apply_and_check(g, cmd, "m", None)
