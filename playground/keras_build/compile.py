@@ -117,8 +117,9 @@ def build(graph: Graph, analysis: Analysis | None = None, memory_limit: int | No
         ctx = _Context(nid)
         values = analysis.nodes[nid].values
         tensors[nid] = spec.build(ctx, values, [tensors[s] for s in graph.inputs_of(nid)])
-        for layer in ctx.created:
-            layer.trainable = node.trainable
+        if not node.trainable:  # layers start trainable; the setter walks the layer, skip it
+            for layer in ctx.created:
+                layer.trainable = False
         layers_by_node[nid] = ctx.created
     ins = [tensors[i] for i in analysis.inputs]
     outs = [tensors[o] for o in analysis.outputs]

@@ -20,7 +20,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,11 +52,21 @@ class LayerEntry:
     parent: str = ""      # "" for the model's own layers, "<sub-model>/" inside a nested model
 
 
+class Skipped(NamedTuple):
+    """A layer that kept its weights, and why; ``str()`` is ``"layer: reason"``."""
+
+    layer: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.layer}: {self.reason}"
+
+
 @dataclass
 class LoadReport:
     source: str
     matched: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (layer, reason)
+    skipped: list[Skipped] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)                # in the file, not the model
 
     @property
@@ -383,12 +393,12 @@ def apply_weights(model: Any, weights: dict[str, list[np.ndarray]], source: str,
         seen.add(layer.name)
         arrays = weights.get(layer.name)
         if arrays is None:
-            report.skipped.append((layer.name, "not in the file"))
+            report.skipped.append(Skipped(layer.name, "not in the file"))
             continue
         variables = layer.weights
         if len(arrays) != len(variables) or any(
                 tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, variables, strict=False)):
-            report.skipped.append((layer.name, f"shape mismatch: the file has "
+            report.skipped.append(Skipped(layer.name, f"shape mismatch: the file has "
                                    f"[{_shapes(arrays)}], the model needs "
                                    f"[{_shapes(variables)}]"))
             continue

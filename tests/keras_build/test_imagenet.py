@@ -12,8 +12,8 @@ from playground.core.graph import Graph
 from playground.core.presets import preset_path
 from playground.keras_build.compile import build
 from playground.keras_build.imagenet import (
-    ImagenetError,
     TWINS,
+    ImagenetError,
     identify,
     load_imagenet,
 )

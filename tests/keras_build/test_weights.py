@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from playground import cli
-from playground.keras_build.weights import LoadReport, WeightsError, load_weights, read_weights
+from playground.keras_build.weights import (
+    LoadReport,
+    Skipped,
+    WeightsError,
+    load_weights,
+    read_weights,
+)
 from tests.cli import graphs
 from tests.keras_build.helpers import built_from, randomize, weights_by_name, write_legacy_h5
 
@@ -210,8 +216,8 @@ def test_cli_export_when_nothing_matches_exits_1(tmp_path, capsys):
 
 
 def test_report_lines_are_plain():
-    report = LoadReport("f.keras", matched=["a"], skipped=[("b", "not in the file")],
+    report = LoadReport("f.keras", matched=["a"], skipped=[Skipped("b", "not in the file")],
                         unused=["c"])
     assert report.lines() == ["weights: f.keras: loaded 1 layer(s), skipped 1", "  loaded: a",
                               "  skipped b: not in the file", "  unused in the file: c"]
-    assert report.missing == ["b"]
+    assert report.missing == ["b"] and str(report.skipped[0]) == "b: not in the file"
