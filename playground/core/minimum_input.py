@@ -10,6 +10,7 @@ above the threshold the sizes are tried one by one up to the first valid one.
 
 from __future__ import annotations
 
+from playground.blocks import get_spec
 from playground.core.graph import Graph
 from playground.core.shapes import Analysis, Checker, Problem
 
@@ -26,7 +27,8 @@ def _single_input(graph: Graph) -> tuple[str, list[int]] | None:
     inputs = [n for n in graph.nodes if n.type == "Input"]
     if len(inputs) != 1:
         return None
-    shape = inputs[0].params.get("shape")
+    # An Input without a shape param has the catalogue's default shape.
+    shape = inputs[0].params.get("shape", get_spec("Input").param("shape").default)
     if (not isinstance(shape, list) or len(shape) != 3
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
         return None

@@ -62,3 +62,9 @@ def test_no_answer_when_size_does_not_matter_or_no_single_input():
     assert smallest_input(two_inputs) is None
     flat = chain([10], ("Dense", {"units": 3}))
     assert smallest_input(flat) is None
+
+
+def test_input_without_shape_param_uses_the_default_shape():
+    graph = chain([1, 1, 1], ("Conv2D", {"kernel_size": 5}))
+    del graph.node("input").params["shape"]  # the catalogue's default: 28x28x1
+    assert smallest_input(graph) == [5, 5, 1]
