@@ -24,7 +24,7 @@ def elementwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Infer
             raise BlockProblem(
                 f"input shapes differ: input 1 is {fmt_shape(first)}, input {i} is "
                 f"{fmt_shape(s)}; element-wise merges need equal shapes"
-                + (" (insert a 1x1 convolution to match the channels)" if fix else ""),
+                + ("; a 1x1 convolution (strided if the sizes differ) can match them" if fix else ""),
                 fix=fix)
     return Inference(first, rf=_merge_rf(shapes))
 

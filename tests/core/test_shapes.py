@@ -126,8 +126,11 @@ def test_add_shape_mismatch_offers_a_projection() -> None:
     assert p.node == "add" and p.fix == "insert_projection"
     assert p.message.startswith("input shapes differ: input 1 is (8, 8, 3), input 2 is "
                                 "(8, 8, 16)")
-    # A spatial mismatch has no projection fix.
+    # A spatial mismatch is fixed by a strided projection; a rank mismatch has no fix.
     g = make([inp([8, 8, 3]), ("a", "MaxPooling2D", {}), ("add", "Add", {})],
+             [("in", "a"), ("in", "add"), ("a", "add")])
+    assert only_error(g).fix == "insert_projection"
+    g = make([inp([8, 8, 3]), ("a", "Flatten", {}), ("add", "Add", {})],
              [("in", "a"), ("in", "add"), ("a", "add")])
     assert only_error(g).fix is None
 
