@@ -15,8 +15,14 @@ os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".ke
 
 @pytest.fixture(autouse=True)
 def _no_running_qthreads():
-    """Fail any test that leaves a QThread running (it would be destroyed while running)."""
+    """Fail any test that leaves a QThread (or a training worker thread) running."""
     yield
+    if "playground.training.worker" in sys.modules:
+        from playground.training import worker
+
+        if worker.live_threads():
+            count = worker.stop_all(timeout=60)
+            pytest.fail(f"test left {count} training worker thread(s) running")
     if "PySide6.QtCore" not in sys.modules:
         return
     from PySide6.QtCore import QThread

@@ -70,6 +70,9 @@ def evaluate_predictions(probs: np.ndarray, y_true: np.ndarray, class_names: lis
         "class_names": list(class_names),
         "wrong": most_confident_wrong(probs, y_true, wrong),
     }
+    result["wrong_true"] = [int(np.asarray(y_true)[i]) for i in result["wrong"]]
+    result["wrong_pred"] = [int(pred[i]) for i in result["wrong"]]
+    result["wrong_conf"] = [float(np.asarray(probs)[i, pred[i]]) for i in result["wrong"]]
     if num_classes > 10:
         result["top5"] = top_k_accuracy(probs, y_true, 5)
     return result

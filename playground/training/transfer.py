@@ -115,20 +115,23 @@ def load_init_weights(model: Any, path: str) -> LoadReport:
     return report
 
 
-def freeze_feature_extractor(graph: Graph) -> list[str]:
-    """Freeze every node with weights except the classifier head(s); returns the frozen ids.
-
-    One action for the classic recipe: keep the pretrained features, train only the new head
-    (then unfreeze and fine-tune at lr/10 with :meth:`RunConfig.fine_tuning`).
-    """
+def feature_extractor_ids(graph: Graph) -> list[str]:
+    """The trainable nodes other than the Input and the classifier head(s)."""
     from playground.core.retarget import find_heads
 
     heads = set(find_heads(graph))
-    frozen = []
-    for node in graph.nodes:
-        if node.type == "Input" or node.id in heads:
-            continue
-        if node.trainable:
-            graph.set_trainable(node.id, False)
-            frozen.append(node.id)
-    return frozen
+    return [n.id for n in graph.nodes
+            if n.type != "Input" and n.id not in heads and n.trainable]
+
+
+def freeze_feature_extractor(graph: Graph) -> list[str]:
+    """Freeze every node except the classifier head(s); returns the frozen ids.
+
+    One action for the classic recipe: keep the pretrained features, train only the new head
+    (then unfreeze and fine-tune at lr/10 with :meth:`RunConfig.fine_tuning`). The editor does
+    the same through an undoable ``SetTrainable`` command on :func:`feature_extractor_ids`.
+    """
+    ids = feature_extractor_ids(graph)
+    for node_id in ids:
+        graph.set_trainable(node_id, False)
+    return ids

@@ -52,6 +52,8 @@ def test_evaluate_predictions_bundle():
     expected_loss = -np.mean(np.log([0.9, 0.6, 0.2, 0.8, 0.05, 0.8, 0.4, 0.6]))
     assert abs(ev["loss"] - expected_loss) < 1e-9
     assert ev["wrong"] == [4, 2, 6] and "top5" not in ev
+    assert ev["wrong_true"] == [1, 0, 2] and ev["wrong_pred"] == [2, 1, 0]
+    assert ev["wrong_conf"] == [0.9, 0.7, 0.5]
     many = evaluate_predictions(np.eye(12)[[0, 1, 2]], np.array([0, 1, 3]),
                                 [str(i) for i in range(12)])
     assert many["top5"] == 1.0 and many["accuracy"] == 2 / 3

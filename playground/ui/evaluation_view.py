@@ -1,0 +1,124 @@
+"""The evaluation tab: accuracy/loss (and top-5 for many classes), a confusion-matrix heatmap,
+per-class accuracy bars and the most confidently wrong samples with their images.
+
+It only draws a result computed by :mod:`playground.training.evaluation` (pure functions, tested
+on their own); the images are the raw dataset images of the evaluated split.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def image_to_pixmap(img: np.ndarray, size: int = 64) -> QPixmap:
+    """A uint8 H x W x C (C = 1 or 3) image as a nearest-neighbour-scaled pixmap."""
+    img = np.ascontiguousarray(img.astype(np.uint8))
+    h, w = img.shape[:2]
+    if img.ndim == 2 or img.shape[-1] == 1:
+        qimg = QImage(img.reshape(h, w).tobytes(), w, h, w, QImage.Format.Format_Grayscale8)
+    else:
+        qimg = QImage(img[..., :3].tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimg.copy()).scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+
+
+class EvaluationView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.summary = QLabel("Train a model to see its evaluation here.")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary)
+        row = QHBoxLayout()
+        layout.addLayout(row, 1)
+        self.confusion_plot = pg.PlotWidget(title="confusion (rows: true, columns: predicted)")
+        self.confusion_plot.setBackground("w")
+        self.confusion_plot.invertY(True)
+        self.confusion_plot.setAspectLocked(True)
+        self.heatmap = pg.ImageItem()
+        self.heatmap.setColorMap(pg.colormap.get("viridis"))
+        self.confusion_plot.addItem(self.heatmap)
+        row.addWidget(self.confusion_plot, 1)
+        self.class_plot = pg.PlotWidget(title="per-class accuracy")
+        self.class_plot.setBackground("w")
+        self.class_plot.setYRange(0, 1)
+        self.bars: pg.BarGraphItem | None = None
+        row.addWidget(self.class_plot, 1)
+        self.wrong_area = QScrollArea()
+        self.wrong_area.setWidgetResizable(True)
+        self.wrong_box = QWidget()
+        self.wrong_grid = QGridLayout(self.wrong_box)
+        self.wrong_area.setWidget(self.wrong_box)
+        self.wrong_area.setMinimumWidth(300)
+        row.addWidget(self.wrong_area, 1)
+        self.result: dict[str, Any] | None = None
+        self.wrong_labels: list[QLabel] = []
+
+    def set_result(self, result: dict[str, Any], images: np.ndarray | None = None) -> None:
+        """Show ``evaluate_predictions``' output; ``images[i]`` is the raw image of sample i."""
+        self.result = result
+        names = result["class_names"]
+        text = (f"{result['split']}: {result['samples']} samples, accuracy "
+                f"{result['accuracy']:.2%}, loss {result['loss']:.4f}")
+        if "top5" in result:
+            text += f", top-5 accuracy {result['top5']:.2%}"
+        self.summary.setText(text)
+        cm = np.asarray(result["confusion"], dtype=np.float64)
+        rows = cm.sum(axis=1, keepdims=True)
+        norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+        # ImageItem's first axis is x: transpose so rows are true classes drawn down the y axis.
+        self.heatmap.setImage(norm.T, levels=(0, 1))
+        ticks = [(i + 0.5, str(n)) for i, n in enumerate(names)] if len(names) <= 20 else []
+        for axis in ("bottom", "left"):
+            self.confusion_plot.getAxis(axis).setTicks([ticks])
+        per_class = [np.nan if v is None else v for v in result["per_class"]]
+        if self.bars is not None:
+            self.class_plot.removeItem(self.bars)
+        self.bars = pg.BarGraphItem(x=np.arange(len(names)), height=np.nan_to_num(per_class),
+                                    width=0.7, brush=(31, 119, 180))
+        self.class_plot.addItem(self.bars)
+        self.class_plot.getAxis("bottom").setTicks(
+            [[(i, str(n)) for i, n in enumerate(names)]] if len(names) <= 20 else [[]])
+        self._show_wrong(result, images)
+
+    def _show_wrong(self, result: dict[str, Any], images: np.ndarray | None) -> None:
+        while self.wrong_grid.count():
+            item = self.wrong_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.wrong_labels = []
+        names = result["class_names"]
+        title = QLabel(f"most confidently wrong ({len(result['wrong'])})")
+        self.wrong_grid.addWidget(title, 0, 0, 1, 4)
+        for k, index in enumerate(result["wrong"]):
+            true = names[result["wrong_true"][k]]
+            pred = names[result["wrong_pred"][k]]
+            conf = result["wrong_conf"][k]
+            cell = QLabel()
+            cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            if images is not None and 0 <= index < len(images):
+                cell.setPixmap(image_to_pixmap(images[index]))
+            label = f"#{index}: {true} -> {pred} ({conf:.0%})"
+            cell.setToolTip(label)
+            caption = QLabel(label)
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            box = QWidget()
+            col = QVBoxLayout(box)
+            col.setContentsMargins(2, 2, 2, 2)
+            col.addWidget(cell)
+            col.addWidget(caption)
+            self.wrong_grid.addWidget(box, 1 + k // 4, k % 4)
+            self.wrong_labels.append(caption)

@@ -1,0 +1,181 @@
+"""Live training plots (pyqtgraph): loss, accuracy and learning rate.
+
+Per the pyqtgraph scrolling-plots pattern, progress events only append to preallocated numpy
+buffers; :meth:`TrainingPlots.redraw` (called by the panel's timer, 10-30 Hz) hands the filled
+slices to ``setData`` once per tick, never once per batch. Earlier runs can be overlaid (dashed)
+for comparison.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+
+class Series:
+    """A growable pair of float arrays (x, y); capacity doubles, nothing is reallocated per point."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.x = np.empty(capacity, dtype=np.float64)
+        self.y = np.empty(capacity, dtype=np.float64)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self.x):
+            self.x = np.concatenate([self.x, np.empty_like(self.x)])
+            self.y = np.concatenate([self.y, np.empty_like(self.y)])
+        self.x[self.n] = x
+        self.y[self.n] = y
+        self.n += 1
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], self.y[: self.n]
+
+
+class Smoother:
+    """Exponential moving average with bias correction (as TensorBoard smooths)."""
+
+    def __init__(self, weight: float = 0.9) -> None:
+        self.weight = weight
+        self.reset()
+
+    def reset(self) -> None:
+        self.value = 0.0
+        self.count = 0
+
+    def __call__(self, y: float) -> float:
+        self.count += 1
+        self.value = self.weight * self.value + (1 - self.weight) * y
+        return self.value / (1 - self.weight ** self.count)
+
+
+COLOURS = {"train": (31, 119, 180), "val": (255, 127, 14), "batch": (160, 190, 220),
+           "lr": (44, 160, 44)}
+COMPARE = [(148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)]
+
+
+class TrainingPlots(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.loss_plot = self._plot("loss", "epoch")
+        self.acc_plot = self._plot("accuracy", "epoch")
+        self.lr_plot = self._plot("learning rate", "epoch")
+        self.acc_plot.setYRange(0, 1)
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            layout.addWidget(plot)
+        pen = pg.mkPen
+        self.curves = {
+            "batch_loss": self.loss_plot.plot(pen=pen(COLOURS["batch"], width=1),
+                                              name="batch (smoothed)"),
+            "loss": self.loss_plot.plot(pen=pen(COLOURS["train"], width=2), symbol="o",
+                                        symbolSize=5, name="train"),
+            "val_loss": self.loss_plot.plot(pen=pen(COLOURS["val"], width=2), symbol="o",
+                                            symbolSize=5, name="validation"),
+            "batch_accuracy": self.acc_plot.plot(pen=pen(COLOURS["batch"], width=1),
+                                                 name="batch (smoothed)"),
+            "accuracy": self.acc_plot.plot(pen=pen(COLOURS["train"], width=2), symbol="o",
+                                           symbolSize=5, name="train"),
+            "val_accuracy": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2), symbol="o",
+                                               symbolSize=5, name="validation"),
+            "lr": self.lr_plot.plot(pen=pen(COLOURS["lr"], width=2), name="lr"),
+        }
+        self.series = {name: Series() for name in self.curves}
+        self.smooth_loss = Smoother()
+        self.smooth_acc = Smoother()
+        self.compared: list = []
+        self.dirty = False
+        self.redraws = 0
+
+    def _plot(self, title: str, xlabel: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget(title=title)
+        plot.setBackground("w")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setLabel("bottom", xlabel)
+        plot.addLegend(offset=(-5, 5))
+        plot.setMinimumWidth(160)
+        return plot
+
+    # ------------------------------------------------------------------ data in
+    def clear(self) -> None:
+        for s in self.series.values():
+            s.clear()
+        self.smooth_loss.reset()
+        self.smooth_acc.reset()
+        self.dirty = True
+
+    def add_batch(self, x: float, loss: float | None, accuracy: float | None,
+                  lr: float | None = None) -> None:
+        """``x`` in epochs (e.g. 2.5 = half-way through the third epoch)."""
+        if loss is not None and math.isfinite(loss):
+            self.series["batch_loss"].append(x, self.smooth_loss(loss))
+        if accuracy is not None and math.isfinite(accuracy):
+            self.series["batch_accuracy"].append(x, self.smooth_acc(accuracy))
+        if lr is not None and math.isfinite(lr):
+            self.series["lr"].append(x, lr)
+        self.dirty = True
+
+    def add_epoch(self, row: dict) -> None:
+        epoch = float(row["epoch"])
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            value = row.get(key)
+            if value is not None and math.isfinite(value):
+                self.series[key].append(epoch, value)
+        self.dirty = True
+
+    def load_history(self, rows: list[dict]) -> None:
+        """Show a finished run's epochs (e.g. when resuming it)."""
+        for row in rows:
+            self.add_epoch(row)
+
+    def compare(self, label: str, rows: list[dict]) -> None:
+        """Overlay another run's validation (dashed) and training (dotted) curves."""
+        colour = COMPARE[len(self.compared) // 4 % len(COMPARE)]
+        epochs = np.array([r.get("epoch", i + 1) for i, r in enumerate(rows)], dtype=float)
+        for plot, key, style in ((self.loss_plot, "val_loss", Qt.PenStyle.DashLine),
+                                 (self.loss_plot, "loss", Qt.PenStyle.DotLine),
+                                 (self.acc_plot, "val_accuracy", Qt.PenStyle.DashLine),
+                                 (self.acc_plot, "accuracy", Qt.PenStyle.DotLine)):
+            values = np.array([r.get(key, np.nan) for r in rows], dtype=float)
+            item = plot.plot(epochs, values, pen=pg.mkPen(colour, width=2, style=style),
+                             name=f"{label} {key}")
+            self.compared.append((plot, item))
+
+    def clear_comparisons(self) -> None:
+        for plot, item in self.compared:
+            plot.removeItem(item)
+        self.compared = []
+
+    # ------------------------------------------------------------------ drawing
+    def redraw(self) -> bool:
+        """Push the buffers to the curves if anything changed; True if it drew."""
+        if not self.dirty:
+            return False
+        for name, curve in self.curves.items():
+            x, y = self.series[name].data()
+            curve.setData(x, y)
+        self.dirty = False
+        self.redraws += 1
+        return True
+
+    def points(self, name: str) -> int:
+        return self.series[name].n
+
+    def save_png(self, path: str) -> None:
+        """The three plots side by side, as shown, to a PNG (temp file, then moved into place)."""
+        import os
+
+        from playground.core.errors import PlaygroundError
+
+        tmp = f"{path}.tmp-{os.getpid()}.png"
+        if not self.grab().save(tmp, "PNG"):
+            raise PlaygroundError(f"{path}: cannot write the plot image")
+        os.replace(tmp, path)

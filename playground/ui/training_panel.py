@@ -1,0 +1,689 @@
+"""The training panel (bottom dock): run settings, start/stop/resume, live plots, log, evaluation,
+runs to compare, exports.
+
+Training runs in :class:`playground.training.worker.TrainingWorker` (a Python thread); its events
+arrive in a thread-safe queue that a QTimer drains at 20 Hz on the UI thread, so callbacks never
+touch widgets and the plots redraw at most once per tick from preallocated buffers. TensorFlow is
+imported only inside the worker (and the export/preview jobs).
+
+Contract with the editor: ``TrainingPanel(get_graph, parent)``; ``is_running()``,
+``stop_and_wait(timeout_ms)``; signals ``telemetry(dict)`` (node id -> ``{"grad_norm",
+"weight_change", "dead_relu"}`` after each epoch) and ``device_changed(str)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from playground.core.errors import PlaygroundError
+from playground.core.graph import Graph
+from playground.data.augment import AUGMENTATIONS
+from playground.training.config import OPTIMIZERS, SCHEDULES, RunConfig, config_for_graph
+from playground.training.worker import BackgroundJob, TrainingWorker
+from playground.ui.evaluation_view import EvaluationView, image_to_pixmap
+from playground.ui.plots import TrainingPlots
+
+BUILTIN_DATASETS = [("digits (built in, offline)", "digits"), ("MNIST", "mnist"),
+                    ("Fashion-MNIST", "fashion_mnist"), ("CIFAR-10", "cifar10"),
+                    ("Image folder...", "folder"), (".npz file...", "npz")]
+TICK_MS = 50  # 20 Hz
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "--:--"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class TrainingPanel(QWidget):
+    telemetry = Signal(dict)
+    device_changed = Signal(str)
+    run_finished = Signal(str)   # the final status: finished, stopped, nan, oom, error...
+
+    def __init__(self, get_graph: Callable[[], Graph], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.get_graph = get_graph
+        self.worker: TrainingWorker | None = None
+        self.jobs: list[tuple[BackgroundJob, Callable[[BackgroundJob], None]]] = []
+        self.last_result: Any = None
+        self.last_run_dir: str | None = None
+        self.status_text = "ready"
+        self.max_tick_gap = 0.0       # longest gap between timer ticks while a run was live (s)
+        self._last_tick: float | None = None
+        self._pending_log: list[str] = []
+        self._latest_batch: dict[str, Any] | None = None
+        self._build()
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+        self.load_defaults()
+
+    # ================================================================== layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.start_button = QPushButton("Train")
+        self.start_button.setToolTip("Train the graph on the chosen dataset (a new run)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop at the end of the current batch; the weights are kept")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the last run from its checkpoint (weights, "
+                                      "optimizer state, epoch)")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.status = QLabel("ready")
+        self.device_label = QLabel("")
+        for w in (self.start_button, self.stop_button, self.resume_button):
+            bar.addWidget(w)
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.status, 2)
+        bar.addWidget(self.device_label)
+        outer.addLayout(bar)
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(split, 1)
+        split.addWidget(self._settings_widget())
+        self.tabs = QTabWidget()
+        self.plots = TrainingPlots()
+        self.tabs.addTab(self.plots, "Plots")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.tabs.addTab(self.log, "Log")
+        self.evaluation = EvaluationView()
+        self.tabs.addTab(self.evaluation, "Evaluation")
+        self.tabs.addTab(self._preview_widget(), "Data preview")
+        self.tabs.addTab(self._runs_widget(), "Runs")
+        split.addWidget(self.tabs)
+        split.setStretchFactor(1, 1)
+        self._update_buttons()
+
+    def _settings_widget(self) -> QWidget:
+        box = QWidget()
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.dataset_combo = QComboBox()
+        for label, key in BUILTIN_DATASETS:
+            self.dataset_combo.addItem(label, key)
+        self.dataset_path = QLineEdit()
+        self.dataset_path.setPlaceholderText("folder of class subfolders, or .npz")
+        browse = QPushButton("...")
+        browse.setMaximumWidth(30)
+        browse.clicked.connect(self._browse_dataset)
+        row = QHBoxLayout()
+        row.addWidget(self.dataset_path, 1)
+        row.addWidget(browse)
+        self.dataset_combo.currentIndexChanged.connect(self._dataset_kind_changed)
+        form.addRow("Dataset", self.dataset_combo)
+        form.addRow("", row)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100_000)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 1 << 16)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(list(OPTIMIZERS))
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(6)
+        self.lr.setRange(1e-6, 10.0)
+        self.lr.setSingleStep(1e-4)
+        self.schedule = QComboBox()
+        self.schedule.addItems(list(SCHEDULES))
+        self.weight_decay = QDoubleSpinBox()
+        self.weight_decay.setDecimals(6)
+        self.weight_decay.setRange(0.0, 1.0)
+        self.early_stopping = QSpinBox()
+        self.early_stopping.setRange(0, 1000)
+        self.early_stopping.setSpecialValueText("off")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.val_split = QDoubleSpinBox()
+        self.val_split.setRange(0.0, 0.9)
+        self.val_split.setSingleStep(0.05)
+        self.test_split = QDoubleSpinBox()
+        self.test_split.setRange(0.0, 0.9)
+        self.test_split.setSingleStep(0.05)
+        for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size),
+                              ("Optimizer", self.optimizer), ("Learning rate", self.lr),
+                              ("Schedule", self.schedule), ("Weight decay", self.weight_decay),
+                              ("Early stopping", self.early_stopping), ("Seed", self.seed),
+                              ("Validation split", self.val_split),
+                              ("Test split", self.test_split)):
+            form.addRow(label, widget)
+        aug = QGridLayout()
+        self.augment_boxes: dict[str, QCheckBox] = {}
+        for i, (name, help_text) in enumerate(AUGMENTATIONS.items()):
+            check = QCheckBox(name)
+            check.setToolTip(help_text)
+            self.augment_boxes[name] = check
+            aug.addWidget(check, i // 2, i % 2)
+        form.addRow("Augment", aug)
+        self.mixed_precision = QCheckBox("mixed precision (float16)")
+        self.xla = QCheckBox("XLA")
+        form.addRow("GPU", self.mixed_precision)
+        form.addRow("", self.xla)
+        self.init_weights = QLineEdit()
+        self.init_weights.setPlaceholderText("none (.keras, .weights.h5, .h5 or a run folder)")
+        wbrowse = QPushButton("...")
+        wbrowse.setMaximumWidth(30)
+        wbrowse.clicked.connect(self._browse_weights)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.init_weights, 1)
+        wrow.addWidget(wbrowse)
+        form.addRow("Initial weights", wrow)
+        self.freeze_button = QPushButton("Freeze feature extractor")
+        self.freeze_button.setToolTip("Freeze every node except the classifier head (undoable)")
+        self.freeze_button.clicked.connect(self.freeze_feature_extractor)
+        self.finetune_button = QPushButton("Fine-tuning preset (lr / 10)")
+        self.finetune_button.clicked.connect(self.fine_tuning_preset)
+        self.defaults_button = QPushButton("Defaults from the graph")
+        self.defaults_button.clicked.connect(self.load_defaults)
+        form.addRow(self.freeze_button)
+        form.addRow(self.finetune_button)
+        form.addRow(self.defaults_button)
+        self.export_keras_button = QPushButton("Save .keras...")
+        self.export_saved_button = QPushButton("Export SavedModel...")
+        self.export_png_button = QPushButton("Save plots PNG...")
+        self.export_keras_button.clicked.connect(lambda: self._export("keras"))
+        self.export_saved_button.clicked.connect(lambda: self._export("savedmodel"))
+        self.export_png_button.clicked.connect(self._save_png)
+        form.addRow(self.export_keras_button)
+        form.addRow(self.export_saved_button)
+        form.addRow(self.export_png_button)
+        scroll = QScrollArea()
+        scroll.setWidget(box)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(260)
+        self._dataset_kind_changed()
+        return scroll
+
+    def _preview_widget(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.preview_button = QPushButton("Preview samples (with the chosen augmentation)")
+        self.preview_button.clicked.connect(self.preview)
+        row.addWidget(self.preview_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.preview_grid_box = QWidget()
+        self.preview_grid = QGridLayout(self.preview_grid_box)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.preview_grid_box)
+        layout.addWidget(scroll, 1)
+        self.preview_cells: list[QLabel] = []
+        return box
+
+    def _runs_widget(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        self.runs_list = QListWidget()
+        layout.addWidget(QLabel("Check runs to overlay them on the plots "
+                                "(dashed: validation, dotted: training)."))
+        layout.addWidget(self.runs_list, 1)
+        row = QHBoxLayout()
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh_runs)
+        compare = QPushButton("Compare checked")
+        compare.clicked.connect(self.compare_checked)
+        clear = QPushButton("Clear comparison")
+        clear.clicked.connect(self.plots.clear_comparisons)
+        use = QPushButton("Use as initial weights")
+        use.clicked.connect(self._use_run_weights)
+        for b in (refresh, compare, clear, use):
+            row.addWidget(b)
+        layout.addLayout(row)
+        return box
+
+    # ================================================================== settings
+    def _dataset_kind_changed(self) -> None:
+        kind = self.dataset_combo.currentData()
+        self.dataset_path.setEnabled(kind in ("folder", "npz"))
+
+    def _browse_dataset(self) -> None:
+        if self.dataset_combo.currentData() == "npz":
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset (.npz)", "", "NumPy (*.npz)")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per "
+                                                          "class)")
+        if path:
+            self.dataset_path.setText(path)
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Initial weights", "",
+                                              "Keras (*.keras *.h5)")
+        if path:
+            self.init_weights.setText(path)
+
+    def dataset_spec(self) -> str:
+        kind = self.dataset_combo.currentData()
+        if kind in ("folder", "npz"):
+            path = self.dataset_path.text().strip()
+            if not path:
+                raise PlaygroundError("choose the dataset's folder or .npz file")
+            return path
+        return kind
+
+    def set_dataset(self, spec: str) -> None:
+        for i, (_, key) in enumerate(BUILTIN_DATASETS):
+            if key == spec:
+                self.dataset_combo.setCurrentIndex(i)
+                return
+        self.dataset_combo.setCurrentIndex(5 if spec.lower().endswith(".npz") else 4)
+        self.dataset_path.setText(spec)
+
+    def config(self) -> RunConfig:
+        """The run settings shown, validated (raises ConfigError naming the setting)."""
+        return RunConfig.from_dict({
+            "dataset": self.dataset_spec(), "epochs": self.epochs.value(),
+            "batch_size": self.batch_size.value(), "optimizer": self.optimizer.currentText(),
+            "lr": self.lr.value(), "schedule": self.schedule.currentText(),
+            "weight_decay": self.weight_decay.value(),
+            "early_stopping": self.early_stopping.value(), "seed": self.seed.value(),
+            "val_split": self.val_split.value(), "test_split": self.test_split.value(),
+            "augment": [n for n, c in self.augment_boxes.items() if c.isChecked()],
+            "mixed_precision": self.mixed_precision.isChecked(), "xla": self.xla.isChecked(),
+        }, base=self._base)
+
+    def set_config(self, config: RunConfig) -> None:
+        self._base = config
+        self.set_dataset(config.dataset)
+        self.epochs.setValue(config.epochs)
+        self.batch_size.setValue(config.batch_size)
+        self.optimizer.setCurrentText(config.optimizer)
+        self.lr.setValue(config.lr)
+        self.schedule.setCurrentText(config.schedule)
+        self.weight_decay.setValue(config.weight_decay)
+        self.early_stopping.setValue(config.early_stopping)
+        self.seed.setValue(config.seed)
+        self.val_split.setValue(config.val_split)
+        self.test_split.setValue(config.test_split)
+        for name, check in self.augment_boxes.items():
+            check.setChecked(name in config.augment)
+        self.mixed_precision.setChecked(config.mixed_precision)
+        self.xla.setChecked(config.xla)
+
+    def load_defaults(self) -> None:
+        """Settings from the graph's ``"training"`` object (presets), else the app defaults."""
+        try:
+            config = config_for_graph(self.get_graph())
+        except PlaygroundError as exc:
+            self._log(f"training defaults: {exc}")
+            config = RunConfig()
+        self.set_config(config)
+
+    def fine_tuning_preset(self) -> None:
+        self.lr.setValue(self.lr.value() / 10.0)
+        self._log(f"fine-tuning preset: learning rate {self.lr.value():g}")
+
+    def freeze_feature_extractor(self) -> list[str]:
+        """Freeze all but the head, through the editor's undo stack when there is one."""
+        from playground.core.commands import SetTrainable
+        from playground.training.transfer import feature_extractor_ids
+
+        graph = self.get_graph()
+        ids = feature_extractor_ids(graph)
+        if not ids:
+            self._log("freeze: nothing to freeze (every node but the head is frozen already)")
+            return []
+        command = SetTrainable(ids, False)
+        doc = getattr(self.parent(), "doc", None)
+        push = getattr(doc, "push", None)
+        error = push(command) if callable(push) else command.do(graph)
+        if error:
+            self._log(f"freeze: {error}")
+            return []
+        self._log(f"froze the feature extractor: {', '.join(ids)}")
+        return ids
+
+    # ================================================================== running
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.is_running()
+
+    def start(self, resume: bool = False) -> bool:
+        """Start a run (or resume the last one); False with a message if it cannot start."""
+        if self.is_running():
+            return False
+        try:
+            config = self.config()
+        except PlaygroundError as exc:
+            self._set_status(f"cannot start: {exc}", error=True)
+            return False
+        if resume and not self.last_run_dir:
+            self._set_status("nothing to resume: no run in this session yet", error=True)
+            return False
+        graph = self.get_graph()
+        self.plots.clear()
+        self.progress.setValue(0)
+        self.last_result = None
+        self._latest_batch = None
+        kwargs: dict[str, Any] = {"resume": resume}
+        if resume:
+            kwargs["run_dir"] = self.last_run_dir
+        weights = self.init_weights.text().strip()
+        if weights and not resume:
+            kwargs["init_weights"] = weights
+        self.worker = TrainingWorker(graph, config, **kwargs)
+        self._log(("resuming " if resume else "starting ") + f"{graph.name} on {config.dataset}")
+        self.worker.start()
+        self._started_at = time.perf_counter()
+        self._last_tick = None
+        self.max_tick_gap = 0.0
+        self._set_status("starting (loading data, building the model)...")
+        self.timer.start()
+        self._update_buttons()
+        return True
+
+    def stop(self) -> None:
+        if self.is_running():
+            self.worker.request_stop()
+            self._set_status("stopping at the end of the current batch...")
+
+    def stop_and_wait(self, timeout_ms: int) -> bool:
+        """Ask the run to stop and wait up to ``timeout_ms``; True when nothing is running."""
+        deadline = time.perf_counter() + timeout_ms / 1000.0
+        if self.worker is not None:
+            self.worker.request_stop()
+            self.worker.join(max(0.0, deadline - time.perf_counter()))
+        for job, _ in list(self.jobs):
+            job.join(max(0.0, deadline - time.perf_counter()))
+        self._tick()
+        running = self.is_running() or any(not j.done.is_set() for j, _ in self.jobs)
+        return not running
+
+    def _update_buttons(self) -> None:
+        running = self.is_running()
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.resume_button.setEnabled(not running and bool(self.last_run_dir))
+        has_model = self.last_result is not None and self.last_result.model is not None
+        for b in (self.export_keras_button, self.export_saved_button):
+            b.setEnabled(has_model and not running)
+
+    # ================================================================== the timer
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last_tick is not None and self.is_running():
+            self.max_tick_gap = max(self.max_tick_gap, now - self._last_tick)
+        self._last_tick = now
+        if self.worker is not None:
+            for event in self.worker.drain():
+                self._handle(event)
+        for entry in list(self.jobs):
+            job, on_done = entry
+            if job.done.is_set():
+                self.jobs.remove(entry)
+                on_done(job)
+        if self._pending_log:
+            self.log.appendPlainText("\n".join(self._pending_log))
+            self._pending_log = []
+        if self._latest_batch is not None:
+            self._show_progress(self._latest_batch)
+            self._latest_batch = None
+        self.plots.redraw()
+        if not self.is_running() and not self.jobs and (self.worker is None
+                                                        or self.worker.events.empty()):
+            self.timer.stop()
+            self._update_buttons()
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        if kind == "log":
+            self._log(event["text"])
+        elif kind == "device":
+            self.device_label.setText(event["text"])
+            self.device_changed.emit(event["text"])
+        elif kind == "start":
+            self.plots.clear()
+            self.plots.load_history(event.get("history") or [])
+            self._epochs = event["epochs"]
+        elif kind == "batch":
+            x = event["epoch"] - 1 + event["step"] / max(1, event["steps"])
+            self.plots.add_batch(x, event.get("loss"), event.get("accuracy"), event.get("lr"))
+            self._latest_batch = event
+        elif kind == "epoch":
+            self.plots.add_epoch(event["row"])
+            row = event["row"]
+            self._log(f"epoch {event['epoch']}/{event['epochs']}: loss {row.get('loss'):.4f}"
+                      + (f", val_loss {row['val_loss']:.4f}, val_accuracy "
+                         f"{row['val_accuracy']:.4f}" if row.get("val_loss") is not None
+                         else ""))
+            if event.get("telemetry"):
+                self.telemetry.emit({k: dict(v) for k, v in event["telemetry"].items()})
+        elif kind == "done":
+            self._finished(event)
+
+    def _show_progress(self, event: dict[str, Any]) -> None:
+        self.progress.setValue(int(1000 * min(1.0, event.get("fraction", 0.0))))
+        self._set_status(
+            f"epoch {event['epoch']}/{getattr(self, '_epochs', '?')}, batch "
+            f"{event['step']}/{event['steps']} | {event['images_per_s']:,.0f} img/s | "
+            f"elapsed {_fmt_time(event['elapsed'])} | ETA {_fmt_time(event['eta'])}")
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        status = event["status"]
+        result = self.worker.result if self.worker is not None else None
+        if result is None and self.worker is not None:
+            self.worker.join(5.0)
+            result = self.worker.result
+        self.last_result = result
+        if event.get("run_dir"):
+            self.last_run_dir = event["run_dir"]
+        ok = status in ("finished", "stopped", "early_stopped")
+        if ok:
+            self.progress.setValue(1000 if status == "finished" else self.progress.value())
+        self._set_status(f"{status}: {event.get('message', '')}", error=not ok)
+        self._log(f"{status}: {event.get('message', '')}")
+        if event.get("evaluation") and result is not None:
+            self.evaluation.set_result(event["evaluation"], self._eval_images(result))
+        self.plots.redraw()
+        self.refresh_runs()
+        self.run_finished.emit(status)
+
+    @staticmethod
+    def _eval_images(result: Any) -> np.ndarray | None:
+        data = result.dataset
+        if data is None or result.eval_indices is None:
+            return None
+        source = data.x_test if result.eval_source == "test" else data.x
+        return None if source is None else source[result.eval_indices]
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status_text = text
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020;" if error else "")
+        self.status.setToolTip(text)
+
+    def _log(self, text: str) -> None:
+        self._pending_log.append(text)
+        if not self.timer.isActive():
+            self.log.appendPlainText("\n".join(self._pending_log))
+            self._pending_log = []
+
+    # ================================================================== runs
+    def refresh_runs(self) -> None:
+        from playground.training.runs import list_runs
+
+        self.runs_list.clear()
+        for info in list_runs():
+            last = info.history[-1] if info.history else {}
+            acc = last.get("val_accuracy")
+            text = f"{info.label}  ({len(info.history)} epochs" + \
+                (f", val acc {acc:.3f})" if acc is not None else ")")
+            item = QListWidgetItem(text)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            item.setData(Qt.ItemDataRole.UserRole, str(info.path))
+            self.runs_list.addItem(item)
+
+    def compare_checked(self) -> int:
+        from playground.training.runs import read_history
+
+        count = 0
+        for i in range(self.runs_list.count()):
+            item = self.runs_list.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                path = item.data(Qt.ItemDataRole.UserRole)
+                self.plots.compare(os.path.basename(path), read_history(path))
+                count += 1
+        return count
+
+    def _use_run_weights(self) -> None:
+        item = self.runs_list.currentItem()
+        if item is not None:
+            self.init_weights.setText(item.data(Qt.ItemDataRole.UserRole))
+
+    # ================================================================== background jobs
+    def _run_job(self, fn: Callable[[], Any], on_done: Callable[[BackgroundJob], None]) -> None:
+        self.jobs.append((BackgroundJob(fn).start(), on_done))
+        self.timer.start()
+
+    def _export(self, kind: str) -> None:
+        result = self.last_result
+        if result is None or result.model is None:
+            return
+        if kind == "keras":
+            path, _ = QFileDialog.getSaveFileName(self, "Save model", "", "Keras (*.keras)")
+            if not path:
+                return
+            if not path.endswith(".keras"):
+                path += ".keras"
+            from playground.training.runner import _save_keras
+
+            def fn():
+                _save_keras(result.model, path)
+                return path
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Export SavedModel into (a new "
+                                                          "folder named 'savedmodel')")
+            if not path:
+                return
+            path = os.path.join(path, "savedmodel")
+            from playground.training.export import export_savedmodel
+
+            def fn():
+                return export_savedmodel(result.model, path, result.raw_shape,
+                                         result.model_shape)
+        self.export_to(kind, path, fn)
+
+    def export_to(self, kind: str, path: str, fn: Callable[[], Any]) -> None:
+        self._set_status(f"writing {path}...")
+
+        def done(job: BackgroundJob) -> None:
+            if job.error:
+                self._set_status(f"export failed: {job.error}", error=True)
+            else:
+                self._set_status(f"wrote {job.result}")
+            self._log(f"export {kind}: {job.error or job.result}")
+
+        self._run_job(fn, done)
+
+    def _save_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save plots", "", "PNG (*.png)")
+        if path:
+            try:
+                self.plots.save_png(path if path.endswith(".png") else path + ".png")
+                self._set_status(f"wrote {path}")
+            except PlaygroundError as exc:
+                self._set_status(str(exc), error=True)
+
+    def preview(self) -> None:
+        """Sixteen samples with labels, and the same after the chosen augmentation."""
+        try:
+            config = self.config()
+        except PlaygroundError as exc:
+            self._set_status(f"preview: {exc}", error=True)
+            return
+        from playground.training.runner import input_shape_of
+
+        try:
+            shape = input_shape_of(self.get_graph())
+        except PlaygroundError as exc:
+            self._set_status(f"preview: {exc}", error=True)
+            return
+
+        def fn():
+            from playground.data.adapt import adapt_array
+            from playground.data.augment import build_augmenter
+            from playground.data.dataset import load_dataset
+
+            data = load_dataset(config.dataset, shape)
+            rng = np.random.default_rng(config.seed)
+            rows = rng.choice(len(data.x), size=min(16, len(data.x)), replace=False)
+            raw = data.x[rows]
+            augmented = None
+            aug = build_augmenter(config.augment, shape, config.seed)
+            if aug is not None:
+                x = aug(adapt_array(raw, shape), training=True)
+                augmented = np.clip(np.asarray(x) * 255.0, 0, 255).astype(np.uint8)
+            return raw, [data.class_names[int(v)] for v in data.y[rows]], augmented
+
+        def done(job: BackgroundJob) -> None:
+            if job.error:
+                self._set_status(f"preview: {job.error}", error=True)
+                return
+            self._show_preview(*job.result)
+
+        self._set_status("loading the preview...")
+        self._run_job(fn, done)
+
+    def _show_preview(self, raw: np.ndarray, labels: list[str],
+                      augmented: np.ndarray | None) -> None:
+        while self.preview_grid.count():
+            item = self.preview_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.preview_cells = []
+        for i, (img, label) in enumerate(zip(raw, labels, strict=True)):
+            images = [img] if augmented is None else [img, augmented[i]]
+            for j, shown in enumerate(images):
+                cell = QLabel()
+                cell.setPixmap(image_to_pixmap(shown, 56))
+                cell.setToolTip(label + (" (augmented)" if j else ""))
+                caption = QLabel(label + (" aug." if j else ""))
+                box = QWidget()
+                col = QVBoxLayout(box)
+                col.setContentsMargins(1, 1, 1, 1)
+                col.addWidget(cell)
+                col.addWidget(caption)
+                per_row = 8 if augmented is None else 4
+                self.preview_grid.addWidget(box, i // per_row, (i % per_row) * len(images) + j)
+                self.preview_cells.append(cell)
+        self._set_status(f"preview: {len(raw)} samples"
+                         + (" with augmentation" if augmented is not None else ""))

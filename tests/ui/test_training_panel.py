@@ -1,0 +1,135 @@
+"""The training panel driven with qtbot: start, live plot updates, telemetry, stop, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+import playground.ui  # noqa: E402,F401  (PySide6/Python 3.11 work-around)
+from playground.core.graph import Graph  # noqa: E402
+from playground.training.config import RunConfig  # noqa: E402
+from tests.training.helpers import tiny  # noqa: E402
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path, monkeypatch):
+    from playground.ui.training_panel import TrainingPanel
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    graph = tiny()
+    widget = TrainingPanel(lambda: graph)
+    widget.graph = graph
+    qtbot.addWidget(widget)
+    widget.resize(1200, 400)
+    widget.show()
+    yield widget
+    assert widget.stop_and_wait(60_000)
+
+
+def _finished(panel):
+    return not panel.is_running() and panel.last_result is not None and not panel.jobs
+
+
+def test_defaults_come_from_the_graph_training_object(qtbot):
+    from playground.ui.training_panel import TrainingPanel
+
+    graph = tiny()
+    graph.extra["training"] = {"optimizer": "sgd", "learning_rate": 0.02, "batch_size": 16}
+    widget = TrainingPanel(lambda: graph)
+    qtbot.addWidget(widget)
+    config = widget.config()
+    assert (config.optimizer, config.lr, config.batch_size) == ("sgd", 0.02, 16)
+    assert config.dataset == "digits"
+
+
+def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot):
+    panel.set_config(RunConfig(epochs=2, batch_size=64, lr=0.01))
+    telemetry, devices = [], []
+    panel.telemetry.connect(telemetry.append)
+    panel.device_changed.connect(devices.append)
+    assert panel.start()
+    assert panel.is_running() and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: _finished(panel), timeout=120_000)
+    assert panel.last_result.status == "finished"
+    assert panel.status_text.startswith("finished")
+    plots = panel.plots
+    assert plots.points("loss") == 2 and plots.points("val_accuracy") == 2
+    assert plots.points("batch_loss") == 2 * 23
+    # Redrawn from the timer, not once per batch.
+    assert 1 <= plots.redraws < plots.points("batch_loss")
+    x, y = plots.curves["val_accuracy"].getData()
+    assert list(x) == [1.0, 2.0] and 0 < y[-1] <= 1
+    assert len(telemetry) == 2 and set(telemetry[-1]["conv"]) == {"grad_norm", "weight_change",
+                                                                  "dead_relu"}
+    assert devices == ["CPU"] and panel.device_label.text() == "CPU"
+    assert "accuracy" in panel.evaluation.summary.text()
+    assert panel.progress.value() == 1000
+    assert panel.resume_button.isEnabled() and panel.export_saved_button.isEnabled()
+    assert "epoch 2/2" in panel.log.toPlainText()
+    panel.refresh_runs()
+    assert panel.runs_list.count() == 1
+    panel.runs_list.item(0).setCheckState(panel.runs_list.item(0).checkState().Checked)
+    assert panel.compare_checked() == 1 and len(plots.compared) == 4
+
+
+def test_stop_keeps_the_weights_and_the_ui_usable(panel, qtbot):
+    panel.set_config(RunConfig(epochs=200, batch_size=16))
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.plots.points("batch_loss") > 0, timeout=60_000)
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: _finished(panel), timeout=60_000)
+    result = panel.last_result
+    assert result.status == "stopped" and len(result.history) < 200
+    assert panel.status_text.startswith("stopped")
+    assert panel.start_button.isEnabled() and panel.resume_button.isEnabled()
+    assert result.model is not None
+
+
+def test_a_bad_dataset_is_reported_and_the_panel_stays_usable(panel, qtbot, tmp_path):
+    panel.set_config(RunConfig(epochs=1))
+    panel.set_dataset(str(tmp_path / "missing.npz"))
+    assert panel.start()
+    qtbot.waitUntil(lambda: _finished(panel), timeout=60_000)
+    assert panel.last_result.status == "error"
+    assert "missing.npz" in panel.status_text and "color" in panel.status.styleSheet()
+    assert panel.start_button.isEnabled()
+
+
+def test_freeze_feature_extractor_and_fine_tuning(panel):
+    graph: Graph = panel.graph
+    panel.lr.setValue(0.01)
+    assert panel.freeze_feature_extractor() == ["conv", "pool", "flatten"]
+    assert [n.id for n in graph.nodes if not n.trainable] == ["conv", "pool", "flatten"]
+    panel.fine_tuning_preset()
+    assert panel.config().lr == pytest.approx(0.001)
+
+
+def test_evaluation_view_draws_a_known_confusion(qtbot):
+    import numpy as np
+
+    from playground.training.evaluation import evaluate_predictions
+    from playground.ui.evaluation_view import EvaluationView
+    from tests.training.test_evaluation import P, Y
+
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    images = np.arange(8 * 4 * 4, dtype=np.uint8).reshape(8, 4, 4, 1)
+    view.set_result(evaluate_predictions(P, Y, ["a", "b", "c"]), images)
+    assert "accuracy 62.50%" in view.summary.text()
+    shown = view.heatmap.image
+    np.testing.assert_allclose(shown.T, [[2 / 3, 1 / 3, 0], [0, 0.5, 0.5], [1 / 3, 0, 2 / 3]])
+    assert [label.text() for label in view.wrong_labels] == [
+        "#4: b -> c (90%)", "#2: a -> b (70%)", "#6: c -> a (50%)"]
+
+
+def test_plot_buffers_grow_without_losing_points():
+    from playground.ui.plots import Series, Smoother
+
+    series = Series(capacity=2)
+    for i in range(5):
+        series.append(i, i * i)
+    x, y = series.data()
+    assert list(x) == [0, 1, 2, 3, 4] and list(y) == [0, 1, 4, 9, 16]
+    smooth = Smoother(0.9)
+    assert smooth(2.0) == pytest.approx(2.0)   # bias-corrected: the first value is kept
