@@ -266,6 +266,8 @@ def _read_keras3(h5: Any, source: str, layer_order: list[LayerEntry] | None
     def visit(path: str, obj: Any) -> None:
         if not isinstance(obj, h5py.Group) or path.rsplit("/", 1)[-1] != "vars":
             return
+        if not path.startswith("layers/"):
+            return  # the optimizer's and metrics' state: not layer weights
         arrays = _datasets_in_order(obj)
         name = obj.attrs.get("name")
         if isinstance(name, bytes):

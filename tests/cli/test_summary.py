@@ -177,3 +177,14 @@ def test_a_command_whose_module_fails_to_import_is_listed_and_explains(monkeypat
     assert cli.main(["ghost", "x", "--y"]) == 1
     err = capsys.readouterr().err
     assert "`ghost` command is not available" in err and "no_such_module" in err
+
+
+def test_help_and_summary_import_no_tensorflow(small):
+    code = ("import sys; from playground import cli; cli.build_parser(); "
+            f"cli.main(['summary', {str(small)!r}, '--json']); "
+            "print('HEAVY', sorted(m for m in ('tensorflow', 'keras', 'PySide6') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout

@@ -101,3 +101,25 @@ def test_offline_error_names_the_file_and_folder(keras_home, monkeypatch):
 def test_every_twin_has_keras_file_names():
     for twin in TWINS.values():
         assert twin.top_file.endswith(".h5") and twin.notop_file.endswith(".h5")
+
+
+def test_names_that_differ_load_by_order_when_every_shape_matches(keras_home):
+    """A twin graph whose ids are not Keras' names still loads, as Keras reads these files."""
+    document = {
+        "format": "keras-playground-graph", "version": 1, "name": "my net",
+        "keras_application": "VGG16",
+        "nodes": [{"id": "in", "type": "Input", "params": {"shape": [8, 8, 3]}},
+                  {"id": "a", "type": "Conv2D", "params": {"filters": 4, "padding": "same"}},
+                  {"id": "b", "type": "Conv2D", "params": {"filters": 2, "kernel_size": 1}}],
+        "edges": [{"from": "in", "to": "a"}, {"from": "a", "to": "b"}]}
+    graph = fileformat.from_document(document)
+    model = build(graph).model
+    rng = np.random.default_rng(0)
+    arrays = [("block1_conv1", [rng.normal(size=(3, 3, 3, 4)), rng.normal(size=(4,))]),
+              ("block1_conv2", [rng.normal(size=(1, 1, 4, 2)), rng.normal(size=(2,))])]
+    write_legacy_h5(keras_home / "models" / TWINS["vgg16"].notop_file,
+                    [(n, [a.astype("float32") for a in v]) for n, v in arrays])
+    report = load_imagenet(model, graph)
+    assert report.matched == ["a", "b"] and "matched by layer order" in report.source
+    np.testing.assert_allclose(model.get_layer("b").get_weights()[0], arrays[1][1][0],
+                               rtol=1e-6)

@@ -221,3 +221,18 @@ def test_report_lines_are_plain():
     assert report.lines() == ["weights: f.keras: loaded 1 layer(s), skipped 1", "  loaded: a",
                               "  skipped b: not in the file", "  unused in the file: c"]
     assert report.missing == ["b"] and str(report.skipped[0]) == "b: not in the file"
+
+
+def test_optimizer_state_in_a_keras_file_is_not_a_layer(tmp_path):
+    built = built_from(graphs.small())
+    model = built.model
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.zeros((4, 16, 16, 3), "float32")
+    model.fit(x, np.zeros(4, "int32"), epochs=1, verbose=0)
+    path = tmp_path / "trained.keras"
+    model.save(path)
+    weights = read_weights(path)
+    assert set(weights) == {"conv1", "bn1", "res1_1_conv", "res1_1_bn", "res1_0_conv",
+                            "res1_2_conv", "res1_0_bn", "res1_2_bn", "fc"}
+    report = load_weights(fresh(), path)
+    assert report.unused == [] and len(report.matched) == 9
