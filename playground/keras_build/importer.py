@@ -21,8 +21,8 @@ from typing import Any
 
 from playground.blocks import BY_KERAS_CLASS
 from playground.blocks.spec import BlockProblem, BlockSpec, Param, coerce_param
-from playground.core.errors import PlaygroundError
-from playground.core.graph import Edge, Graph, Node, valid_id
+from playground.core.errors import GraphEditError, PlaygroundError
+from playground.core.graph import Graph, Node, valid_id
 from playground.core.layout import auto_layout
 from playground.core.shapes import analyze
 from playground.keras_build.weights import (
@@ -299,20 +299,21 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
         params, bad = convert_params(spec, entry)
         problems.extend(bad)
         trainable = entry.config.get("trainable", True) is not False
-        node = Node(id=ids[entry.name], type=spec.type, params=params, trainable=trainable)
-        graph._nodes[node.id] = node
-        graph._inputs[node.id] = []
-        graph._outputs[node.id] = []
+        graph.add_node(Node(id=ids[entry.name], type=spec.type, params=params,
+                            trainable=trainable))
         for src in _sources(entry, problems):
             if src in ids:
-                edges.append((ids[src], node.id))
+                edges.append((ids[src], ids[entry.name]))
     for src, dst in edges:
-        if src in graph._nodes and dst in graph._nodes and not graph.has_edge(src, dst):
-            graph._edges.append(Edge(src, dst))
-            graph._inputs[dst].append(src)
-            graph._outputs[src].append(dst)
-        elif graph.has_edge(src, dst):
+        if src not in graph or dst not in graph:
+            continue        # a refused layer: already reported
+        if graph.has_edge(src, dst):
             problems.append(f"layer {dst!r} takes {src!r} twice; a graph edge exists once")
+            continue
+        try:
+            graph.add_edge(src, dst, check_cycle=False)   # Keras graphs are acyclic
+        except GraphEditError as exc:
+            problems.append(str(exc))
     outputs = config.get("config", {}).get("output_layers")
     if outputs and not problems:
         refs = [outputs] if isinstance(outputs[0], str) else outputs
@@ -324,9 +325,8 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
     if problems:
         raise ModelImportError(f"{source}: cannot import ({len(problems)} problem(s)):\n  "
                                + "\n  ".join(problems), problems)
-    positions = auto_layout(graph)
-    for nid, pos in positions.items():
-        graph._nodes[nid].pos = (round(pos[0], 1), round(pos[1], 1))
+    for nid, pos in auto_layout(graph).items():
+        graph.set_pos(nid, (round(pos[0], 1), round(pos[1], 1)))
     graph.extra["imported_from"] = Path(source).name
     return graph
 

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -211,7 +212,7 @@ def read_keras_archive(path: str | os.PathLike[str], want_weights: bool = True,
                     raise WeightsError(f"{source}: the archive holds no model.weights.h5 "
                                        "(sharded or npz weights are not supported)")
                 weights = archive.read("model.weights.h5")
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise WeightsError(f"{source}: damaged .keras archive ({exc})") from None
     except OSError as exc:
         raise WeightsError(f"{source}: cannot read: {exc.strerror or exc}") from None

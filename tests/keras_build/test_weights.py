@@ -236,3 +236,18 @@ def test_optimizer_state_in_a_keras_file_is_not_a_layer(tmp_path):
                             "res1_2_conv", "res1_0_bn", "res1_2_bn", "fc"}
     report = load_weights(fresh(), path)
     assert report.unused == [] and len(report.matched) == 9
+
+
+def test_corrupted_bytes_inside_the_archive(source, tmp_path):
+    good = tmp_path / "good.keras"
+    source.save(good)
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as z:
+        info = z.getinfo("model.weights.h5")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 200, start + 1200):
+        data[i] ^= 0xFF
+    bad = tmp_path / "flipped.keras"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="flipped.keras"):
+        load_weights(fresh(), bad)
