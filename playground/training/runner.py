@@ -306,9 +306,16 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
     log(f"training: {config.epochs} epoch(s), batch {global_batch}, {config.optimizer} "
         f"lr {config.lr:g}, schedule {config.schedule}")
-    # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
-              verbose=0, shuffle=False)
+    if config.strategy == "multiworker":
+        from playground.training.multiworker import fit_multiworker
+
+        fit_multiworker(model, strategy, train_ds, val_ds, epochs=config.epochs,
+                        train_samples=len(x_train), val_samples=len(x_val),
+                        global_batch=global_batch, callbacks=callbacks)
+    else:
+        # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
+                  verbose=0, shuffle=False)
     result.history = progress.history
     if progress.nan_batch is not None:
         epoch, batch = progress.nan_batch

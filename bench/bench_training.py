@@ -1,0 +1,185 @@
+"""Training bench figures (docs/perf/training.md):
+
+1. throughput of a run driven by the GUI (TrainingPanel: worker thread, progress callbacks,
+   telemetry, checkpoints, live plots redrawn by the 20 Hz timer) against a plain ``model.fit``
+   of the same model, data, optimizer and batch size, in the same process; medians of the
+   per-epoch times after the first (tracing) epoch, runs alternated;
+2. LeNet-5 (presets/lenet5.json, its own training defaults) on the built-in digits: validation
+   accuracy within 10 epochs and wall time;
+3. the longest gap between ticks of a 10 ms QTimer on the UI thread while training runs (an
+   event-loop stall shows up as a long gap).
+
+    QT_QPA_PLATFORM=offscreen python bench/bench_training.py [--epochs 6] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def plain_fit(graph, config, epochs: int) -> tuple[list[float], int]:
+    """Per-epoch seconds of a hand-written Keras script: same pipeline, no extra callbacks."""
+    import keras
+
+    from playground.data.adapt import adapt_array, make_dataset, split_indices
+    from playground.data.digits import load_digits
+    from playground.keras_build.compile import build_model
+    from playground.training.runner import _optimizer, input_shape_of
+
+    keras.utils.set_random_seed(config.seed)
+    data = load_digits()
+    shape = input_shape_of(graph)
+    split = split_indices(len(data.x), config.val_split, seed=config.seed, labels=data.y)
+    x = adapt_array(data.x, shape)
+    train = make_dataset(x[split.train], data.y[split.train], config.batch_size, shuffle=True,
+                         seed=config.seed)
+    val = make_dataset(x[split.val], data.y[split.val], config.batch_size, shuffle=False,
+                       seed=config.seed)
+    model = build_model(graph)
+    model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    stamps: list[float] = []
+
+    class EpochClock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            stamps.append(time.perf_counter())
+
+        def on_epoch_end(self, epoch, logs=None):
+            stamps.append(time.perf_counter())
+
+    model.fit(train, validation_data=val, epochs=epochs, verbose=0, shuffle=False,
+              callbacks=[EpochClock()])
+    return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], len(split.train)
+
+
+def gui_fit(app, graph, config, epochs: int) -> tuple[list[float], float, float]:
+    """Per-epoch seconds of a run started from the TrainingPanel, and the UI's longest gaps."""
+    from PySide6.QtCore import QTimer
+
+    from playground.ui.training_panel import TrainingPanel
+
+    panel = TrainingPanel(lambda: graph)
+    panel.resize(1400, 450)
+    panel.show()
+    panel.set_config(config.__class__.from_dict({"epochs": epochs}, base=config))
+    stamps: list[float] = []
+    original = panel._handle
+
+    def handle(event):
+        if event["kind"] == "epoch":
+            stamps.append(event["elapsed"])
+        original(event)
+
+    panel._handle = handle
+    probe = {"last": None, "max": 0.0}
+
+    def tick():
+        now = time.perf_counter()
+        if probe["last"] is not None and panel.is_running():
+            probe["max"] = max(probe["max"], now - probe["last"])
+        probe["last"] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    assert panel.start()
+    while panel.is_running() or panel.last_result is None:
+        app.processEvents()
+        time.sleep(0.002)
+    timer.stop()
+    status = panel.last_result.status
+    assert status == "finished", panel.status_text
+    panel.close()
+    panel.deleteLater()
+    app.processEvents()
+    epochs_s = [b - a for a, b in zip([0.0, *stamps], stamps, strict=False)]
+    return epochs_s, probe["max"], panel.max_tick_gap
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+
+    import tempfile
+
+    os.environ.setdefault("PLAYGROUND_RUNS_DIR", tempfile.mkdtemp(prefix="bench-runs-"))
+    from PySide6.QtWidgets import QApplication
+
+    import playground.ui  # noqa: F401  (PySide6 work-around)
+    app = QApplication.instance() or QApplication([])
+    import keras
+    import tensorflow as tf
+
+    from playground.core.presets import load_preset
+    from playground.training.config import config_for_graph
+    from playground.training.runner import run_training
+
+    graph = load_preset("lenet5")
+    config = config_for_graph(graph)
+    print(f"# training bench, {datetime.date.today()}, {platform.node()}: "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+          f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+          f"Keras {keras.__version__}")
+    print(f"model: {graph.name}, dataset digits (1,437 train / 360 val at 32x32x1), "
+          f"{config.optimizer} lr {config.lr} momentum {config.momentum}, batch "
+          f"{config.batch_size}")
+
+    plain_times, gui_times, stalls, panel_gaps = [], [], [], []
+    n_train = 0
+    for r in range(args.repeats):
+        times, n_train = plain_fit(graph, config, args.epochs)
+        plain_times += times[1:]
+        times, stall, gap = gui_fit(app, graph, config, args.epochs)
+        gui_times += times[1:]
+        stalls.append(stall)
+        panel_gaps.append(gap)
+        print(f"  repeat {r + 1}: plain {statistics.median(plain_times):.3f} s/epoch, "
+              f"GUI {statistics.median(gui_times):.3f} s/epoch, longest UI gap "
+              f"{stall * 1000:.0f} ms", flush=True)
+    plain = n_train / statistics.median(plain_times)
+    gui = n_train / statistics.median(gui_times)
+    print(f"throughput: plain model.fit {plain:,.0f} img/s, GUI run {gui:,.0f} img/s, "
+          f"ratio {gui / plain:.3f} (goal >= 0.95)")
+    print(f"event loop: longest gap between 10 ms timer ticks while training "
+          f"{max(stalls) * 1000:.0f} ms (goal <= 100 ms); panel's 50 ms timer "
+          f"{max(panel_gaps) * 1000:.0f} ms")
+
+    bests, finals, walls = [], [], []
+    for seed in range(args.seeds):
+        t0 = time.perf_counter()
+        result = run_training(graph, config.__class__.from_dict({"epochs": 10, "seed": seed},
+                                                                base=config), keep_runs=False)
+        walls.append(time.perf_counter() - t0)
+        accs = [row["val_accuracy"] for row in result.history]
+        first = next((i + 1 for i, a in enumerate(accs) if a >= 0.97), None)
+        bests.append(max(accs))
+        finals.append(accs[-1])
+        print(f"  LeNet-5 on digits, seed {seed} (split and init): best val accuracy "
+              f"{max(accs):.4f} (first >= 0.97 at epoch {first}), final {accs[-1]:.4f}, "
+              f"{walls[-1]:.1f} s wall (data + build + 10 epochs + evaluation)", flush=True)
+    print(f"LeNet-5 on digits within 10 epochs over {args.seeds} seeds: median best val "
+          f"accuracy {statistics.median(bests):.4f} (min {min(bests):.4f}, "
+          f"{sum(b >= 0.97 for b in bests)}/{len(bests)} seeds >= 0.97), median final "
+          f"{statistics.median(finals):.4f}, median wall {statistics.median(walls):.1f} s "
+          f"(max {max(walls):.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
