@@ -188,3 +188,12 @@ def test_help_and_summary_import_no_tensorflow(small):
                             timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
+
+
+def test_number_formatting():
+    from playground.core.summary_table import human_bytes, human_count, rf_text, shape_text
+
+    assert human_count(1_819_066_368) == "1.82 G" and human_count(80) == "80"
+    assert human_bytes(9_633_792) == "9.19 MiB" and human_bytes(20) == "20 B"
+    assert shape_text((7, 7, 512)) == "(None, 7, 7, 512)" and shape_text(None) == "?"
+    assert rf_text((11.0, 11.0)) == "11" and rf_text((3, 5)) == "3x5" and rf_text(None) == "-"
