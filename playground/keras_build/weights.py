@@ -33,6 +33,8 @@ MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MODEL_CLASSES = {"Functional", "Sequential", "Model"}
 # Classes that carry arbitrary Python code in their config.
 CODE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
+# Keras layers that load another model from a path named in the file (a SavedModel runs TF ops).
+EXTERNAL_CLASSES = {"TFSMLayer"}
 PLAYGROUND_PACKAGE = "playground"
 
 
@@ -148,6 +150,9 @@ def _collect(model_config: dict[str, Any], entries: list[LayerEntry], bad: list[
             bad.append(f"{where} has no class name")
         elif cls in CODE_CLASSES:
             bad.append(f"{where} is a {cls} layer (it holds Python code)")
+        elif cls in EXTERNAL_CLASSES:
+            bad.append(f"{where} is a {cls} layer (it loads a model from a path named in the "
+                       "file)")
         elif cls in MODEL_CLASSES:
             _collect(item, entries, bad, prefix=f"{prefix}{name}/")
             entries.append(LayerEntry(str(name), cls, cfg, item.get("inbound_nodes") or [],

@@ -152,6 +152,11 @@ def test_refusals(source, tmp_path):
         layer = config["config"]["layers"][1]
         layer["class_name"], layer["module"] = "EvilConv", "evil.layers"
 
+    def savedmodel_layer(config):
+        layer = config["config"]["layers"][1]
+        layer["class_name"] = "TFSMLayer"
+        layer["config"]["filepath"] = "/somewhere/else"
+
     def not_a_model(config):
         config["class_name"] = "Dense"
 
@@ -162,6 +167,8 @@ def test_refusals(source, tmp_path):
         _lambda_model(tmp_path / "lambda.keras"): "layer 'double' is a Lambda layer",
         _rewrite_config(good, tmp_path / "foreign.keras", foreign):
             "has class 'EvilConv' from 'evil.layers', which is not a Keras layer",
+        _rewrite_config(good, tmp_path / "tfsm.keras", savedmodel_layer):
+            "layer 'conv1' is a TFSMLayer layer (it loads a model from a path",
         _rewrite_config(good, tmp_path / "dense.keras", not_a_model):
             "not a Keras functional or sequential model",
         tmp_path / "missing.keras": "no such file",
