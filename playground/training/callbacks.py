@@ -67,12 +67,22 @@ class ProgressCallback(keras.callbacks.Callback):
         self.nan_batch: tuple[int, int] | None = None
         self.stopped_by_user = False
         self.good_weights: list[np.ndarray] | None = None
+        self.best_weights: list[np.ndarray] | None = None
         self.best_val = math.inf
         self.epoch = 0
         self.lr = float("nan")
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ training
+    def on_train_end(self, logs=None):
+        if self.run_dir is not None and self.best_weights is not None:
+            current = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            try:
+                _save_weights_atomic(self.model, f"{self.run_dir}/best.weights.h5")
+            finally:
+                self.model.set_weights(current)
+
     def on_train_begin(self, logs=None):
         self.t0 = time.perf_counter()
         self.images = 0
@@ -162,8 +172,10 @@ class ProgressCallback(keras.callbacks.Callback):
             val = row.get("val_loss")
             monitor = val if val is not None else row.get("loss")
             if monitor is not None and monitor < self.best_val:
+                # Kept in memory (a copy costs far less than an HDF5 write per epoch) and
+                # written when training ends; BackupAndRestore keeps the latest on disk.
                 self.best_val = monitor
-                _save_weights_atomic(self.model, f"{self.run_dir}/best.weights.h5")
+                self.best_weights = self.good_weights
         self.sink({"kind": "epoch", "epoch": epoch + 1, "epochs": self.epochs, "row": row,
                    "logs": {k: float(v) for k, v in logs.items()
                             if isinstance(v, (int, float, np.floating))},

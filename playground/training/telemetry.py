@@ -57,6 +57,33 @@ class Telemetry:
         # The same input structure as the model (a single tensor, not a list of one).
         inputs = inputs[0] if len(inputs) == 1 else inputs
         self.probe_model = keras.Model(inputs, outputs) if outputs else None
+        # Compiled once (the first epoch pays the tracing); eager calls cost more than an
+        # epoch of a small model.
+        self._grad_fn = None
+        self._probe_fn = None
+        import tensorflow as tf
+
+        self.probe_x = tf.constant(probe_x)
+        self.probe_y = tf.constant(probe_y)
+
+    def _make_grad_fn(self, trainable: list[Any]):
+        import keras
+        import tensorflow as tf
+
+        model = self.model
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+        @tf.function
+        def squared_grad_norms(x, y):
+            with tf.GradientTape() as tape:
+                out = model(x, training=False)
+                outs = out if isinstance(out, (list, tuple)) else [out]
+                loss = tf.add_n([tf.cast(loss_fn(y, o), tf.float32) for o in outs])
+            grads = tape.gradient(loss, trainable)
+            return tf.stack([tf.reduce_sum(tf.square(tf.cast(g, tf.float32)))
+                             if g is not None else tf.constant(0.0) for g in grads])
+
+        return squared_grad_norms
 
     def _snapshot(self) -> dict[str, list[np.ndarray]]:
         return {nid: [np.array(v.numpy(), dtype=np.float32) for v in vs]
@@ -78,26 +105,20 @@ class Telemetry:
         self.previous = current
         trainable = self.model.trainable_variables
         if trainable:
-            import keras
-
-            loss_fn = keras.losses.SparseCategoricalCrossentropy()
-            with tf.GradientTape() as tape:
-                out = self.model(self.probe_x, training=False)
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                loss = tf.add_n([tf.cast(loss_fn(self.probe_y, o), tf.float32) for o in outs])
-            grads = tape.gradient(loss, trainable)
+            if self._grad_fn is None:
+                self._grad_fn = self._make_grad_fn(trainable)
+            squares = self._grad_fn(self.probe_x, self.probe_y).numpy()
             sums: dict[str, float] = {}
-            for v, g in zip(trainable, grads, strict=True):
-                if g is None:
-                    continue
+            for v, sq in zip(trainable, squares, strict=True):
                 nid = self.var_owner.get(id(v))
                 if nid is not None:
-                    sums[nid] = sums.get(nid, 0.0) + float(tf.reduce_sum(
-                        tf.square(tf.cast(g, tf.float32))))
+                    sums[nid] = sums.get(nid, 0.0) + float(sq)
             for nid, total in sums.items():
                 result[nid]["grad_norm"] = math.sqrt(total)
         if self.probe_model is not None:
-            acts = self.probe_model(self.probe_x, training=False)
+            if self._probe_fn is None:
+                self._probe_fn = tf.function(lambda x: self.probe_model(x, training=False))
+            acts = self._probe_fn(self.probe_x)
             acts = acts if isinstance(acts, (list, tuple)) else [acts]
             i = 0
             for nid, relus in self.relu_layers.items():

@@ -66,26 +66,30 @@ class TrainingPlots(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = self._plot("loss", "epoch")
-        self.acc_plot = self._plot("accuracy", "epoch")
-        self.lr_plot = self._plot("learning rate", "epoch")
-        self.acc_plot.setYRange(0, 1)
-        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
-            layout.addWidget(plot)
+        # One GraphicsLayoutWidget (one view to repaint) holding the three plots.
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground("w")
+        layout.addWidget(self.canvas)
+        self.loss_plot = self._plot("loss", 0)
+        self.acc_plot = self._plot("accuracy", 1)
+        self.lr_plot = self._plot("learning rate", 2)
+        # Fixed ranges where possible: an axis whose range does not move is not repainted, which
+        # keeps each redraw to the curves themselves (the event loop must stay responsive).
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.acc_plot.enableAutoRange(y=False)
+        self.set_epochs(10)
         pen = pg.mkPen
         self.curves = {
             "batch_loss": self.loss_plot.plot(pen=pen(COLOURS["batch"], width=1),
                                               name="batch (smoothed)"),
-            "loss": self.loss_plot.plot(pen=pen(COLOURS["train"], width=2), symbol="o",
-                                        symbolSize=5, name="train"),
-            "val_loss": self.loss_plot.plot(pen=pen(COLOURS["val"], width=2), symbol="o",
-                                            symbolSize=5, name="validation"),
+            "loss": self.loss_plot.plot(pen=pen(COLOURS["train"], width=2), name="train"),
+            "val_loss": self.loss_plot.plot(pen=pen(COLOURS["val"], width=2),
+                                            name="validation"),
             "batch_accuracy": self.acc_plot.plot(pen=pen(COLOURS["batch"], width=1),
                                                  name="batch (smoothed)"),
-            "accuracy": self.acc_plot.plot(pen=pen(COLOURS["train"], width=2), symbol="o",
-                                           symbolSize=5, name="train"),
-            "val_accuracy": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2), symbol="o",
-                                               symbolSize=5, name="validation"),
+            "accuracy": self.acc_plot.plot(pen=pen(COLOURS["train"], width=2), name="train"),
+            "val_accuracy": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2),
+                                               name="validation"),
             "lr": self.lr_plot.plot(pen=pen(COLOURS["lr"], width=2), name="lr"),
         }
         self.series = {name: Series() for name in self.curves}
@@ -95,14 +99,19 @@ class TrainingPlots(QWidget):
         self.dirty = False
         self.redraws = 0
 
-    def _plot(self, title: str, xlabel: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget(title=title)
-        plot.setBackground("w")
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setLabel("bottom", xlabel)
+    def _plot(self, title: str, column: int) -> pg.PlotItem:
+        plot = self.canvas.addPlot(row=0, col=column, title=title)
+        # No grid: grid lines belong to the axis items, so every curve update would repaint them.
+        plot.setLabel("bottom", "epoch")
         plot.addLegend(offset=(-5, 5))
-        plot.setMinimumWidth(160)
+        plot.setClipToView(True)
         return plot
+
+    def set_epochs(self, epochs: int) -> None:
+        """Fix the x axes to the run's length (no axis repaint as batches arrive)."""
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            plot.enableAutoRange(x=False)
+            plot.setXRange(0, max(1, epochs), padding=0.01)
 
     # ------------------------------------------------------------------ data in
     def clear(self) -> None:

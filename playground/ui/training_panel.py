@@ -471,6 +471,7 @@ class TrainingPanel(QWidget):
             self.device_changed.emit(event["text"])
         elif kind == "start":
             self.plots.clear()
+            self.plots.set_epochs(event["epochs"])
             self.plots.load_history(event.get("history") or [])
             self._epochs = event["epochs"]
         elif kind == "batch":
