@@ -132,10 +132,15 @@ class GraphScene(QGraphicsScene):
                 item.update()
 
     def _on_analyzed(self, analysis) -> None:
-        for item in self.node_items.values():
-            item.refresh()
-        for edge in self.edge_items.values():
-            edge.refresh()
+        # After a graph swap (open, new, recovery) the analysis of the new graph arrives before
+        # the reset that rebuilds the items: skip items whose node is gone, the reset redraws.
+        graph = self.doc.graph
+        for nid, item in self.node_items.items():
+            if nid in graph:
+                item.refresh()
+        for (src, dst), edge in self.edge_items.items():
+            if src in graph and dst in graph:
+                edge.refresh()
 
     def _adjust_edges_of(self, node_id: str) -> None:
         for key, edge in self.edge_items.items():
