@@ -80,7 +80,13 @@ class Document(QObject):
         self._emit_modified()
 
     def _emit_modified(self) -> None:
-        self.modified_changed.emit(self.is_modified())
+        try:
+            modified = self.is_modified()
+        except RuntimeError:
+            # Qt's ~QUndoStack clears the stack and emits cleanChanged while the wrapper is
+            # already gone (a window with unsaved edits being destroyed): nothing to update.
+            return
+        self.modified_changed.emit(modified)
 
     # ------------------------------------------------------------------- editing
     def push(self, command: Any) -> str | None:
