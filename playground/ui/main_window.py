@@ -556,6 +556,11 @@ class MainWindow(QMainWindow):
         except (OSError, PlaygroundError) as exc:
             self.show_message(f"cannot read autosaves: {exc}")
             return False
+        damaged = [e for e in entries if e.error is not None]
+        if damaged:  # already moved aside to *.corrupt by the store: say so once, keep going
+            text = "\n\n".join(f"{e.error}\nIt was set aside as {e.path}." for e in damaged)
+            self.show_message(f"{len(damaged)} damaged recovery file(s) set aside")
+            QMessageBox.warning(self, "Damaged recovery file", text)
         entries = [e for e in entries if e.error is None]
         if not entries:
             return False
@@ -622,15 +627,29 @@ class MainWindow(QMainWindow):
             if not path:
                 return
             path = str(Path(path) / f"{stem}_savedmodel")
+            ask = True  # the folder name is ours: no dialog has asked about replacing it
         else:
             suffix = ".keras" if fmt == "keras" else ".py"
             path, _ = QFileDialog.getSaveFileName(self, "Export", f"{stem}{suffix}",
                                                   f"*{suffix}")
             if not path:
                 return
-            if not path.endswith(suffix):
+            ask = not path.endswith(suffix)  # the dialog asked about the name it returned
+            if ask:
                 path += suffix
+        if ask and os.path.lexists(path) and not self._confirm_replace(path):
+            self.show_message(f"export cancelled: {path} kept")
+            return
         self.export_to(fmt, path)
+
+    def _confirm_replace(self, path: str) -> bool:
+        """An export replaces an existing file or folder only when the user says so."""
+        B = QMessageBox.StandardButton  # noqa: N806
+        kind = "folder" if os.path.isdir(path) else "file"
+        answer = QMessageBox.question(
+            self, "Replace existing export?",
+            f"The {kind} {path} already exists. Replace it?", B.Yes | B.No, B.No)
+        return answer == B.Yes
 
     def export_to(self, fmt: str, path: str) -> FunctionThread:
         graph = self.doc.graph.copy()
