@@ -201,3 +201,30 @@ class LearningRateSetter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.optimizer.learning_rate.assign(self.rule(epoch))
+
+
+class ThrottledBackup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that writes at most every ``min_interval`` seconds of training, and
+    always when the run stops (user, NaN, early stopping) or reaches its last epoch.
+
+    Writing weights and optimizer state to HDF5 after every epoch costs more than a whole epoch
+    of a small model; this keeps resume exact after Stop and loses at most ``min_interval``
+    seconds of work after a crash. Its batch hook does nothing (epoch frequency), so it is safe
+    for Keras' asynchronous batch-callback dispatch.
+    """
+
+    async_safe = True
+
+    def __init__(self, backup_dir: str, min_interval: float = 30.0, epochs: int = 0) -> None:
+        super().__init__(backup_dir, delete_checkpoint=False)
+        self.min_interval = min_interval
+        self.epochs = epochs
+        self._last_save = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        due = time.perf_counter() - self._last_save >= self.min_interval
+        if due or self.model.stop_training or epoch + 1 >= self.epochs:
+            self._save_model()
+            self._last_save = time.perf_counter()

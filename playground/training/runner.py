@@ -297,10 +297,9 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
             patience=config.early_stopping, restore_best_weights=True)
         callbacks.append(early)
     if run_dir is not None and config.strategy != "multiworker":
-        backup = keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
-                                                  delete_checkpoint=False)
-        backup.async_safe = True  # epoch-frequency saving: its batch hook does nothing
-        callbacks.append(backup)
+        from playground.training.callbacks import ThrottledBackup
+
+        callbacks.append(ThrottledBackup(str(run_dir / "backup"), epochs=config.epochs))
         if resume and (run_dir / "backup").exists():
             log("resuming from the last checkpoint (weights, optimizer state, epoch)")
 

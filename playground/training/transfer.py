@@ -83,7 +83,8 @@ def load_init_weights(model: Any, path: str) -> LoadReport:
         result = loader(model, path)
         report = LoadReport()
         report.matched = list(getattr(result, "matched", []) or [])
-        report.skipped = [str(s) for s in (getattr(result, "skipped", []) or [])]
+        report.skipped = [f"{s[0]}: {s[1]}" if isinstance(s, tuple) and len(s) == 2 else str(s)
+                          for s in (getattr(result, "skipped", []) or [])]
         return report
     before = model.get_weights()
     try:

@@ -213,3 +213,55 @@ def _runs_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
     yield
     assert not os.path.exists(os.path.expanduser("~/.local/share/keras-playground/runs/x"))
+
+
+def test_an_exception_inside_a_callback_ends_the_run_with_a_message(monkeypatch):
+    from playground.training import callbacks
+
+    def boom(self, epoch, logs=None):
+        raise RuntimeError("callback exploded")
+
+    monkeypatch.setattr(callbacks.ProgressCallback, "on_epoch_end", boom)
+    events = Events()
+    result = run_training(tiny(), RunConfig(epochs=2, batch_size=64), sink=events,
+                          keep_runs=False)
+    assert result.status == "error" and "callback exploded" in result.message
+    assert events.kinds("done")[-1]["status"] == "error"
+
+
+def test_worker_thread_stops_and_is_joined(tmp_path):
+    from playground.training.worker import TrainingWorker, live_threads
+
+    worker = TrainingWorker(tiny(), RunConfig(epochs=500, batch_size=16), keep_runs=False)
+    worker.start()
+    assert worker.is_running() and worker.thread in live_threads()
+    seen = []
+    while not any(e["kind"] == "batch" for e in seen):
+        seen += worker.drain()
+        worker.join(0.05)
+    worker.request_stop()
+    assert worker.join(60)
+    assert worker.result.status == "stopped" and worker.thread not in live_threads()
+    assert worker.drain()[-1]["kind"] == "done"
+
+
+def test_init_weights_from_a_keras_file_report_matched_and_skipped(tmp_path):
+    from playground.keras_build.compile import build_model
+    from playground.training.transfer import TransferError, load_init_weights
+
+    source = build_model(tiny(classes=3))
+    path = str(tmp_path / "three.keras")
+    source.save(path)
+    model = build_model(tiny())
+    report = load_init_weights(model, path)
+    assert report.matched == ["conv"]
+    assert any(s.startswith("out:") for s in report.skipped)
+    np.testing.assert_array_equal(model.get_layer("conv").get_weights()[0],
+                                  source.get_layer("conv").get_weights()[0])
+    (tmp_path / "junk.keras").write_text("not a zip")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(Exception, match="junk.keras"):
+        load_init_weights(model, str(tmp_path / "junk.keras"))
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    with pytest.raises(TransferError, match="not found"):
+        load_init_weights(model, str(tmp_path / "missing.keras"))
