@@ -7,6 +7,10 @@ a ``paint()`` override costs one reference; after a few hundred repaints ``None`
 zero and the interpreter aborts with "Fatal Python error: none_dealloc" (measured: a 25-node
 canvas repaint drops ~530 references). Giving ``None`` a huge extra count makes it effectively
 immortal, exactly what 3.12 does; nothing ever frees ``None``, so this changes no behaviour.
+
+``True`` and ``False`` suffer the same way: every ``Signal.emit`` from Python drops one reference
+to ``True`` (its return value), so a few thousand edits, analyses or training events abort the
+interpreter with "Fatal Python error: bool_dealloc". They get the same treatment.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ _EXTRA = 1 << 40  # ~1e12 leaked decrements before trouble: hours of painting at
 
 
 def immortalize_none() -> bool:
-    """Add ``_EXTRA`` references to ``None`` on CPython < 3.12; True if it did."""
+    """Add ``_EXTRA`` references to ``None``, ``True`` and ``False`` on CPython < 3.12; True if
+    it did."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    refcnt = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt is PyObject's first field
-    if refcnt.value < _EXTRA // 2:
-        refcnt.value += _EXTRA
+    for singleton in (None, True, False):
+        refcnt = ctypes.c_ssize_t.from_address(id(singleton))  # PyObject's first field
+        if refcnt.value < _EXTRA // 2:
+            refcnt.value += _EXTRA
     return True
