@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.reliability.conftest import run_cli, tiny_document, tiny_graph, write_graph
+from tests.reliability.helpers import run_cli, tiny_document, tiny_graph, write_graph
 
 
 def make_folder(root, classes=("cat", "dog"), per_class=3, size=(10, 12)):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from playground.core import fileformat
-from tests.reliability.conftest import (
+from tests.reliability.helpers import (
     FORMAT,
     document,
     edit,

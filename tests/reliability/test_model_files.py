@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.reliability.conftest import run_cli, tiny_document, tiny_graph, write_graph
+from tests.reliability.helpers import run_cli, tiny_document, tiny_graph, write_graph
 
 keras = pytest.importorskip("keras")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from playground.core import fileformat
-from tests.reliability.conftest import (
+from tests.reliability.helpers import (
     edit,
     files_in,
     run_cli,
