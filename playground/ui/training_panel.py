@@ -499,6 +499,8 @@ class TrainingPanel(QWidget):
 
     def _finished(self, event: dict[str, Any]) -> None:
         status = event["status"]
+        # A batch drained in the same tick must not overwrite the final status (an error line).
+        self._latest_batch = None
         result = self.worker.result if self.worker is not None else None
         if result is None and self.worker is not None:
             self.worker.join(5.0)
