@@ -95,10 +95,12 @@ def gui_fit(app, graph, config, epochs: int) -> tuple[list[float], float, float]
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    panel.run_finished.connect(lambda status: loop.quit())
     assert panel.start()
-    while panel.is_running() or panel.last_result is None:
-        app.processEvents()
-        time.sleep(0.002)
+    loop.exec()   # a real event loop, as in the app (no polling from the bench itself)
     timer.stop()
     status = panel.last_result.status
     assert status == "finished", panel.status_text

@@ -53,7 +53,8 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def __init__(self, sink: Sink, *, stop: threading.Event | None = None, epochs: int,
                  steps: int, batch_size: int, telemetry: Any = None, run_dir: str | None = None,
-                 history: list[dict[str, Any]] | None = None, batch_every: int = 1) -> None:
+                 history: list[dict[str, Any]] | None = None, batch_every: int = 1,
+                 batch_interval: float = 0.0) -> None:
         super().__init__()
         self.sink = sink
         self.stop = stop or threading.Event()
@@ -64,6 +65,9 @@ class ProgressCallback(keras.callbacks.Callback):
         self.run_dir = run_dir
         self.history = list(history or [])
         self.batch_every = max(1, batch_every)
+        # Minimum seconds between batch events (the GUI redraws at 10 Hz; more is waste).
+        self.batch_interval = batch_interval
+        self._last_emit = -math.inf
         self.nan_batch: tuple[int, int] | None = None
         self.stopped_by_user = False
         self.good_weights: list[np.ndarray] | None = None
@@ -125,9 +129,14 @@ class ProgressCallback(keras.callbacks.Callback):
                 self.nan_batch = (self.epoch + 1, batch + 1)
             self.model.stop_training = True
             return
-        if batch % self.batch_every and batch + 1 != self.steps:
+        last = batch + 1 == self.steps
+        if batch % self.batch_every and not last:
             return
-        elapsed = time.perf_counter() - self.t0
+        now = time.perf_counter()
+        if now - self._last_emit < self.batch_interval and not last:
+            return
+        self._last_emit = now
+        elapsed = now - self.t0
         done = (self.epoch - self.start_epoch) * self.steps + batch + 1
         total = (self.epochs - self.start_epoch) * self.steps
         rate = done / elapsed if elapsed > 0 else 0.0

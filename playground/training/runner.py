@@ -116,12 +116,15 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
                  run_dir: str | os.PathLike[str] | None = None, resume: bool = False,
                  init_weights: str | None = None, freeze: list[str] | None = None,
                  save_path: str | None = None, export_dir: str | None = None,
-                 keep_runs: bool = True, batch_every: int = 1) -> RunResult:
+                 keep_runs: bool = True, batch_every: int = 1,
+                 batch_interval: float = 0.0) -> RunResult:
     """Train ``graph`` with ``config``; events go to ``sink``; returns how it ended.
 
     ``run_dir``: the run folder (config, history, weights, backup); ``resume=True`` continues it
     from its BackupAndRestore checkpoint (weights, optimizer state, epoch). Without ``run_dir`` a
-    new folder is made under :func:`runs.runs_root` when ``keep_runs``.
+    new folder is made under :func:`runs.runs_root` when ``keep_runs``. ``batch_interval``:
+    minimum seconds between batch events (the GUI asks for 0.02; the last batch of each epoch
+    is always reported).
     """
     emit: Sink = sink if sink is not None else (lambda event: None)
 
@@ -132,7 +135,7 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
     try:
         return _run(graph, config, dataset, emit, log, stop or threading.Event(), run_dir,
                     resume, init_weights, freeze, save_path, export_dir, keep_runs,
-                    batch_every, result)
+                    batch_every, batch_interval, result)
     except PlaygroundError as exc:
         result.status, result.message = "error", str(exc)
     except Exception as exc:  # noqa: BLE001 - the worker must end with a message, not a crash
@@ -153,7 +156,8 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
 
 
 def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights, freeze,
-         save_path, export_dir, keep_runs, batch_every, result: RunResult) -> RunResult:
+         save_path, export_dir, keep_runs, batch_every, batch_interval,
+         result: RunResult) -> RunResult:
     config = RunConfig.from_dict(config.to_dict())  # validated private copy
     graph = graph.copy()
     for node_id in freeze or []:
@@ -288,7 +292,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     progress = ProgressCallback(emit, stop=stop, epochs=config.epochs, steps=steps,
                                 batch_size=global_batch, telemetry=telemetry,
                                 run_dir=str(run_dir) if run_dir is not None else None,
-                                history=history_rows, batch_every=batch_every)
+                                history=history_rows, batch_every=batch_every,
+                                batch_interval=batch_interval)
     callbacks = [*_schedule_callbacks(config, val_ds is not None), progress]
     early = None
     if config.early_stopping:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
 class Series:
@@ -58,25 +58,39 @@ class Smoother:
 
 COLOURS = {"train": (31, 119, 180), "val": (255, 127, 14), "batch": (160, 190, 220),
            "lr": (44, 160, 44)}
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
 COMPARE = [(148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 
 
 class TrainingPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # A static legend: pyqtgraph's LegendItem re-renders its labels on every setData.
+        legend = QLabel(
+            f"<span style='color:{_hex(COLOURS['batch'])}'>&#9632; batches (smoothed)</span> "
+            f"&nbsp; <span style='color:{_hex(COLOURS['train'])}'>&#9632; train (epoch)</span>"
+            f" &nbsp; <span style='color:{_hex(COLOURS['val'])}'>&#9632; validation</span> "
+            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632; learning rate</span>"
+            " &nbsp; compared runs: dashed = validation, dotted = training")
+        layout.addWidget(legend)
         # One GraphicsLayoutWidget (one view to repaint) holding the three plots.
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
-        layout.addWidget(self.canvas)
+        layout.addWidget(self.canvas, 1)
         self.loss_plot = self._plot("loss", 0)
         self.acc_plot = self._plot("accuracy", 1)
         self.lr_plot = self._plot("learning rate", 2)
         # Fixed ranges where possible: an axis whose range does not move is not repainted, which
         # keeps each redraw to the curves themselves (the event loop must stay responsive).
         self.acc_plot.setYRange(0, 1, padding=0.02)
-        self.acc_plot.enableAutoRange(y=False)
+        self.y_top = {"loss": 0.0, "lr": 0.0}
         self.set_epochs(10)
         pen = pg.mkPen
         self.curves = {
@@ -103,8 +117,8 @@ class TrainingPlots(QWidget):
         plot = self.canvas.addPlot(row=0, col=column, title=title)
         # No grid: grid lines belong to the axis items, so every curve update would repaint them.
         plot.setLabel("bottom", "epoch")
-        plot.addLegend(offset=(-5, 5))
         plot.setClipToView(True)
+        plot.enableAutoRange(y=False)
         return plot
 
     def set_epochs(self, epochs: int) -> None:
@@ -117,6 +131,7 @@ class TrainingPlots(QWidget):
     def clear(self) -> None:
         for s in self.series.values():
             s.clear()
+        self.y_top = {"loss": 0.0, "lr": 0.0}
         self.smooth_loss.reset()
         self.smooth_acc.reset()
         self.dirty = True
@@ -156,6 +171,9 @@ class TrainingPlots(QWidget):
             values = np.array([r.get(key, np.nan) for r in rows], dtype=float)
             item = plot.plot(epochs, values, pen=pg.mkPen(colour, width=2, style=style),
                              name=f"{label} {key}")
+            if key.endswith("loss") and np.isfinite(values).any():
+                self.y_top["loss"] = max(self.y_top["loss"], float(np.nanmax(values)) * 1.25)
+                plot.setYRange(0, self.y_top["loss"], padding=0)
             self.compared.append((plot, item))
 
     def clear_comparisons(self) -> None:
@@ -171,9 +189,19 @@ class TrainingPlots(QWidget):
         for name, curve in self.curves.items():
             x, y = self.series[name].data()
             curve.setData(x, y)
+        self._fit_y(self.loss_plot, "loss", ("batch_loss", "loss", "val_loss"))
+        self._fit_y(self.lr_plot, "lr", ("lr",))
         self.dirty = False
         self.redraws += 1
         return True
+
+    def _fit_y(self, plot: pg.PlotItem, key: str, names: tuple[str, ...]) -> None:
+        """Grow the y range (never shrink it during a run): a still range means no axis repaint."""
+        top = max((float(np.nanmax(self.series[n].data()[1])) for n in names
+                   if self.series[n].n), default=0.0)
+        if math.isfinite(top) and top > self.y_top[key]:
+            self.y_top[key] = top * 1.25
+            plot.setYRange(0, self.y_top[key], padding=0)
 
     def points(self, name: str) -> int:
         return self.series[name].n

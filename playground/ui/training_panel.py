@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -56,6 +57,7 @@ BUILTIN_DATASETS = [("digits (built in, offline)", "digits"), ("MNIST", "mnist")
                     ("Fashion-MNIST", "fashion_mnist"), ("CIFAR-10", "cifar10"),
                     ("Image folder...", "folder"), (".npz file...", "npz")]
 TICK_MS = 50  # 20 Hz
+BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
 
 
 def _fmt_time(seconds: float) -> str:
@@ -105,6 +107,10 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.status = QLabel("ready")
+        # Ignored width: a status text that changes length every tick must not re-lay-out the
+        # panel (that would resize and fully repaint the plots, axes included).
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setMinimumWidth(120)
         self.device_label = QLabel("")
         for w in (self.start_button, self.stop_button, self.resume_button):
             bar.addWidget(w)
@@ -393,7 +399,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.last_result = None
         self._latest_batch = None
-        kwargs: dict[str, Any] = {"resume": resume}
+        kwargs: dict[str, Any] = {"resume": resume, "batch_interval": BATCH_INTERVAL}
         if resume:
             kwargs["run_dir"] = self.last_run_dir
         weights = self.init_weights.text().strip()
@@ -456,7 +462,10 @@ class TrainingPanel(QWidget):
         if self._latest_batch is not None:
             self._show_progress(self._latest_batch)
             self._latest_batch = None
-        self.plots.redraw()
+        # Plots at 10 Hz (every other tick), progress and log at 20 Hz.
+        self._ticks = getattr(self, "_ticks", 0) + 1
+        if self._ticks % 2 == 0 or not self.is_running():
+            self.plots.redraw()
         if not self.is_running() and not self.jobs and (self.worker is None
                                                         or self.worker.events.empty()):
             self.timer.stop()
