@@ -35,16 +35,17 @@ BAD_FILES: dict[str, tuple[bytes, int, list[str]]] = {
     "blank": (b"  \n\t\n", 2, ["blank.json", "empty"]),
     "truncated": (_doc({"id": "d", "type": "Dense", "params": {"units": 2}})[:70].encode(),
                   2, ["truncated.json", "not valid JSON", "line 1"]),
-    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00", 2, ["binary.json"]),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00", 2,
+               ["binary.json", "not a text file", "byte 0x89 at offset 0"]),
     "utf16": (json.dumps({"format": FORMAT, "version": 1, "nodes": [], "edges": []})
               .encode("utf-16"), 2, ["utf16.json", "UTF-16", "UTF-8"]),
     "deep": (b"[" * 100_000 + b"]" * 100_000, 2, ["deep.json", "nested too deeply"]),
     "nan": (_doc({"id": "d", "type": "Dense", "params": {"units": "NaN"}}).replace(
         '"NaN"', "NaN").encode(), 2, ["nan.json", "NaN"]),
     "infinity": (_doc({"id": "d", "type": "Dropout", "params": {"rate": "x"}}).replace(
-        '"x"', "-Infinity").encode(), 2, ["infinity.json", "Infinity"]),
+        '"x"', "-Infinity").encode(), 2, ["infinity.json", "-Infinity is not allowed"]),
     "huge_number": (_doc({"id": "d", "type": "Dense", "params": {"units": "x"}}).replace(
-        '"x"', "1e999").encode(), 2, ["huge_number.json"]),
+        '"x"', "1e999").encode(), 2, ["huge_number.json", "number 1e999 is out of range"]),
     "duplicate_key": (b'{"format": "keras-playground-graph", "version": 1, "nodes": [], '
                       b'"nodes": [], "edges": []}', 2, ["duplicate_key.json", "duplicate key",
                                                         "'nodes'"]),

@@ -280,3 +280,25 @@ def test_gui_export_to_an_unwritable_place_says_why(make_window, answers, tmp_pa
     (kind, _title, text), = answers.shown
     assert kind == "warning" and f"{blocker} is not a folder" in text
     assert blocker.read_text() == "x"
+
+
+def test_closing_the_window_during_an_export_waits_for_it(make_window, answers, tmp_path,
+                                                          monkeypatch):
+    """The export thread is never destroyed while running: close waits, the file is complete."""
+    import time
+
+    import playground.ui.main_window as mw
+
+    out = tmp_path / "net.py"
+
+    def slow_export(graph, analysis, fmt, path, source=None):
+        time.sleep(0.5)
+        Path(path).write_text("# complete\n")
+        return path
+
+    monkeypatch.setattr(mw, "export_graph", slow_export)
+    win = make_window(tiny_graph("net"))
+    thread = win.export_to("python", str(out))
+    assert thread.isRunning()
+    assert win.close() is True
+    assert not thread.isRunning() and out.read_text() == "# complete\n"
