@@ -83,12 +83,14 @@ def gui_fit(app, graph, config, epochs: int) -> tuple[list[float], float, float]
         original(event)
 
     panel._handle = handle
-    probe = {"last": None, "max": 0.0}
+    probe = {"last": None, "max": 0.0, "at": 0.0, "t0": time.perf_counter()}
 
     def tick():
         now = time.perf_counter()
         if probe["last"] is not None and panel.is_running():
-            probe["max"] = max(probe["max"], now - probe["last"])
+            if now - probe["last"] > probe["max"]:
+                probe["max"] = now - probe["last"]
+                probe["at"] = probe["last"] - probe["t0"]
         probe["last"] = now
 
     timer = QTimer()
@@ -106,8 +108,17 @@ def gui_fit(app, graph, config, epochs: int) -> tuple[list[float], float, float]
     assert status == "finished", panel.status_text
     panel.close()
     panel.deleteLater()
-    app.processEvents()
+    # Destroy this panel now, not inside the next run's measured event loop.
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    import gc
+
+    gc.collect()
     epochs_s = [b - a for a, b in zip([0.0, *stamps], stamps, strict=False)]
+    print(f"    GUI run: longest gap {probe['max'] * 1000:.0f} ms at {probe['at']:.2f} s after "
+          f"start; epochs ended at {', '.join(f'{t:.2f}' for t in stamps)} s after the "
+          "first batch", flush=True)
     return epochs_s, probe["max"], panel.max_tick_gap
 
 
