@@ -83,6 +83,29 @@ def _is_chief() -> bool:
                                                         and int(task.get("index", 0)) == 0)
 
 
+def _output_problem(args: argparse.Namespace) -> str | None:
+    """Why ``--save``/``--export`` could not be written, checked before training starts."""
+    from playground.core.errors import PlaygroundError
+    from playground.training.export import check_export_dir
+
+    if args.save:
+        if not args.save.endswith(".keras"):
+            return f"--save {args.save}: the file name must end in .keras"
+        if os.path.isdir(args.save):
+            return f"--save {args.save}: is a folder; give a file path"
+        probe = os.path.dirname(os.path.abspath(args.save))
+        while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+            probe = os.path.dirname(probe)
+        if not os.path.isdir(probe):
+            return f"--save {args.save}: {probe} is not a folder"
+    if args.export:
+        try:
+            check_export_dir(args.export)
+        except PlaygroundError as exc:
+            return f"--export {exc}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from playground.core.errors import PlaygroundError
     from playground.data.dataset import BUILTIN
@@ -118,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.resume and not args.run_dir:
         print("error: --resume needs --run-dir (the run to continue)", file=sys.stderr)
+        return 2
+    problem = _output_problem(args)
+    if problem:  # found now, not after the training it would throw away
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     freeze = [f.strip() for f in args.freeze.split(",") if f.strip()] if args.freeze else None
     chief = config.strategy != "multiworker" or _is_chief()
