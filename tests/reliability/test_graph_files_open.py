@@ -183,3 +183,25 @@ def test_gui_shows_a_dangerous_block_as_an_error_and_never_builds_it(make_window
     win.export_dialog("keras")
     assert answers.texts("warning") == ["Fix the graph's errors first (see the Problems panel)."]
     assert not win._threads and not (tmp_path / "evil.keras").exists()
+
+
+@pytest.mark.parametrize("bad_file", ["truncated", "newer_version", "duplicate_id"],
+                         indirect=True)
+@pytest.mark.parametrize("screenshot", [False, True], ids=["window", "screenshot"])
+def test_cli_open_of_a_bad_file_says_why_and_starts_nothing(bad_file, screenshot, tmp_path,
+                                                            capsys, autosave_dir):
+    """``playground FILE`` / ``open FILE [--screenshot]``: the message and the exit code come
+    before any window exists, so a bad file never leaves an empty editor behind."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtWidgets import QApplication
+
+    path, code, words = bad_file
+    png = tmp_path / "shot.png"
+    argv = ["open", path] + (["--screenshot", png] if screenshot else [])
+    exit_code, out, err = run_cli(capsys, *argv)
+    assert exit_code == (2 if code == 2 else 1)
+    for word in words:
+        assert word in err, (word, err)
+    assert not png.exists()
+    assert [w for w in QApplication.topLevelWidgets() if w.objectName() == "MainWindow"
+            and w.isVisible()] == []

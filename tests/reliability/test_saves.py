@@ -302,3 +302,37 @@ def test_closing_the_window_during_an_export_waits_for_it(make_window, answers, 
     assert thread.isRunning()
     assert win.close() is True
     assert not thread.isRunning() and out.read_text() == "# complete\n"
+
+
+# ------------------------------------------------------------------- train --save / --export
+def test_cli_train_never_replaces_a_folder_that_is_not_a_savedmodel(tmp_path, graph_file,
+                                                                    capsys):
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("years of work")
+    code, out, err = run_cli(capsys, "train", graph_file, "--dataset", "digits", "--epochs", "1",
+                             "--no-run", "--export", thesis)
+    assert code == 2 and f"{thesis}" in err and "not a SavedModel" in err
+    assert "epoch 1/1" not in out                  # refused before training, not after
+    assert files_in(thesis) == ["chapter1.tex"]
+    from playground.core.errors import PlaygroundError
+    from playground.training.export import export_savedmodel
+
+    with pytest.raises(PlaygroundError, match="not a SavedModel"):  # the GUI's path too
+        export_savedmodel(object(), str(thesis), (8, 8, 1), (8, 8, 1))
+    assert (thesis / "chapter1.tex").read_text() == "years of work"
+
+
+def test_cli_train_checks_where_it_will_save_before_training(tmp_path, graph_file, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    for option, target, needle in (
+            ("--save", blocker / "m.keras", f"{blocker} is not a folder"),
+            ("--save", tmp_path / "m.h5", "must end in .keras"),
+            ("--export", blocker / "served", f"{blocker} is not a folder"),
+            ("--export", blocker, "is not a folder")):
+        code, out, err = run_cli(capsys, "train", graph_file, "--dataset", "digits",
+                                 "--epochs", "1", "--no-run", option, target)
+        assert code == 2 and needle in err, (option, target, err)
+        assert "epoch 1/1" not in out
+    assert blocker.read_text() == "x"
