@@ -270,3 +270,24 @@ def test_keras_has_the_2025_2026_safe_mode_fixes():
     assert version >= (3, 14)
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'"keras>=3\.1[4-9]', pyproject), "pyproject must pin keras>=3.14"
+
+
+def test_gui_training_from_a_strangers_weights_is_refused(qtbot, tmp_path, monkeypatch):
+    pytest.importorskip("pytestqt")
+    import playground.ui  # noqa: F401
+    from playground.training.config import RunConfig
+    from playground.ui.training_panel import TrainingPanel
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    evil = stranger_keras(tmp_path / "evil.keras", FOREIGN)
+    graph = tiny_graph()
+    panel = TrainingPanel(lambda: graph)
+    qtbot.addWidget(panel)
+    panel.set_config(RunConfig(epochs=1))
+    panel.init_weights.setText(str(evil))
+    assert panel.start()
+    qtbot.waitUntil(lambda: not panel.is_running() and panel.last_result is not None
+                    and not panel.timer.isActive(), timeout=120_000)
+    assert panel.last_result.status == "error"
+    assert str(evil) in panel.status_text and "'Backdoor'" in panel.status_text
+    assert panel.last_result.history == [] and panel.start_button.isEnabled()
