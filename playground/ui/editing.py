@@ -70,7 +70,8 @@ class Editor(QObject):
         if src not in graph or dst not in graph:
             return False
         spec = get_spec(graph.node(dst).type)
-        if spec is not None and spec.max_inputs is not None:
+        closes_cycle = graph.path_exists(dst, src) is not None  # the model's message says more
+        if spec is not None and spec.max_inputs is not None and not closes_cycle:
             have = len(graph.inputs_of(dst))
             if spec.max_inputs == 0:
                 self.message.emit(f"cannot connect {src} -> {dst}: {spec.type} takes no inputs")

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
 
 from playground.blocks import get_spec
+from playground.blocks.spec import resolve_params
 from playground.ui import theme
 from playground.ui.formatting import human_count, shape_text
 
@@ -326,7 +327,7 @@ class NodeItem(QGraphicsItem):
         report = self.report()
         if spec is None:
             return ""
-        values = report.values if report is not None and report.values else node.params
+        values, _problems = resolve_params(spec, node.params)
         text = spec.describe(values)
         if spec.composite and report is not None and report.inner:
             text = f"{text}  [{len(report.inner)} layers]" if text else f"{len(report.inner)} layers"

@@ -1,0 +1,227 @@
+"""Canvas interactions driven like a user: palette drops, port drags, node drags, zoom; checked on
+the model and on what is drawn."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from playground.core import fileformat
+from playground.ui import theme
+from playground.ui.canvas.items import EdgeItem, NodeItem
+from playground.ui.palette import block_mime
+from tests.ui.conftest import chain_graph, load_into, make_graph
+
+
+def view_point(win, scene_point: QPointF) -> QPoint:
+    return win.view.mapFromScene(scene_point)
+
+
+def drop(win, mime: QMimeData, pos: QPoint) -> QDropEvent:
+    viewport = win.view.viewport()
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(QPointF(pos), actions, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    move = QDragMoveEvent(QPointF(pos), actions, mime, Qt.MouseButton.LeftButton,
+                          Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, move)
+    event = QDropEvent(QPointF(pos), actions, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, event)
+    return event
+
+
+def drag_ports(qtbot, win, src: str, dst: str) -> None:
+    """Press on src's output port, move, release on dst's input port (viewport coordinates)."""
+    items = win.scene.node_items
+    start = view_point(win, items[src].out_port.scenePos())
+    end = view_point(win, items[dst].in_port.scenePos())
+    viewport = win.view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, (start + end) / 2)
+    qtbot.mouseMove(viewport, end)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_palette_drag_and_drop_creates_node(window):
+    palette = window.palette
+    item = palette.items["Conv2D"]
+    mime = palette.tree.mimeData([item])  # the payload the palette's QDrag carries
+    assert mime.hasFormat("application/x-playground-block")
+    pos = QPoint(300, 200)
+    event = drop(window, mime, pos)
+    assert event.isAccepted()
+    graph = window.doc.graph
+    assert [n.type for n in graph.nodes] == ["Conv2D"]
+    node = graph.nodes[0]
+    # The node box is centred where it was dropped.
+    centre = window.scene.node_items[node.id].sceneBoundingRect().center()
+    dropped_at = window.view.mapToScene(pos)
+    assert abs(centre.x() - dropped_at.x()) < 8 and abs(centre.y() - dropped_at.y()) < 8
+    item = window.scene.node_items[node.id]
+    assert isinstance(item, NodeItem) and item.isSelected()
+    assert item.face_text().startswith("32 @ 3x3") or "@" in item.face_text()
+    # Undo removes it from the model and the scene.
+    window.doc.undo_stack.undo()
+    assert len(graph) == 0 and not window.scene.node_items
+
+
+def test_drop_of_foreign_data_is_ignored(window):
+    mime = QMimeData()
+    mime.setText("hello")
+    drop(window, mime, QPoint(100, 100))
+    assert len(window.doc.graph) == 0
+
+
+def test_palette_search_and_double_click(window, qtbot):
+    window.palette.search.setText("pool")
+    visible = window.palette.visible_types()
+    assert "MaxPooling2D" in visible and "Conv2D" not in visible
+    window.palette.block_activated.emit("MaxPooling2D")
+    assert [n.type for n in window.doc.graph.nodes] == ["MaxPooling2D"]
+
+
+def test_connect_by_dragging_between_ports(window, qtbot):
+    graph = make_graph([
+        {"id": "input", "type": "Input", "params": {"shape": [8, 8, 1]}, "pos": [0, 0]},
+        {"id": "conv", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 3},
+         "pos": [300, 60]},
+    ], [])
+    load_into(window, graph)
+    drag_ports(qtbot, window, "input", "conv")
+    assert window.doc.graph.inputs_of("conv") == ["input"]
+    edge = window.scene.edge_items[("input", "conv")]
+    assert isinstance(edge, EdgeItem)
+    window.doc.current_analysis()
+    assert edge.label == "8\u00d78\u00d71"   # the tensor shape the edge carries
+    assert window.doc.analysis.nodes["conv"].shape == (6, 6, 4)
+    window.doc.undo_stack.undo()
+    assert not window.doc.graph.edges and not window.scene.edge_items
+    window.doc.undo_stack.redo()
+    assert ("input", "conv") in window.scene.edge_items
+
+
+def test_cycle_is_refused_with_a_message(window, qtbot):
+    load_into(window, chain_graph())
+    before = fileformat.dumps(window.doc.graph)
+    depth = window.doc.undo_stack.count()
+    drag_ports(qtbot, window, "gap", "conv")
+    assert fileformat.dumps(window.doc.graph) == before
+    assert window.doc.undo_stack.count() == depth
+    assert "cycle" in window.statusBar().currentMessage()
+
+
+def test_full_input_port_is_refused(window, qtbot):
+    graph = chain_graph()
+    graph.add_node(type(graph.nodes[0])("other", "Input", {"shape": [16, 16, 3]}, True,
+                                        (0, 200)))
+    load_into(window, graph)
+    drag_ports(qtbot, window, "other", "conv")
+    assert window.doc.graph.inputs_of("conv") == ["input"]
+    assert "already has 1" in window.statusBar().currentMessage()
+
+
+def test_node_drag_is_one_undo_step(window, qtbot):
+    load_into(window, chain_graph())
+    item = window.scene.node_items["gap"]
+    start = view_point(window, item.sceneBoundingRect().center() + QPointF(0, 10))
+    viewport = window.view.viewport()
+    depth = window.doc.undo_stack.count()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 6):
+        qtbot.mouseMove(viewport, start + QPoint(12 * step, 9 * step),
+                        )
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(60, 45))
+    pos = window.doc.graph.node("gap").pos
+    assert pos != (520.0, 0.0)
+    assert window.doc.undo_stack.count() == depth + 1
+    window.doc.undo_stack.undo()
+    assert window.doc.graph.node("gap").pos == (520.0, 0.0)
+    assert item.pos() == QPointF(520, 0)
+
+
+def test_rubber_band_selects_nodes(window, qtbot):
+    load_into(window, chain_graph())
+    viewport = window.view.viewport()
+    a = view_point(window, QPointF(-30, -40))
+    b = view_point(window, QPointF(480, 120))
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(viewport, (a + b) / 2)
+    qtbot.mouseMove(viewport, b)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=b)
+    assert window.scene.selected_node_ids() == ["input", "conv"]
+
+
+def test_wheel_zoom_and_fit(window, qtbot):
+    load_into(window, chain_graph())
+    before = window.view.zoom()
+    window.view.zoom_by(1.5)
+    assert abs(window.view.zoom() - before * 1.5) < 1e-6
+    window.view.fit_all()
+    rect = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    for item in window.scene.node_items.values():
+        assert rect.contains(item.sceneBoundingRect())
+
+
+def _grab_colors(win, node_id):
+    win.doc.current_analysis()
+    item = win.scene.node_items[node_id]
+    win.view.centerOn(item)
+    QApplication.processEvents()
+    image = win.view.viewport().grab().toImage()
+    rect = win.view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    colors = set()
+    for x in range(max(rect.left(), 0), min(rect.right(), image.width()), 2):
+        for y in range(max(rect.top(), 0), min(rect.bottom(), image.height()), 2):
+            colors.add(image.pixelColor(x, y).name())
+    return colors
+
+
+def _near(colors, target: QColor, tol: int = 30) -> bool:
+    for name in colors:
+        c = QColor(name)
+        if (abs(c.red() - target.red()) + abs(c.green() - target.green())
+                + abs(c.blue() - target.blue())) <= tol:
+            return True
+    return False
+
+
+def test_error_state_is_drawn_red_and_listed(window, qtbot):
+    graph = chain_graph()
+    graph.node("input").params["shape"] = [2, 2, 3]   # 3x3 valid conv does not fit: error
+    load_into(window, graph)
+    analysis = window.doc.current_analysis()
+    assert analysis.nodes["conv"].has_error
+    item = window.scene.node_items["conv"]
+    assert item.badge.isVisible()
+    assert "error" in item.toolTip()
+    assert _near(_grab_colors(window, "conv"), theme.ERROR_COLOR)
+    assert window.problems.tree.topLevelItemCount() >= 1
+    assert "error" in window.status_labels["validity"].text()
+    # Fixing it removes the outline and the badge.
+    window.editor.set_param("input", "shape", [16, 16, 3])
+    window.doc.current_analysis()
+    assert not item.badge.isVisible()
+    assert not _near(_grab_colors(window, "conv"), theme.ERROR_COLOR, tol=20)
+    assert "valid" in window.status_labels["validity"].text()
+
+
+def test_node_face_shows_type_id_params_shape_and_colour(window):
+    load_into(window, chain_graph())
+    window.doc.current_analysis()
+    item = window.scene.node_items["conv"]
+    assert item.face_text() == "8 @ 3x3 valid"
+    colors = _grab_colors(window, "conv")
+    assert _near(colors, theme.category_color("convolution"), tol=12)
+
+
+def test_frozen_node_looks_frozen(window):
+    load_into(window, chain_graph())
+    before = _grab_colors(window, "conv")
+    window.editor.set_trainable(["conv"], False)
+    after = _grab_colors(window, "conv")
+    blue = theme.category_color("convolution")
+    assert _near(before, blue, tol=12) and not _near(after, blue, tol=12)
+    assert window.doc.current_analysis().trainable_params < window.doc.analysis.total_params
