@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QWidget,
 )
 
@@ -118,7 +119,12 @@ class MainWindow(QMainWindow):
                 print(f"warning: training panel unavailable: {exc}", file=sys.stderr)
                 self.training_panel = None
         if self.training_panel is not None:
-            self.training_dock = self._dock("Training", "trainingDock", self.training_panel,
+            # In a scroll area: the panel's minimum width must not set the window's.
+            scroller = QScrollArea(self)
+            scroller.setWidgetResizable(True)
+            scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroller.setWidget(self.training_panel)
+            self.training_dock = self._dock("Training", "trainingDock", scroller,
                                             Qt.DockWidgetArea.BottomDockWidgetArea)
             self.tabifyDockWidget(self.problems_dock, self.training_dock)
             self.problems_dock.raise_()
@@ -145,6 +151,7 @@ class MainWindow(QMainWindow):
             label = QLabel(self)
             label.setObjectName(f"status_{key}")
             label.setContentsMargins(6, 0, 6, 0)
+            label.setMinimumWidth(30)  # may shrink in a narrow window (text is clipped)
             bar.addPermanentWidget(label)
             self.status_labels[key] = label
         self.status_labels["device"].setText(self._initial_device_text())

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QApplication
 from playground.core import fileformat
 from playground.ui import theme
 from playground.ui.canvas.items import EdgeItem, NodeItem
-from playground.ui.palette import block_mime
 from tests.ui.conftest import chain_graph, load_into, make_graph
 
 
