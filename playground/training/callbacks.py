@@ -68,6 +68,7 @@ class ProgressCallback(keras.callbacks.Callback):
         # Minimum seconds between batch events (the GUI redraws at 10 Hz; more is waste).
         self.batch_interval = batch_interval
         self._last_emit = -math.inf
+        self._history_written = time.perf_counter()
         self.nan_batch: tuple[int, int] | None = None
         self.stopped_by_user = False
         self.good_weights: list[np.ndarray] | None = None
@@ -78,7 +79,15 @@ class ProgressCallback(keras.callbacks.Callback):
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ training
+    def _write_history(self) -> None:
+        from playground.training.runs import write_history
+
+        write_history(self.run_dir, self.history)
+        self._history_written = time.perf_counter()
+
     def on_train_end(self, logs=None):
+        if self.run_dir is not None:
+            self._write_history()
         if self.run_dir is not None and self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)
@@ -175,9 +184,9 @@ class ProgressCallback(keras.callbacks.Callback):
                 self.sink({"kind": "log", "text": f"telemetry skipped: {exc}"})
                 self.telemetry = None
         if self.run_dir is not None:
-            from playground.training.runs import write_history
-
-            write_history(self.run_dir, self.history)
+            # history.csv (fsynced) at most every 10 s and always when training ends.
+            if time.perf_counter() - self._history_written >= 10.0:
+                self._write_history()
             val = row.get("val_loss")
             monitor = val if val is not None else row.get("loss")
             if monitor is not None and monitor < self.best_val:
