@@ -19,7 +19,7 @@ from playground.ui import theme
 from playground.ui.canvas.scene import GraphScene
 from playground.ui.document import Document
 
-LAYOUT_SPACING = {"LR": (theme.NODE_WIDTH + 74.0, theme.NODE_HEIGHT + 36.0),
+LAYOUT_SPACING = {"LR": (theme.NODE_WIDTH + 110.0, theme.NODE_HEIGHT + 36.0),
                   "TB": (theme.NODE_WIDTH + 34.0, theme.NODE_HEIGHT + 66.0)}
 
 
@@ -164,15 +164,25 @@ class Editor(QObject):
         return self.push(command, select=list(mapping.values()))
 
     # ------------------------------------------------------------------ layout
-    def auto_layout(self, direction: str | None = None) -> bool:
+    def auto_layout(self, direction: str | None = None, aspect: float = 1.6) -> bool:
+        """Layered layout: "LR", "TB", or "wrap" (left to right, folded into rows so the
+        graph's shape matches ``aspect``, the window's width/height)."""
         from playground.core.layout import auto_layout
+        from playground.ui.wrap_layout import wrap_layout
 
-        direction = direction or self.scene.orientation
-        positions = auto_layout(self.graph, direction, spacing=LAYOUT_SPACING[direction])
-        self.scene.set_orientation(direction)
+        direction = direction or "wrap"
+        if direction == "wrap":
+            positions = wrap_layout(self.graph, aspect, spacing=LAYOUT_SPACING["LR"],
+                                    node_size=(theme.NODE_WIDTH, theme.NODE_HEIGHT))
+            orientation = "LR"
+        else:
+            positions = auto_layout(self.graph, direction, spacing=LAYOUT_SPACING[direction])
+            orientation = direction
+        self.scene.set_orientation(orientation)
         if not positions:
             return False
-        return self.push(C.SetPositions(positions, f"Auto layout ({direction})"))
+        labels = {"wrap": "rows", "LR": "left to right", "TB": "top down"}
+        return self.push(C.SetPositions(positions, f"Auto layout ({labels[direction]})"))
 
     # --------------------------------------------------------------- composites
     def can_expand(self, node_id: str) -> bool:

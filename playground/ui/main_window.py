@@ -30,6 +30,7 @@ from playground import __version__
 from playground.core import fileformat
 from playground.core.errors import GraphFileError, PlaygroundError
 from playground.core.graph import Graph
+from playground.ui import theme
 from playground.ui.canvas.scene import GraphScene
 from playground.ui.canvas.view import GraphView
 from playground.ui.document import Document
@@ -50,16 +51,25 @@ def settings_enabled() -> bool:
     return os.environ.get("PLAYGROUND_NO_SETTINGS") != "1"
 
 
-def ensure_positions(graph: Graph, direction: str = "LR") -> bool:
-    """Lay out a freshly loaded graph whose nodes lack positions (not an edit: no undo step)."""
-    if all(n.pos is not None for n in graph.nodes):
-        return False
-    from playground.core.layout import auto_layout
+def ensure_positions(graph: Graph, aspect: float = 1.6) -> str | None:
+    """Give a freshly loaded graph a readable layout (not an edit: no undo step).
 
-    # Some nodes lack a place: lay out all of them, so old and new places do not collide.
-    for nid, pos in auto_layout(graph, direction, spacing=LAYOUT_SPACING[direction]).items():
+    Nodes without positions get the wrapped layered layout; so does a stored layout that is one
+    long strip of many nodes (fitted to a window its nodes would be specks). Returns a note for
+    the status bar when it changed anything.
+    """
+    from playground.ui.wrap_layout import is_degenerate, wrap_layout
+
+    size = (theme.NODE_WIDTH, theme.NODE_HEIGHT)
+    missing = any(n.pos is None for n in graph.nodes)
+    if not missing and not is_degenerate([n.pos for n in graph.nodes], size):
+        return None
+    positions = wrap_layout(graph, aspect, spacing=LAYOUT_SPACING["LR"], node_size=size)
+    for nid, pos in positions.items():
         graph.node(nid).pos = (float(pos[0]), float(pos[1]))
-    return True
+    if missing:
+        return "nodes without positions were laid out automatically"
+    return "long strip wrapped into rows"
 
 
 class MainWindow(QMainWindow):
@@ -89,8 +99,10 @@ class MainWindow(QMainWindow):
         self._autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave_now)
         if graph is not None:
-            ensure_positions(graph)
+            note = ensure_positions(graph, self.canvas_aspect())
             self.doc.set_graph(graph, path)
+            if note:
+                self.show_message(note)
         self._update_title()
         self._update_status(self.doc.analysis)
         if offer_recovery:
@@ -225,8 +237,9 @@ class MainWindow(QMainWindow):
         self.act_zoom_in.setShortcuts([QKeySequence(K.ZoomIn), QKeySequence("Ctrl+=")])
         self.act_zoom_out = a("Zoom &Out", lambda: self.view.zoom_by(0.8, False), K.ZoomOut)
         self.act_fit = a("&Fit to View", self.view.fit_all, "Ctrl+0")
-        self.act_layout_lr = a("Auto-layout left to right", lambda: self._layout("LR"),
-                               "Ctrl+Shift+A")
+        self.act_layout_wrap = a("&Auto-layout (rows that fit the window)",
+                                 lambda: self._layout("wrap"), "Ctrl+Shift+A")
+        self.act_layout_lr = a("Auto-layout left to right (one row)", lambda: self._layout("LR"))
         self.act_layout_tb = a("Auto-layout top down", lambda: self._layout("TB"))
         self.act_edge_shapes = a("Tensor shapes on edges", self._toggle_edge_shapes,
                                  checkable=True, checked=True)
@@ -261,7 +274,8 @@ class MainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, None,
-                    self.act_layout_lr, self.act_layout_tb, None, self.act_edge_shapes,
+                    self.act_layout_wrap, self.act_layout_lr, self.act_layout_tb, None,
+                    self.act_edge_shapes,
                     self.act_node_params):
             view.addSeparator() if act is None else view.addAction(act)
         view.addSeparator()
@@ -336,8 +350,15 @@ class MainWindow(QMainWindow):
         offset = 24.0 * (len(self.doc.graph) % 5)
         self.editor.add_block(block_type, QPointF(centre.x() + offset, centre.y() + offset))
 
+    def canvas_aspect(self) -> float:
+        """Width/height of the canvas, for layouts that should fill it."""
+        rect = self.view.viewport().rect()
+        if rect.width() < 50 or rect.height() < 50 or not self.isVisible():
+            return 1.5  # not shown yet: the usual canvas of a 1400x900 window
+        return max(0.3, min(4.0, rect.width() / rect.height()))
+
     def _layout(self, direction: str) -> None:
-        self.editor.auto_layout(direction)
+        self.editor.auto_layout(direction, self.canvas_aspect())
         self.view.fit_all()
 
     def _toggle_edge_shapes(self, on: bool) -> None:
@@ -384,6 +405,7 @@ class MainWindow(QMainWindow):
             menu.addAction(self.act_select_all)
             menu.addSeparator()
             menu.addAction(self.act_fit)
+            menu.addAction(self.act_layout_wrap)
             menu.addAction(self.act_layout_lr)
             menu.addAction(self.act_layout_tb)
         return menu
@@ -432,7 +454,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open file", f"{path}: {exc.strerror or exc}")
             return False
         self._clear_autosave()
-        ensure_positions(graph)
+        note = ensure_positions(graph, self.canvas_aspect())
         if as_copy:
             self.doc.set_graph(graph, None, display_name=f"{graph.name} (preset copy)")
         else:
@@ -440,7 +462,8 @@ class MainWindow(QMainWindow):
             self._add_recent(str(Path(path).resolve()))
         QTimer.singleShot(0, self.view.fit_all)
         self.view.fit_all()
-        self.show_message(f"opened {graph.name}: {len(graph)} nodes")
+        self.show_message(f"opened {graph.name}: {len(graph)} nodes" + (f"; {note}" if note
+                                                                           else ""))
         return True
 
     def open_preset_dialog(self) -> None:
@@ -591,7 +614,7 @@ class MainWindow(QMainWindow):
         except (GraphFileError, OSError) as exc:
             QMessageBox.warning(self, "Recovery failed", str(exc))
             return False
-        ensure_positions(graph)
+        ensure_positions(graph, self.canvas_aspect())
         self.doc.set_graph(graph, entry.source_path,
                            display_name=(Path(entry.source_path).name if entry.source_path
                                          else f"{graph.name} (recovered)"), dirty=True)
@@ -685,7 +708,7 @@ class MainWindow(QMainWindow):
             self._work_failed("Import", "the importer returned no graph")
             return
         self._clear_autosave()
-        ensure_positions(graph)
+        ensure_positions(graph, self.canvas_aspect())
         self.doc.set_graph(graph, None, display_name=f"{graph.name} (imported)", dirty=True)
         self.view.fit_all()
         self.show_message(f"imported {len(graph)} nodes")

@@ -4,7 +4,13 @@ the model and on what is drawn."""
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QPainterPathStroker,
+)
 from PySide6.QtWidgets import QApplication
 
 from playground.core import fileformat
@@ -224,3 +230,37 @@ def test_frozen_node_looks_frozen(window):
     blue = theme.category_color("convolution")
     assert _near(before, blue, tol=12) and not _near(after, blue, tol=12)
     assert window.doc.current_analysis().trainable_params < window.doc.analysis.total_params
+
+
+def test_wrapped_layout_folds_a_long_chain_into_readable_rows(window):
+    nodes = [{"id": "input", "type": "Input", "params": {"shape": [32, 32, 3]}}]
+    nodes += [{"id": f"c{i}", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 1,
+                                                            "padding": "same"}}
+              for i in range(29)]
+    ids = [n["id"] for n in nodes]
+    graph = make_graph(nodes, list(zip(ids, ids[1:], strict=False)))
+    load_into(window, graph)
+    assert window.editor.auto_layout("wrap", aspect=1.5)
+    rects = {nid: item.sceneBoundingRect() for nid, item in window.scene.node_items.items()}
+    values = list(rects.values())
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            assert not a.intersects(b)
+    box = values[0]
+    for r in values[1:]:
+        box = box.united(r)
+    assert 0.75 < box.width() / box.height() < 3.0          # not one long strip
+    rows = {round(r.top()) for r in values}
+    assert len(rows) >= 3
+    # The edge from the end of a row to the start of the next avoids every node.
+    wraps = [(s, d) for s, d in window.scene.edge_items if rects[d].left() < rects[s].left()]
+    assert wraps
+    for s, d in wraps:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(2)
+        path = stroker.createStroke(window.scene.edge_items[(s, d)].path())
+        for nid, rect in rects.items():
+            if nid not in (s, d):
+                assert not path.intersects(rect.adjusted(4, 4, -4, -4)), (s, d, nid)
+    window.doc.undo_stack.undo()
+    assert window.doc.graph.node("c5").pos is None

@@ -266,17 +266,28 @@ class NodeItem(QGraphicsItem):
     def _paint_detail(self, painter, node, spec, report, color, frozen, rect) -> None:
         w = rect.width()
         header = QRectF(0, 0, w, theme.HEADER_HEIGHT)
-        path = QPainterPath()
-        path.addRoundedRect(header, 7, 7)
-        path.addRect(QRectF(0, theme.HEADER_HEIGHT / 2, w, theme.HEADER_HEIGHT / 2))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color)
-        painter.drawPath(path.simplified())
+        outline = QPainterPath()
+        outline.addRoundedRect(rect, 7, 7)
+        painter.save()
+        painter.setClipPath(outline)
+        painter.fillRect(header, color)
+        painter.restore()
 
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("white"))
         title = spec.label if spec else f"{node.type} (unknown)"
         right_pad = 30 if frozen else 10
+        if spec is not None and spec.composite and report is not None and report.inner:
+            # Composite: how many Keras layers hide inside (x8), at the header's right.
+            count = f"\u00d7{len(report.inner)}"
+            painter.setFont(_BODY_FONT)
+            painter.setPen(QColor(255, 255, 255, 210))
+            count_w = QFontMetricsF(_BODY_FONT).horizontalAdvance(count)
+            painter.drawText(QRectF(w - right_pad - count_w, 0, count_w, theme.HEADER_HEIGHT),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, count)
+            right_pad += count_w + 6
+        painter.setFont(_TITLE_FONT)
+        painter.setPen(QColor("white"))
         fm = QFontMetricsF(_TITLE_FONT)
         title = fm.elidedText(title, Qt.TextElideMode.ElideRight, w - 10 - right_pad)
         painter.drawText(QRectF(8, 0, w - 8 - right_pad, theme.HEADER_HEIGHT),
@@ -321,17 +332,13 @@ class NodeItem(QGraphicsItem):
                              f"{human_count(report.params)} params")
 
     def face_text(self) -> str:
-        """Key params (``64 @ 3x3 /2 same``); composites add their inner layer count."""
+        """Key params (``64 @ 3x3 /2 same``; an inception module's branch widths)."""
         node = self.node()
         spec = get_spec(node.type)
-        report = self.report()
         if spec is None:
             return ""
         values, _problems = resolve_params(spec, node.params)
-        text = spec.describe(values)
-        if spec.composite and report is not None and report.inner:
-            text = f"{text}  [{len(report.inner)} layers]" if text else f"{len(report.inner)} layers"
-        return text
+        return spec.describe(values)
 
     def _paint_telemetry(self, painter: QPainter, rect: QRectF) -> None:
         stats = self._scene_ref.telemetry.get(self.node_id)
@@ -375,8 +382,12 @@ class EdgeItem(QGraphicsPathItem):
         if a is None or b is None:
             return
         self.prepareGeometryChange()
-        self.setPath(curve(a.out_port.scenePos(), b.in_port.scenePos(),
-                           self._scene_ref.orientation))
+        start, end = a.out_port.scenePos(), b.in_port.scenePos()
+        orientation = self._scene_ref.orientation
+        path = None
+        if orientation == "LR" and end.x() < start.x() - 20:
+            path = routed(start, end, self._scene_ref.corridors())
+        self.setPath(path if path is not None else curve(start, end, orientation))
 
     def refresh(self) -> None:
         report = self._scene_ref.doc.analysis.nodes.get(self.src)
@@ -453,4 +464,32 @@ def curve(start: QPointF, end: QPointF, orientation: str = "LR") -> QPainterPath
     else:
         dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
         path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+    return path
+
+
+def routed(start: QPointF, end: QPointF, corridors: list[float], out: float = 26.0,
+           radius: float = 14.0) -> QPainterPath | None:
+    """A backward edge (target left of the source, e.g. from the end of one row to the start of
+    the next) as a rounded orthogonal path through the free corridor nearest the target, so it
+    never cuts through nodes. None when no corridor lies between the two ends."""
+    lo, hi = sorted((start.y(), end.y()))
+    between = [c for c in corridors if lo < c < hi]
+    if not between:
+        return None
+    cy = min(between, key=lambda c: abs(c - end.y()))
+    x1, x2 = start.x() + out, end.x() - out
+    s1 = 1.0 if cy > start.y() else -1.0
+    s2 = 1.0 if end.y() > cy else -1.0
+    r1 = min(radius, abs(cy - start.y()) / 2)
+    r2 = min(radius, abs(end.y() - cy) / 2)
+    path = QPainterPath(start)
+    path.lineTo(x1 - r1, start.y())
+    path.quadTo(QPointF(x1, start.y()), QPointF(x1, start.y() + s1 * r1))
+    path.lineTo(x1, cy - s1 * r1)
+    path.quadTo(QPointF(x1, cy), QPointF(x1 - r1, cy))
+    path.lineTo(x2 + r2, cy)
+    path.quadTo(QPointF(x2, cy), QPointF(x2, cy + s2 * r2))
+    path.lineTo(x2, end.y() - s2 * r2)
+    path.quadTo(QPointF(x2, end.y()), QPointF(x2 + r2, end.y()))
+    path.lineTo(end)
     return path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -33,6 +33,8 @@ class GraphScene(QGraphicsScene):
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}
         self._syncing = False
+        self._corridors: tuple[int, list[float]] = (-1, [])
+        self._reroute_pending = False
         self.setBackgroundBrush(theme.CANVAS_BG)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.reset.connect(self.rebuild)
@@ -112,6 +114,9 @@ class GraphScene(QGraphicsScene):
                 item.setPos(QPointF(*pos) if pos else QPointF(0, 0))
                 self._syncing = False
                 self._adjust_edges_of(nid)
+                if not self._reroute_pending:
+                    self._reroute_pending = True
+                    QTimer.singleShot(0, self._reroute)
         elif kind == "renamed":
             old, new = details["old"], details["new"]
             item = self.node_items.pop(old, None)
@@ -150,6 +155,26 @@ class GraphScene(QGraphicsScene):
     def node_item_moved(self, node_id: str) -> None:
         if node_id in self.node_items:
             self._adjust_edges_of(node_id)
+
+    def corridors(self) -> list[float]:
+        """Free horizontal corridors between rows of nodes (cached per graph revision)."""
+        from playground.ui.wrap_layout import corridors
+
+        graph = self.doc.graph
+        if self._corridors[0] != graph.revision:
+            boxes = [(n.pos[1], n.pos[1] + theme.NODE_HEIGHT) for n in graph.nodes
+                     if n.pos is not None]
+            self._corridors = (graph.revision, corridors(boxes))
+        return self._corridors[1]
+
+    def _reroute(self) -> None:
+        self._reroute_pending = False
+        self.readjust_edges()
+        self.update_scene_rect()
+
+    def readjust_edges(self) -> None:
+        for edge in self.edge_items.values():
+            edge.adjust()
 
     def update_scene_rect(self) -> None:
         rect = self.itemsBoundingRect()
