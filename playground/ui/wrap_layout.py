@@ -59,7 +59,7 @@ def best_row_length(n_layers: int, dx: float, row_height: float, aspect: float) 
 
 
 def is_degenerate(pos: Iterable[Pos], node_size: tuple[float, float] = (180.0, 80.0),
-                  min_nodes: int = 12, max_aspect: float = 6.0) -> bool:
+                  min_nodes: int = 6, max_aspect: float = 5.0) -> bool:
     """A stored layout that is one long strip (wider than ``max_aspect`` : 1 or taller than
     1 : ``max_aspect``) with enough nodes that fitting it to a window makes them unreadable."""
     points = list(pos)

@@ -4,6 +4,7 @@ the scene's document and analysis: the model is the single source of truth.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -439,7 +440,10 @@ class EdgeItem(QGraphicsPathItem):
         if path.length() < 1:
             return
         tip = path.pointAtPercent(1.0)
-        angle = path.angleAtPercent(0.97)
+        # The end tangent: from the last control point (or line start) to the tip.
+        n = path.elementCount()
+        last, prev = path.elementAt(n - 1), path.elementAt(n - 2)
+        angle = math.degrees(math.atan2(-(last.y - prev.y), last.x - prev.x))
         head = QPainterPath()
         head.moveTo(0, 0)
         head.lineTo(-9, -4.5)
