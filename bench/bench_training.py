@@ -1,7 +1,7 @@
 """Training bench figures (docs/perf/training.md):
 
 1. throughput of a run driven by the GUI (TrainingPanel: worker thread, progress callbacks,
-   telemetry, checkpoints, live plots redrawn by the 20 Hz timer) against a plain ``model.fit``
+   telemetry, checkpoints, live plots redrawn by the 10 Hz timer) against a plain ``model.fit``
    of the same model, data, optimizer and batch size, in the same process; medians of the
    per-epoch times after the first (tracing) epoch, runs alternated;
 2. LeNet-5 (presets/lenet5.json, its own training defaults) on the built-in digits: validation
@@ -175,7 +175,7 @@ def main() -> int:
           f"{', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.3f}; "
           f"load average after: {os.getloadavg()[0]:.2f}")
     print(f"event loop: longest gap between 10 ms timer ticks while training "
-          f"{max(stalls) * 1000:.0f} ms (goal <= 100 ms); panel's 50 ms timer "
+          f"{max(stalls) * 1000:.0f} ms (goal <= 100 ms); panel's 100 ms timer "
           f"{max(panel_gaps) * 1000:.0f} ms")
 
     bests, finals, walls = [], [], []
