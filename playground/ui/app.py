@@ -85,6 +85,14 @@ def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900)) 
 
 
 def prefer_offscreen() -> None:
-    """Screenshots need no display: render offscreen unless a platform was chosen."""
+    """Screenshots need no display: render offscreen unless a platform was chosen, and keep the
+    offscreen plugin's harmless "does not support propagateSizeHints()" line out of the output."""
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_mode, _context, message: str) -> None:
+        if "propagateSizeHints" not in message:
+            sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handler)

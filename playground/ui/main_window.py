@@ -364,8 +364,7 @@ class MainWindow(QMainWindow):
     def _toggle_edge_shapes(self, on: bool) -> None:
         self.scene.show_edge_shapes = on
         for edge in self.scene.edge_items.values():
-            edge.prepareGeometryChange()
-            edge.update()
+            edge.set_detail(self.scene.detail)
 
     def _toggle_node_params(self, on: bool) -> None:
         self.scene.show_node_params = on
@@ -429,7 +428,7 @@ class MainWindow(QMainWindow):
             return False
         self._clear_autosave()
         self.doc.set_graph(Graph(), None)
-        self.view.resetTransform()
+        self.view.reset_zoom()
         return True
 
     def open_dialog(self) -> None:

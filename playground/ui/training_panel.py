@@ -104,7 +104,7 @@ class TrainingPanel(QWidget):
         self.resume_button.setToolTip("Continue the last run from its checkpoint (weights, "
                                       "optimizer state, epoch)")
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
+        self.progress.setRange(0, 100)  # whole percents: fewer repaints than permille
         self.progress.setValue(0)
         self.status = QLabel("ready")
         # Ignored width: a status text that changes length every tick must not re-lay-out the
@@ -497,7 +497,9 @@ class TrainingPanel(QWidget):
             self._finished(event)
 
     def _show_progress(self, event: dict[str, Any]) -> None:
-        self.progress.setValue(int(1000 * min(1.0, event.get("fraction", 0.0))))
+        value = int(100 * min(1.0, event.get("fraction", 0.0)))
+        if value != self.progress.value():
+            self.progress.setValue(value)
         self._set_status(
             f"epoch {event['epoch']}/{getattr(self, '_epochs', '?')}, batch "
             f"{event['step']}/{event['steps']} | {event['images_per_s']:,.0f} img/s | "
@@ -516,7 +518,7 @@ class TrainingPanel(QWidget):
             self.last_run_dir = event["run_dir"]
         ok = status in ("finished", "stopped", "early_stopped")
         if ok:
-            self.progress.setValue(1000 if status == "finished" else self.progress.value())
+            self.progress.setValue(100 if status == "finished" else self.progress.value())
         self._set_status(f"{status}: {event.get('message', '')}", error=not ok)
         self._log(f"{status}: {event.get('message', '')}")
         if event.get("evaluation") and result is not None:

@@ -86,5 +86,5 @@ def window(qtbot, answers, autosave_dir):
 
 def load_into(win, graph: Graph) -> None:
     win.doc.set_graph(graph, None)
-    win.view.resetTransform()
+    win.view.reset_zoom()
     win.view.centerOn(QPointF(400, 40))

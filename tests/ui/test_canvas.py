@@ -264,3 +264,22 @@ def test_wrapped_layout_folds_a_long_chain_into_readable_rows(window):
                 assert not path.intersects(rect.adjusted(4, 4, -4, -4)), (s, d, nid)
     window.doc.undo_stack.undo()
     assert window.doc.graph.node("c5").pos is None
+
+
+def test_training_telemetry_is_drawn_on_nodes(window):
+    load_into(window, chain_graph())
+    item = window.scene.node_items["conv"]
+    window.scene.set_telemetry({"conv": {"grad_norm": 2.0, "weight_change": 0.1,
+                                         "dead_relu": 0.0},
+                                "dense": {"grad_norm": 1.0, "weight_change": 0.1,
+                                          "dead_relu": 1.0},
+                                "gone": {"grad_norm": 5.0}})
+    assert set(window.scene.telemetry) == {"conv", "dense"}   # unknown ids are ignored
+    window.view.centerOn(item)
+    QApplication.processEvents()
+    image = window.view.viewport().grab().toImage()
+    rect = window.view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    y = window.view.mapFromScene(QPointF(0, item.scenePos().y() + theme.NODE_HEIGHT + 4)).y()
+    greens = [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
+    # A full-length bar (largest gradient norm) in green (no dead ReLUs).
+    assert sum(c.green() > 150 and c.red() < 120 for c in greens) > len(greens) * 0.8

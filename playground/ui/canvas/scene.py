@@ -28,6 +28,7 @@ class GraphScene(QGraphicsScene):
         self.orientation = "LR"
         self.show_edge_shapes = True
         self.show_node_params = True
+        self.detail = True   # ports, arrows and edge labels shown (off when zoomed far out)
         self.telemetry: dict[str, dict[str, float]] = {}
         self.telemetry_scale = 1.0
         self.node_items: dict[str, NodeItem] = {}
@@ -135,6 +136,19 @@ class GraphScene(QGraphicsScene):
             if item is not None:
                 item.place_ports()
                 item.update()
+
+    def set_detail(self, detail: bool) -> None:
+        """Zoomed far out, ports, arrows and labels are specks: hiding them saves thousands of
+        item paints per frame. Called only when the zoom crosses the threshold."""
+        if detail == self.detail:
+            return
+        self.detail = detail
+        for item in self.node_items.values():
+            item.in_port.setVisible(detail and item.in_port_wanted)
+            item.out_port.setVisible(detail)
+            item.apply_cache_mode()
+        for edge in self.edge_items.values():
+            edge.set_detail(detail)
 
     def _on_analyzed(self, analysis) -> None:
         # After a graph swap (open, new, recovery) the analysis of the new graph arrives before

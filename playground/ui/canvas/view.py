@@ -17,6 +17,7 @@ from playground.ui.canvas.scene import GraphScene
 
 BLOCK_MIME = "application/x-playground-block"
 MIN_ZOOM, MAX_ZOOM = 0.03, 4.0
+DETAIL_ZOOM = 0.3   # below this, ports/arrows/edge labels are hidden (see GraphScene.set_detail)
 
 
 class GraphView(QGraphicsView):
@@ -44,6 +45,7 @@ class GraphView(QGraphicsView):
         self._space = False
         self._connect_from: PortItem | None = None
         self._temp_edge: QGraphicsPathItem | None = None
+        self.zoom_changed.connect(self._zoomed)
 
     # -------------------------------------------------------------------- zoom
     def zoom(self) -> float:
@@ -59,6 +61,16 @@ class GraphView(QGraphicsView):
                                      else QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.scale(target / current, target / current)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.zoom_changed.emit(self.zoom())
+
+    def _zoomed(self, zoom: float) -> None:
+        detail = zoom >= DETAIL_ZOOM
+        self.scene().set_detail(detail)  # type: ignore[union-attr]
+        # Far out, antialiasing a thousand hairline curves costs more than it shows.
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, detail)
+
+    def reset_zoom(self) -> None:
+        self.resetTransform()
         self.zoom_changed.emit(self.zoom())
 
     def wheelEvent(self, event) -> None:  # noqa: N802
