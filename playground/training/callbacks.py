@@ -86,8 +86,6 @@ class ProgressCallback(keras.callbacks.Callback):
         self._history_written = time.perf_counter()
 
     def on_train_end(self, logs=None):
-        if self.run_dir is not None:
-            self._write_history()
         if self.run_dir is not None and self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)
@@ -184,9 +182,8 @@ class ProgressCallback(keras.callbacks.Callback):
                 self.sink({"kind": "log", "text": f"telemetry skipped: {exc}"})
                 self.telemetry = None
         if self.run_dir is not None:
-            # history.csv (fsynced) at most every 10 s and always when training ends.
-            if time.perf_counter() - self._history_written >= 10.0:
-                self._write_history()
+            # history.csv after every epoch (small; a crash keeps every finished epoch).
+            self._write_history()
             val = row.get("val_loss")
             monitor = val if val is not None else row.get("loss")
             if monitor is not None and monitor < self.best_val:

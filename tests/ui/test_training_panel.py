@@ -71,7 +71,7 @@ def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot):
                                                                   "dead_relu"}
     assert devices == ["CPU"] and panel.device_label.text() == "CPU"
     assert "accuracy" in panel.evaluation.summary.text()
-    assert panel.progress.value() == 1000
+    assert panel.progress.value() == 100
     assert panel.resume_button.isEnabled() and panel.export_saved_button.isEnabled()
     assert "epoch 2/2" in panel.log.toPlainText()
     panel.refresh_runs()
