@@ -295,6 +295,8 @@ class MainWindow(QMainWindow):
         self.scene.message.connect(self.show_message)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.context_menu_requested.connect(self._context_menu)
+        self.scene.freeze_toggle_requested.connect(
+            lambda nid: self.editor.set_trainable([nid], not self.doc.graph.node(nid).trainable))
         self.view.connect_requested.connect(self.editor.connect)
         self.view.block_dropped.connect(lambda t, p: self.editor.add_block(t, p))
         self.palette.block_activated.connect(self.add_block_at_centre)
@@ -700,7 +702,8 @@ class MainWindow(QMainWindow):
         return self._start_thread(lambda: import_keras(path), self._imported, "Import")
 
     def _imported(self, result: Any) -> None:
-        graph = result
+        graph = getattr(result, "graph", result)   # importer.Imported(graph, ..., notes)
+        notes = list(getattr(result, "notes", []) or [])
         if isinstance(result, tuple):
             graph = next((r for r in result if isinstance(r, Graph)), None)
         if not isinstance(graph, Graph):
@@ -710,7 +713,7 @@ class MainWindow(QMainWindow):
         ensure_positions(graph, self.canvas_aspect())
         self.doc.set_graph(graph, None, display_name=f"{graph.name} (imported)", dirty=True)
         self.view.fit_all()
-        self.show_message(f"imported {len(graph)} nodes")
+        self.show_message(f"imported {len(graph)} nodes" + (f"; {notes[0]}" if notes else ""))
 
     def wait_for_workers(self, timeout_ms: int = 60000) -> None:
         for thread in list(self._threads):

@@ -283,3 +283,14 @@ def test_training_telemetry_is_drawn_on_nodes(window):
     greens = [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
     # A full-length bar (largest gradient norm) in green (no dead ReLUs).
     assert sum(c.green() > 150 and c.red() < 120 for c in greens) > len(greens) * 0.8
+
+
+def test_clicking_the_lock_toggles_freeze(window, qtbot):
+    load_into(window, chain_graph())
+    item = window.scene.node_items["conv"]
+    at = view_point(window, item.mapToScene(item.lock_rect().center()))
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert window.doc.graph.node("conv").trainable is False
+    assert window.doc.graph.node("conv").pos == (260.0, 0.0)   # a click, not a move
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert window.doc.graph.node("conv").trainable is True

@@ -227,3 +227,28 @@ def test_start_up_is_fast_and_imports_no_tensorflow(tmp_path):
     assert tf == "False" and keras == "False"
     assert float(seconds) < 2.0, f"start-up took {seconds} s"
     assert time.perf_counter() - started < 10
+
+
+def test_recent_files_and_geometry_persist_in_qsettings(qtbot, answers, autosave_dir, tmp_path,
+                                                        monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from playground.ui.main_window import MainWindow
+
+    monkeypatch.delenv("PLAYGROUND_NO_SETTINGS", raising=False)
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "settings"))
+    source = tmp_path / "g.json"
+    fileformat.save(chain_graph(), source)
+    first = MainWindow(offer_recovery=False)
+    qtbot.addWidget(first)
+    first.resize(1000, 700)
+    first.show()
+    assert first.open_file(source)
+    first.close()
+    second = MainWindow(offer_recovery=False)
+    qtbot.addWidget(second)
+    assert second.recent_files == [str(source.resolve())]
+    assert [a.text() for a in second.recent_menu.actions()] == [str(source.resolve())]
+    # The geometry came back (the offscreen screen may clamp the width to its own size).
+    assert second.size().height() == 700

@@ -34,3 +34,43 @@ def test_freeze_toggles_reach_the_keras_model(window):
     window.doc.undo_stack.undo()
     window.doc.undo_stack.undo()
     assert build(window.doc.graph.copy()).model.get_layer("conv").trainable is False
+
+
+def test_export_in_a_worker_and_import_back(window, qtbot, tmp_path):
+    """Export runs in a QThread (the UI stays responsive); the .keras file imports back."""
+    pytest.importorskip("keras")
+    from playground.core import fileformat
+
+    load_into(window, chain_graph())
+    out = tmp_path / "model.keras"
+    thread = window.export_to("keras", str(out))
+    assert thread.isRunning() or thread.isFinished()
+    with qtbot.waitSignal(thread.finished, timeout=120_000):
+        pass
+    assert out.is_file() and "exported" in window.statusBar().currentMessage()
+    script = tmp_path / "model.py"
+    thread = window.export_to("python", str(script))
+    with qtbot.waitSignal(thread.finished, timeout=120_000):
+        pass
+    assert "def build_model" in script.read_text(encoding="utf-8")
+
+    window.doc.undo_stack.setClean()
+    thread = window.import_from(str(out))
+    with qtbot.waitSignal(thread.finished, timeout=120_000):
+        pass
+    qtbot.waitUntil(lambda: "imported" in window.statusBar().currentMessage(), timeout=5000)
+    graph = window.doc.graph
+    assert sorted(n.type for n in graph.nodes) == sorted(
+        n.type for n in chain_graph().nodes)
+    assert window.doc.current_analysis().total_params == 8 * 27 + 8 + 8 * 4 + 4
+    assert window.isWindowModified()   # an import is unsaved work
+    assert fileformat.dumps(graph)
+
+
+def test_export_failure_is_reported(window, qtbot, tmp_path, answers):
+    load_into(window, chain_graph())
+    thread = window.export_to("keras", str(tmp_path / "no-such-dir" / "m.keras"))
+    with qtbot.waitSignal(thread.finished, timeout=120_000):
+        pass
+    qtbot.waitUntil(lambda: any(k == "warning" for k, _ in answers.shown), timeout=5000)
+    assert "no-such-dir" in answers.shown[-1][1]

@@ -163,6 +163,7 @@ class NodeItem(QGraphicsItem):
         self.out_port = PortItem(self, "out")
         self.badge = ErrorBadge(self)
         self._signature: tuple | None = None
+        self.hovered = False
         self.apply_cache_mode()
         self.place_ports()
 
@@ -322,7 +323,7 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("white"))
         title = spec.label if spec else f"{node.type} (unknown)"
-        right_pad = 30 if frozen else 10
+        right_pad = 30
         if spec is not None and spec.composite and report is not None and report.inner:
             # Composite: how many Keras layers hide inside (x8), at the header's right.
             count = f"\u00d7{len(report.inner)}"
@@ -339,7 +340,9 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(8, 0, w - 8 - right_pad, theme.HEADER_HEIGHT),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         if frozen:
-            draw_lock(painter, QRectF(w - 22, 5, 12, 14), QColor("white"))
+            draw_lock(painter, self.lock_rect(), QColor("white"))
+        elif self.hovered:  # the lock is also the freeze toggle: hint at it on hover
+            draw_lock(painter, self.lock_rect(), QColor(255, 255, 255, 90))
 
         text_color = theme.NODE_TEXT if not frozen else QColor("#b9bec5")
         sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#8d939b")
@@ -401,9 +404,27 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(color)
         painter.drawRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()))
 
+    def lock_rect(self) -> QRectF:
+        return QRectF(theme.NODE_WIDTH - 22, 4, 12, 14)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if (event.button() == Qt.MouseButton.LeftButton
+                and self.lock_rect().adjusted(-4, -3, 4, 3).contains(event.pos())):
+            self._scene_ref.freeze_toggle_requested.emit(self.node_id)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
     def hoverEnterEvent(self, event) -> None:  # noqa: N802
+        self.hovered = True
         self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self.update()
         super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        self.hovered = False
+        self.update()
+        super().hoverLeaveEvent(event)
 
 
 class EdgeItem(QGraphicsPathItem):

@@ -21,6 +21,7 @@ from playground.ui.document import Document
 class GraphScene(QGraphicsScene):
     message = Signal(str)            # refusals and hints for the status bar
     context_menu_requested = Signal(str, object)   # node id (or ""), global QPoint
+    freeze_toggle_requested = Signal(str)          # the lock on a node's header was clicked
 
     def __init__(self, doc: Document, parent=None) -> None:
         super().__init__(parent)
