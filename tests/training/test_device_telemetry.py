@@ -115,3 +115,11 @@ def test_runs_are_listed_with_their_history(tmp_path):
     assert [row["val_accuracy"] for row in read_history(runs[1].path)] == [0.5, 0.7]
     assert runs[0].config["config"]["lr"] == 0.1
     assert np.isclose(runs[1].history[-1]["epoch"], 2)
+
+
+def test_xla_compiles_the_train_step():
+    result = run_training(tiny(), RunConfig(epochs=1, batch_size=64, xla=True),
+                          keep_runs=False)
+    assert result.status == "finished", result.message
+    assert result.model.jit_compile is True
+    assert result.history[-1]["val_accuracy"] > 0.1
