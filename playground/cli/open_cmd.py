@@ -7,6 +7,7 @@ runs, and TensorFlow never does (training and export import it when they start).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 
@@ -21,6 +22,13 @@ def _size(text: str) -> tuple[int, int]:
     if not (200 <= w <= 8000 and 150 <= h <= 8000):
         raise argparse.ArgumentTypeError(f"size {w}x{h} is out of range (200x150 to 8000x8000)")
     return w, h
+
+
+def _display_available() -> bool:
+    """Qt aborts the process when it cannot reach a display; say so politely instead."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
             return app.screenshot(args.file, args.screenshot, args.size)
         from playground.ui import app
 
+        if not _display_available():
+            print("error: no display to open a window on (DISPLAY/WAYLAND_DISPLAY unset); "
+                  "render with --screenshot PNG instead, or set QT_QPA_PLATFORM",
+                  file=sys.stderr)
+            return 2
         return app.run(args.file)
     except GraphFileError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -252,3 +252,12 @@ def test_recent_files_and_geometry_persist_in_qsettings(qtbot, answers, autosave
     assert [a.text() for a in second.recent_menu.actions()] == [str(source.resolve())]
     # The geometry came back (the offscreen screen may clamp the width to its own size).
     assert second.size().height() == 700
+
+
+def test_no_display_is_a_message_not_a_crash(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "no display" in result.stderr and "Traceback" not in result.stderr
