@@ -99,6 +99,8 @@ class Document(QObject):
             command.do(self.graph)
         except PlaygroundError as exc:
             return str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug in one edit must not end the session
+            return f"the edit failed ({type(exc).__name__}: {exc}); nothing was changed"
         self.undo_stack.push(CoreUndoCommand(self.graph, command, already_done=True))
         return None
 

@@ -163,8 +163,18 @@ class GraphScene(QGraphicsScene):
                 edge.refresh()
 
     def _adjust_edges_of(self, node_id: str) -> None:
-        for key, edge in self.edge_items.items():
-            if node_id in key:
+        """Re-route the edges at one node (looked up through the graph's adjacency, so dragging
+        many nodes of a big graph stays linear in the edges touched)."""
+        graph = self.doc.graph
+        if node_id not in graph:
+            return
+        for src in graph.inputs_of(node_id):
+            edge = self.edge_items.get((src, node_id))
+            if edge is not None:
+                edge.adjust()
+        for dst in graph.outputs_of(node_id):
+            edge = self.edge_items.get((node_id, dst))
+            if edge is not None:
                 edge.adjust()
 
     def node_item_moved(self, node_id: str) -> None:
