@@ -287,7 +287,14 @@ class NodeItem(QGraphicsItem):
             painter.setFont(_FAR_FONT)
             painter.setPen(QColor("white"))
             label = spec.label if spec else node.type
-            painter.drawText(rect.adjusted(6, 4, -6, -4), Qt.AlignmentFlag.AlignCenter, label)
+            # Shrink long labels to fit the box rather than clipping them.
+            fit = min(1.0, (w - 14) / max(QFontMetricsF(_FAR_FONT).horizontalAdvance(label), 1))
+            painter.save()
+            painter.translate(rect.center())
+            painter.scale(fit, fit)
+            painter.drawText(QRectF(-w / (2 * fit), -h / 2, w / fit, h),
+                             Qt.AlignmentFlag.AlignCenter, label)
+            painter.restore()
         else:
             self._paint_detail(painter, node, spec, report, color, frozen, rect)
 
@@ -481,7 +488,10 @@ class EdgeItem(QGraphicsPathItem):
         start, end = a.out_port.scenePos(), b.in_port.scenePos()
         orientation = self._scene_ref.orientation
         path = None
-        if orientation == "LR" and end.x() < start.x() - 20:
+        # Backward edges (end of a row -> start of the next) and edges that cross rows run
+        # through the free corridors between rows instead of cutting through nodes.
+        if orientation == "LR" and (end.x() < start.x() - 20
+                                    or abs(end.y() - start.y()) > 2 * theme.NODE_HEIGHT):
             path = routed(start, end, self._scene_ref.corridors())
         self.setPath(path if path is not None else curve(start, end, orientation))
         self._place_decorations()
