@@ -294,3 +294,45 @@ def test_clicking_the_lock_toggles_freeze(window, qtbot):
     assert window.doc.graph.node("conv").pos == (260.0, 0.0)   # a click, not a move
     qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
     assert window.doc.graph.node("conv").trainable is True
+
+
+def test_middle_button_and_space_drag_pan_without_editing(window, qtbot):
+    load_into(window, chain_graph())
+    before = fileformat.dumps(window.doc.graph)
+    viewport = window.view.viewport()
+    centre = window.view.mapToScene(viewport.rect().center())
+    start = view_point(window, window.scene.node_items["conv"].sceneBoundingRect().center())
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=start)
+    qtbot.mouseMove(viewport, start + QPoint(-120, -60))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=start + QPoint(-120, -60))
+    moved = window.view.mapToScene(viewport.rect().center())
+    assert abs((moved - centre).x() - 120) < 2 and abs((moved - centre).y() - 60) < 2
+    # Space + left drag pans too (and does not move the node under the cursor).
+    window.view.setFocus()
+    qtbot.keyPress(window.view, Qt.Key.Key_Space)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, start + QPoint(50, 0))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(50, 0))
+    qtbot.keyRelease(window.view, Qt.Key.Key_Space)
+    assert fileformat.dumps(window.doc.graph) == before
+
+
+def test_keyboard_shortcuts_delete_and_undo(window, qtbot):
+    load_into(window, chain_graph())
+    window.scene.select_nodes(["gap"])
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Delete)
+    assert "gap" not in window.doc.graph
+    qtbot.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "gap" in window.doc.graph and window.doc.graph.inputs_of("dense") == ["gap"]
+
+
+def test_preset_dialog_lists_bundled_presets(window):
+    from playground.core.presets import list_presets
+    from playground.ui.dialogs import PresetDialog
+
+    presets = list_presets()
+    dialog = PresetDialog(presets, window)
+    assert dialog.list.count() == len(presets)
+    if presets:
+        assert dialog.selected_path() == str(presets[0].path)
