@@ -45,7 +45,7 @@ def test_defaults_come_from_the_graph_training_object(qtbot):
     assert config.dataset == "digits"
 
 
-def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot):
+def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot, tmp_path):
     panel.set_config(RunConfig(epochs=2, batch_size=64, lr=0.01))
     telemetry, devices = [], []
     panel.telemetry.connect(telemetry.append)
@@ -74,6 +74,18 @@ def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot):
     assert panel.progress.value() == 100
     assert panel.resume_button.isEnabled() and panel.export_saved_button.isEnabled()
     assert "epoch 2/2" in panel.log.toPlainText()
+    # Exports run in a background job; the plots save as a PNG.
+    from playground.training.export import export_savedmodel
+
+    result = panel.last_result
+    out = tmp_path / "served"
+    panel.export_to("savedmodel", str(out), lambda: export_savedmodel(
+        result.model, str(out), result.raw_shape, result.model_shape))
+    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
+    assert (out / "saved_model.pb").is_file() and panel.status_text == f"wrote {out}"
+    png = tmp_path / "plots.png"
+    panel.plots.save_png(str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     panel.refresh_runs()
     assert panel.runs_list.count() == 1
     panel.runs_list.item(0).setCheckState(panel.runs_list.item(0).checkState().Checked)
@@ -140,3 +152,15 @@ def test_plot_buffers_grow_without_losing_points():
     assert list(x) == [0, 1, 2, 3, 4] and list(y) == [0, 1, 4, 9, 16]
     smooth = Smoother(0.9)
     assert smooth(2.0) == pytest.approx(2.0)   # bias-corrected: the first value is kept
+
+
+def test_preview_shows_samples_and_their_augmented_versions(panel, qtbot):
+    panel.set_config(RunConfig(augment=["flip", "rotate"]))
+    panel.preview()
+    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
+    assert len(panel.preview_cells) == 32 and "with augmentation" in panel.status_text
+    panel.set_config(RunConfig())
+    panel.preview()
+    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
+    assert len(panel.preview_cells) == 16
+    assert not panel.preview_cells[0].pixmap().isNull()
