@@ -379,3 +379,23 @@ def test_replace_dir_atomic(tmp_path: Path) -> None:
     atomic.replace_dir_atomic(staging, target)
     assert sorted(os.listdir(target)) == ["new.txt"]
     assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_atomic_save_gives_normal_permissions_and_keeps_existing_ones(tmp_path) -> None:
+    import os
+    import stat
+
+    from playground.core.atomic import write_text_atomic
+
+    new = tmp_path / "new.json"
+    old_umask = os.umask(0o022)
+    try:
+        write_text_atomic(new, "{}")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644
+    kept = tmp_path / "kept.json"
+    kept.write_text("x")
+    kept.chmod(0o600)
+    write_text_atomic(kept, "{}")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
