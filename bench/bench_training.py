@@ -149,7 +149,7 @@ def main() -> int:
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
           f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}")
-    print(f"model: {graph.name}, dataset digits (1,437 train / 360 val at 32x32x1), "
+    print(f"model: {graph.name}, dataset digits (1,438 train / 359 val at 32x32x1), "
           f"{config.optimizer} lr {config.lr} momentum {config.momentum}, batch "
           f"{config.batch_size}")
 
