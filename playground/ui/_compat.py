@@ -22,9 +22,14 @@ _EXTRA = 1 << 40  # ~1e12 leaked decrements before trouble: hours of painting at
 
 
 def immortalize_none() -> bool:
-    """Add ``_EXTRA`` references to ``None``, ``True`` and ``False`` on CPython < 3.12; True if
-    it did."""
+    """Add ``_EXTRA`` references to ``None``, ``True`` and ``False`` on CPython < 3.12 with an
+    affected PySide6 (6.12 and later; pyproject.toml pins below 6.12, so this is a guard for
+    environments that bring their own Qt); True if it did."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    import PySide6
+
+    if tuple(PySide6.__version_info__[:2]) < (6, 12):
         return False
     for singleton in (None, True, False):
         refcnt = ctypes.c_ssize_t.from_address(id(singleton))  # PyObject's first field

@@ -26,10 +26,11 @@ def view_point(win, scene_point: QPointF) -> QPoint:
 def drop(win, mime: QMimeData, pos: QPoint) -> QDropEvent:
     viewport = win.view.viewport()
     actions = Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(QPointF(pos), actions, mime, Qt.MouseButton.LeftButton,
+    # Qt declares the drag enter/move events with a QPoint and the drop event with a QPointF.
+    enter = QDragEnterEvent(pos, actions, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(viewport, enter)
-    move = QDragMoveEvent(QPointF(pos), actions, mime, Qt.MouseButton.LeftButton,
+    move = QDragMoveEvent(pos, actions, mime, Qt.MouseButton.LeftButton,
                           Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(viewport, move)
     event = QDropEvent(QPointF(pos), actions, mime, Qt.MouseButton.LeftButton,
