@@ -39,3 +39,38 @@ def _no_running_qthreads():
             t.quit()
             t.wait(5000)
         pytest.fail(f"test left {len(running) + len(live)} QThread(s) running")
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage_on_the_main_thread():
+    """Widgets a test left in reference cycles are freed here, on the GUI thread.
+
+    Left for the cycle collector, they could be freed later from a worker thread of another test,
+    which deadlocks Qt (see playground/ui/gc_guard.py).
+    """
+    yield
+    if "PySide6.QtCore" in sys.modules:
+        import gc
+
+        gc.collect()
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """After the summary is printed, leave without the C++ exit handlers once Qt was loaded.
+
+    With Qt and TensorFlow both loaded, a Qt global static destroyed after Python's finalization
+    calls back into a Python wrapper that no longer exists (segfault at exit, exit code 139, after
+    every test passed). The app's own quit path does the same (playground/ui/app.py).
+    """
+    if "PySide6.QtCore" in sys.modules and _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])

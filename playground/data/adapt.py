@@ -21,7 +21,9 @@ def preprocess(images, target_shape):
 
     Works on TensorFlow tensors (imports TF lazily); grayscale <-> RGB by tiling or luma weights.
     """
-    import tensorflow as tf
+    from playground.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     h, w, c = (int(d) for d in target_shape)
     x = tf.cast(images, tf.float32)
@@ -86,7 +88,9 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool
     ``x`` is already adapted float32; augmentation layers run in the pipeline, so they are never
     part of the trained or exported model.
     """
-    import tensorflow as tf
+    from playground.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:

@@ -6,8 +6,10 @@ inside a ``tf.data`` map, where layer-owned generator variables are not allowed.
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
+from playground.tfimport import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402 - after TensorFlow, quietly imported
 
 
 class Cutout(keras.layers.Layer):

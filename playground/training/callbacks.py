@@ -16,8 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import keras
 import numpy as np
+
+from playground.tfimport import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402 - after TensorFlow, quietly imported
 
 Sink = Callable[[dict[str, Any]], None]
 

@@ -30,7 +30,9 @@ def setup_devices(tf: Any = None, gpus: list[Any] | None = None) -> str:
     """
     global _described
     if tf is None:
-        import tensorflow as tf
+        from playground.tfimport import import_tensorflow
+
+        tf = import_tensorflow()
     if gpus is None:
         gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
@@ -70,7 +72,9 @@ def precision_policy(mixed: bool) -> Iterator[str]:
 def make_strategy(name: str) -> Any:
     """``default`` | ``mirrored`` (all local GPUs, or the logical CPUs) | ``multiworker``
     (``TF_CONFIG`` describes the cluster)."""
-    import tensorflow as tf
+    from playground.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     from playground.training.config import ConfigError
 

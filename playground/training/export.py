@@ -41,7 +41,10 @@ def check_export_dir(out_dir: str) -> str:
 def export_savedmodel(model: Any, out_dir: str, raw_shape, model_shape) -> str:
     check_export_dir(out_dir)
     import keras
-    import tensorflow as tf
+
+    from playground.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     from playground.data.adapt import preprocess
 

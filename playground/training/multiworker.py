@@ -19,7 +19,10 @@ def fit_multiworker(model: Any, strategy: Any, train_ds: Any, val_ds: Any | None
                     epochs: int, train_samples: int, val_samples: int, global_batch: int,
                     callbacks: list[Any]) -> None:
     import keras
-    import tensorflow as tf
+
+    from playground.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     steps = max(1, train_samples // global_batch)
     val_steps = max(1, val_samples // global_batch) if val_ds is not None and val_samples else 0

@@ -50,7 +50,14 @@ def run(path: str | None = None) -> int:
     app, window = make_window(path)
     window.show()
     window.view.fit_all()
-    return int(app.exec())
+    code = int(app.exec())
+    # The window asked about unsaved work before closing and autosave is flushed; leave now.
+    # Running the C++ exit handlers after Python's finalization lets a Qt global static destroy
+    # objects whose Python wrappers are already gone (a segfault at exit, seen after training:
+    # Shiboken::Object::destroy with no thread state), which would turn a clean quit into a crash.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900)) -> int:

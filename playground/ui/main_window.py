@@ -36,6 +36,7 @@ from playground.ui.canvas.view import GraphView
 from playground.ui.document import Document
 from playground.ui.editing import LAYOUT_SPACING, Editor
 from playground.ui.formatting import grouped, human_bytes, human_count
+from playground.ui.gc_guard import ensure_gui_thread_gc
 from playground.ui.inspector import Inspector
 from playground.ui.palette import Palette
 from playground.ui.problems import ProblemsPanel
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
     def __init__(self, graph: Graph | None = None, path: str | None = None,
                  offer_recovery: bool = True) -> None:
         super().__init__()
+        ensure_gui_thread_gc()
         self.setObjectName("MainWindow")
         self.doc = Document(parent=self)
         self.scene = GraphScene(self.doc, self)

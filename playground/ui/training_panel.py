@@ -51,6 +51,7 @@ from playground.data.augment import AUGMENTATIONS
 from playground.training.config import OPTIMIZERS, SCHEDULES, RunConfig, config_for_graph
 from playground.training.worker import BackgroundJob, TrainingWorker
 from playground.ui.evaluation_view import EvaluationView, image_to_pixmap
+from playground.ui.gc_guard import ensure_gui_thread_gc
 from playground.ui.plots import TrainingPlots
 
 BUILTIN_DATASETS = [("digits (built in, offline)", "digits"), ("MNIST", "mnist"),
@@ -75,6 +76,7 @@ class TrainingPanel(QWidget):
 
     def __init__(self, get_graph: Callable[[], Graph], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        ensure_gui_thread_gc()
         self.get_graph = get_graph
         self.worker: TrainingWorker | None = None
         self.jobs: list[tuple[BackgroundJob, Callable[[BackgroundJob], None]]] = []
