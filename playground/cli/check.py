@@ -1,10 +1,20 @@
-"""``check FILE``: one line per problem; exit 0 when valid, 1 when not, 2 when unreadable."""
+"""``check FILE``: one line per problem; exit 0 when valid, 1 when not, 2 when unreadable.
+
+When the input is too small somewhere (AlexNet at 32x32), a last ``hint:`` line names the
+smallest square input that works.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from playground.cli.common import add_retarget_args, apply_retarget, load_or_report, wrap
+from playground.cli.common import (
+    add_retarget_args,
+    apply_retarget,
+    load_or_report,
+    size_hint,
+    wrap,
+)
 from playground.core.shapes import analyze
 
 
@@ -27,4 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ok: {args.file}: {len(graph)} nodes, {analysis.total_params:,} params, "
               f"{len(analysis.warnings)} warning(s)")
         return 0
+    hint = size_hint(graph, analysis)
+    if hint:
+        print(hint)
     return 1

@@ -9,6 +9,7 @@ from playground.core import fileformat
 from playground.core.errors import GraphFileError
 from playground.core.graph import Graph
 from playground.core.retarget import RetargetError, parse_shape, set_classes, set_input_shape
+from playground.core.shapes import Analysis, analyze
 
 
 class ExitWith(Exception):
@@ -57,6 +58,26 @@ def apply_retarget(graph: Graph, args: argparse.Namespace) -> list[str]:
         heads = set_classes(graph, args.classes)
         notes.append(f"classes set to {args.classes} on {', '.join(heads)}")
     return notes
+
+
+def size_hint(graph: Graph, analysis: Analysis | None = None) -> str | None:
+    """``"hint: AlexNet needs at least a 67x67x3 input"`` when the graph is invalid because its
+    input is too small somewhere, else None.
+
+    The search re-runs the checker a few dozen times (up to ~100 ms for DenseNet), so it is only
+    done for a graph that already failed with a size problem: a valid check stays instant.
+    """
+    from playground.core.minimum_input import minimum_input_message, size_problem
+
+    if analysis is None:
+        analysis = analyze(graph)
+    if analysis.valid or size_problem(analysis) is None:
+        return None
+    message = minimum_input_message(graph)
+    if message is None:
+        return (f"hint: no square input size makes {graph.name} valid; the other errors do "
+                "not depend on the input size")
+    return f"hint: {message}"
 
 
 def wrap(run):

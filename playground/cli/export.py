@@ -11,7 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from playground.cli.common import add_retarget_args, apply_retarget, load_or_report, wrap
+from playground.cli.common import (
+    add_retarget_args,
+    apply_retarget,
+    load_or_report,
+    size_hint,
+    wrap,
+)
 from playground.core.shapes import analyze
 
 
@@ -45,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if not analysis.valid:
         for problem in analysis.errors:
             print(problem)
+        hint = size_hint(graph, analysis)
+        if hint:
+            print(hint)
         return 1
 
     from playground.keras_build import export

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from playground.cli.common import add_retarget_args, apply_retarget, load_or_report, wrap
+from playground.cli.common import (
+    add_retarget_args,
+    apply_retarget,
+    load_or_report,
+    size_hint,
+    wrap,
+)
 from playground.core.shapes import analyze
 from playground.core.summary_table import dumps, format_table, to_json
 
@@ -34,4 +40,7 @@ def run(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"note: {note}")
         print(format_table(graph, analysis, inner=args.inner))
+        hint = size_hint(graph, analysis)
+        if hint:
+            print(hint)
     return 0 if analysis.valid else 1

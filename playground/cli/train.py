@@ -15,7 +15,14 @@ import math
 import os
 import sys
 
-from playground.cli.common import ExitWith, add_retarget_args, apply_retarget, load_or_report, wrap
+from playground.cli.common import (
+    ExitWith,
+    add_retarget_args,
+    apply_retarget,
+    load_or_report,
+    size_hint,
+    wrap,
+)
 
 DATASET_HELP = ("digits (built in, offline), mnist, fashion_mnist, cifar10 (downloaded once "
                 "into the Keras cache), a FOLDER with one subfolder per class, or FILE.npz "
@@ -106,6 +113,13 @@ def _output_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _print_size_hint(graph) -> None:
+    """After a failed run: the smallest input that works, if the input was too small."""
+    hint = size_hint(graph)
+    if hint:
+        print(hint, file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from playground.core.errors import PlaygroundError
     from playground.data.dataset import BUILTIN
@@ -176,9 +190,11 @@ def run(args: argparse.Namespace) -> int:
                               keep_runs=chief and not args.no_run)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _print_size_hint(graph)
         return 1
     if not result.ok:
         print(f"error: {result.message}", file=sys.stderr)
+        _print_size_hint(graph)
         return 1
     ev = result.evaluation
     final = [f"final ({result.status}):"]
