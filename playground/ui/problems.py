@@ -1,11 +1,15 @@
 """The problems list: every error and warning of the latest analysis. Clicking one selects and
 centres its node; a problem with a quick fix gets a "Fix" button whose menu lists the fixes from
 ``core.quickfix`` (each applied as one undo step).
+
+When the input is too small somewhere (AlexNet at 32x32), a last row suggests the smallest input
+that works. Finding it re-runs the checker a few dozen times (up to ~100 ms for DenseNet), so it is
+computed on a single-shot timer after the edits settle, and only while such a problem exists.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
     QMenu,
@@ -16,11 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.core.minimum_input import minimum_input_message, size_problem
 from playground.ui import theme
 from playground.ui.document import Document
 from playground.ui.editing import Editor
 
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 2
+HINT_ROLE = Qt.ItemDataRole.UserRole + 3   # the Input node a size hint refers to
+# How long edits must settle before the smallest input is searched for.
+HINT_DELAY_MS = 300
 
 
 class ProblemsPanel(QWidget):
@@ -48,10 +56,21 @@ class ProblemsPanel(QWidget):
         self.tree.itemActivated.connect(self._clicked)
         self.problems: list = []
         self._signature: tuple = ()
+        self.hint: str | None = None
+        self._hint_item: QTreeWidgetItem | None = None
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.setInterval(HINT_DELAY_MS)
+        self._hint_timer.timeout.connect(self._update_hint)
         doc.analyzed.connect(self.refresh)
         self.refresh(doc.analysis)
 
     def refresh(self, analysis) -> None:
+        if size_problem(analysis) is not None:
+            self._hint_timer.start()  # the graph may have changed even if the messages did not
+        else:
+            self._hint_timer.stop()
+            self._set_hint(None, None)
         problems = list(analysis.problems)
         signature = tuple((p.severity, p.location, p.message, p.fix) for p in problems)
         if signature == self._signature:
@@ -59,6 +78,8 @@ class ProblemsPanel(QWidget):
         self._signature = signature
         self.problems = problems
         self.tree.clear()
+        self._hint_item = None
+        self.hint = None
         for problem in problems:
             item = QTreeWidgetItem(["\u2716" if problem.severity == "error" else "\u26a0",
                                     problem.location, problem.message, ""])
@@ -71,6 +92,38 @@ class ProblemsPanel(QWidget):
                 fixes = self.editor.fixes_for(problem)
                 if fixes:
                     self.tree.setItemWidget(item, 3, self._fix_button(fixes))
+
+    def _update_hint(self) -> None:
+        """Search for the smallest input of the graph as it is now (off the per-edit path)."""
+        analysis = self.doc.current_analysis()
+        if size_problem(analysis) is None:
+            self._set_hint(None, None)
+            return
+        graph = self.doc.graph
+        message = minimum_input_message(graph)
+        if message is None:
+            message = (f"no square input size makes {graph.name} valid; the other errors do "
+                       "not depend on the input size")
+        inputs = [n.id for n in graph.nodes if n.type == "Input"]
+        self._set_hint(f"Hint: {message}", inputs[0] if len(inputs) == 1 else None)
+
+    def _set_hint(self, text: str | None, input_id: str | None) -> None:
+        self.hint = text
+        if text is None:
+            if self._hint_item is not None:
+                index = self.tree.indexOfTopLevelItem(self._hint_item)
+                if index >= 0:
+                    self.tree.takeTopLevelItem(index)
+                self._hint_item = None
+            return
+        if self._hint_item is None:
+            self._hint_item = QTreeWidgetItem(["\u2139", "", "", ""])
+            self._hint_item.setForeground(0, theme.WARNING_COLOR)
+            self.tree.addTopLevelItem(self._hint_item)
+        self._hint_item.setText(1, input_id or "")
+        self._hint_item.setText(2, text)
+        self._hint_item.setToolTip(2, text + " (set it on the Input node, or use Retarget)")
+        self._hint_item.setData(0, HINT_ROLE, input_id)
 
     def _fix_button(self, fixes) -> QToolButton:
         button = QToolButton(self.tree)
@@ -100,6 +153,9 @@ class ProblemsPanel(QWidget):
     def _clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         problem = item.data(0, PROBLEM_ROLE)
         if problem is None:
+            input_id = item.data(0, HINT_ROLE)
+            if input_id:
+                self.node_requested.emit(input_id)
             return
         node = problem.node or (problem.edge[1] if problem.edge else None)
         if node:
