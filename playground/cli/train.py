@@ -52,7 +52,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed for the split, shuffling and init")
     parser.add_argument("--init-weights", metavar="FILE",
                         help="a .keras model, .weights.h5/.h5 weights or a run folder; loads "
-                             "the layers whose names and shapes match and says which")
+                             "the layers whose names and shapes match and says which; 'imagenet' for "
+                             "keras.applications twins (VGG16, ResNet50, MobileNet...)")
     parser.add_argument("--freeze", metavar="ID[,ID...]", help="node ids to freeze")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model")
     parser.add_argument("--export", metavar="DIR", help="export a SavedModel that takes raw "

@@ -243,7 +243,14 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     with strategy.scope(), device.precision_policy(config.mixed_precision) as policy:
         built = build(graph, analysis)
         model = built.model
-        if init_weights:
+        if init_weights and init_weights.lower() == "imagenet":
+            # Keras' published weights for keras.applications twins (cached, or an offline
+            # message naming the file and the folder to place it in).
+            from playground.keras_build.imagenet import load_imagenet
+
+            for line in load_imagenet(model, graph).lines():
+                log(line)
+        elif init_weights:
             from playground.training.transfer import load_init_weights
 
             report = load_init_weights(model, init_weights)

@@ -129,6 +129,9 @@ class MainWindow(QMainWindow):
         if TrainingPanel is not None:
             try:
                 self.training_panel = TrainingPanel(lambda: self.doc.graph, self)
+                # The ImageNet option depends on the graph (its keras_application twin).
+                self.doc.analyzed.connect(
+                    lambda _analysis: self.training_panel.refresh_graph_options())
             except Exception as exc:  # noqa: BLE001
                 print(f"warning: training panel unavailable: {exc}", file=sys.stderr)
                 self.training_panel = None

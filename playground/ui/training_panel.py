@@ -92,6 +92,7 @@ class TrainingPanel(QWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self.load_defaults()
+        self.refresh_graph_options()
 
     # ================================================================== layout
     def _build(self) -> None:
@@ -214,6 +215,9 @@ class TrainingPanel(QWidget):
         wrow.addWidget(self.init_weights, 1)
         wrow.addWidget(wbrowse)
         form.addRow("Initial weights", wrow)
+        self.imagenet_weights = QCheckBox("ImageNet (Keras applications)")
+        self.imagenet_weights.toggled.connect(self._imagenet_toggled)
+        form.addRow("", self.imagenet_weights)
         self.freeze_button = QPushButton("Freeze feature extractor")
         self.freeze_button.setToolTip("Freeze every node except the classifier head (undoable)")
         self.freeze_button.clicked.connect(self.freeze_feature_extractor)
@@ -292,6 +296,39 @@ class TrainingPanel(QWidget):
                                                           "class)")
         if path:
             self.dataset_path.setText(path)
+
+    def keras_application(self) -> str | None:
+        """The keras.applications twin the graph names (presets carry ``keras_application``)."""
+        name = self.get_graph().extra.get("keras_application")
+        return name if isinstance(name, str) and name else None
+
+    def refresh_graph_options(self) -> None:
+        """Offer ImageNet weights only for a graph with a keras.applications twin (cheap: one
+        dict lookup; called when the graph is re-checked and when the panel is shown)."""
+        twin = self.keras_application()
+        self.imagenet_weights.setEnabled(twin is not None)
+        if twin is None:
+            self.imagenet_weights.setChecked(False)
+            self.imagenet_weights.setToolTip(
+                "only for graphs that are twins of a keras.applications model (the VGG16, "
+                "VGG19, ResNet50, MobileNet and DenseNet121 presets)")
+        else:
+            self.imagenet_weights.setToolTip(
+                f"start from Keras' published ImageNet weights of {twin} (loaded from the Keras "
+                "cache, downloaded once); a retargeted head keeps its fresh weights")
+
+    def _imagenet_toggled(self, checked: bool) -> None:
+        self.init_weights.setEnabled(not checked)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.refresh_graph_options()
+        super().showEvent(event)
+
+    def initial_weights(self) -> str | None:
+        """What the run starts from: ``"imagenet"``, a file/run folder, or None."""
+        if self.imagenet_weights.isChecked() and self.imagenet_weights.isEnabled():
+            return "imagenet"
+        return self.init_weights.text().strip() or None
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Initial weights", "",
@@ -397,6 +434,7 @@ class TrainingPanel(QWidget):
             self._set_status("nothing to resume: no run in this session yet", error=True)
             return False
         graph = self.get_graph()
+        self.refresh_graph_options()
         self.plots.clear()
         self.progress.setValue(0)
         self.last_result = None
@@ -404,7 +442,7 @@ class TrainingPanel(QWidget):
         kwargs: dict[str, Any] = {"resume": resume, "batch_interval": BATCH_INTERVAL}
         if resume:
             kwargs["run_dir"] = self.last_run_dir
-        weights = self.init_weights.text().strip()
+        weights = self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
         self.worker = TrainingWorker(graph, config, **kwargs)
