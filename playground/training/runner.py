@@ -38,6 +38,7 @@ class RunResult:
     run_dir: str | None = None
     model: Any = None
     built: Any = None
+    graph: Graph | None = None   # the graph the model was built from (classes retargeted)
     dataset: Dataset | None = None
     eval_indices: np.ndarray | None = None  # rows of dataset.x (or x_test) the evaluation used
     eval_source: str = "train"              # "train" (val split of x) or "test" (x_test)
@@ -268,7 +269,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
     log(f"model: {model.count_params():,} params, {trainable:,} trainable"
         + (f"; frozen: {', '.join(frozen)}" if frozen else ""))
-    result.model, result.built = model, built
+    result.model, result.built, result.graph = model, built, graph
     result.raw_shape, result.model_shape = dataset.image_shape, model_shape
 
     def targets(y):

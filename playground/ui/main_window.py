@@ -680,12 +680,9 @@ class MainWindow(QMainWindow):
 
     def _confirm_replace(self, path: str) -> bool:
         """An export replaces an existing file or folder only when the user says so."""
-        B = QMessageBox.StandardButton  # noqa: N806
-        kind = "folder" if os.path.isdir(path) else "file"
-        answer = QMessageBox.question(
-            self, "Replace existing export?",
-            f"The {kind} {path} already exists. Replace it?", B.Yes | B.No, B.No)
-        return answer == B.Yes
+        from playground.ui.confirm import confirm_replace
+
+        return confirm_replace(self, path)
 
     def export_to(self, fmt: str, path: str) -> FunctionThread:
         graph = self.doc.graph.copy()

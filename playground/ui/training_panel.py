@@ -230,12 +230,17 @@ class TrainingPanel(QWidget):
         form.addRow(self.defaults_button)
         self.export_keras_button = QPushButton("Save .keras...")
         self.export_saved_button = QPushButton("Export SavedModel...")
+        self.export_python_button = QPushButton("Export Python script...")
+        self.export_python_button.setToolTip("a script whose build_model() rebuilds the trained "
+                                             "architecture (save the .keras for the weights)")
         self.export_png_button = QPushButton("Save plots PNG...")
         self.export_keras_button.clicked.connect(lambda: self._export("keras"))
         self.export_saved_button.clicked.connect(lambda: self._export("savedmodel"))
+        self.export_python_button.clicked.connect(lambda: self._export("python"))
         self.export_png_button.clicked.connect(self._save_png)
         form.addRow(self.export_keras_button)
         form.addRow(self.export_saved_button)
+        form.addRow(self.export_python_button)
         form.addRow(self.export_png_button)
         scroll = QScrollArea()
         scroll.setWidget(box)
@@ -481,6 +486,9 @@ class TrainingPanel(QWidget):
         has_model = self.last_result is not None and self.last_result.model is not None
         for b in (self.export_keras_button, self.export_saved_button):
             b.setEnabled(has_model and not running)
+        self.export_python_button.setEnabled(
+            has_model and not running and self.last_result.built is not None
+            and self.last_result.graph is not None)
 
     # ================================================================== the timer
     def _tick(self) -> None:
@@ -626,26 +634,53 @@ class TrainingPanel(QWidget):
         self.timer.start()
 
     def _export(self, kind: str) -> None:
+        """Ask where, ask before replacing a name the panel made up (an added ending, the
+        ``savedmodel`` folder: the file dialog asked only about the name it returned), then
+        write in a background job."""
         result = self.last_result
         if result is None or result.model is None:
             return
-        if kind == "keras":
-            path, _ = QFileDialog.getSaveFileName(self, "Save model", "", "Keras (*.keras)")
+        if kind in ("keras", "python"):
+            suffix = ".keras" if kind == "keras" else ".py"
+            title = "Save model" if kind == "keras" else "Export Python script"
+            name_filter = "Keras (*.keras)" if kind == "keras" else "Python (*.py)"
+            path, _ = QFileDialog.getSaveFileName(self, title, "", name_filter)
             if not path:
                 return
-            if not path.endswith(".keras"):
-                path += ".keras"
-            from playground.training.runner import _save_keras
-
-            def fn():
-                _save_keras(result.model, path)
-                return path
+            ask = not path.endswith(suffix)
+            if ask:
+                path += suffix
         else:
             path = QFileDialog.getExistingDirectory(self, "Export SavedModel into (a new "
                                                           "folder named 'savedmodel')")
             if not path:
                 return
             path = os.path.join(path, "savedmodel")
+            ask = True
+        from playground.ui.confirm import confirm_replace
+
+        if ask and not confirm_replace(self, path):
+            self._set_status(f"export cancelled: {path} kept")
+            return
+        if kind == "keras":
+            from playground.training.runner import _save_keras
+
+            def fn():
+                _save_keras(result.model, path)
+                return path
+        elif kind == "python":
+            if result.built is None or result.graph is None:
+                return
+            source = str(result.run_dir) if result.run_dir else None
+
+            def fn():
+                from playground.keras_build.codegen import generate
+                from playground.keras_build.export import write_python
+
+                # The user chose (or agreed to replace) this path: overwrite, atomically.
+                return str(write_python(generate(result.built, result.graph, source=source),
+                                        path, force=True))
+        else:
             from playground.training.export import export_savedmodel
 
             def fn():
