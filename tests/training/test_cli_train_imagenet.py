@@ -1,0 +1,53 @@
+"""``train --init-weights imagenet``: the runner loads Keras' cached ImageNet file for a
+keras.applications twin (a file placed in a temporary KERAS_HOME); offline it names the file."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from playground.cli import main
+from playground.core import fileformat
+from tests.keras_build.helpers import write_legacy_h5
+from tests.training.helpers import chain
+
+NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def twin_graph():
+    """A tiny graph that claims VGG16 as its twin; its conv is named like VGG16's first layer."""
+    graph = chain("tiny VGG", [
+        ("input", "Input", {"shape": [8, 8, 1]}),
+        ("block1_conv1", "Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"}),
+        ("pool", "MaxPooling2D", {"pool_size": 2}),
+        ("flatten", "Flatten", {}),
+        ("out", "Dense", {"units": 10, "activation": "softmax"}),
+    ])
+    graph.extra["keras_application"] = "VGG16"
+    return graph
+
+
+def test_train_loads_the_cached_imagenet_file(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "keras-home"
+    (home / "models").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    rng = np.random.default_rng(1)
+    write_legacy_h5(home / "models" / NOTOP,
+                    [("block1_conv1", [rng.normal(size=(3, 3, 1, 4)).astype("float32"),
+                                       rng.normal(size=(4,)).astype("float32")])])
+    path = tmp_path / "twin.json"
+    fileformat.save(twin_graph(), path)
+    args = ["train", str(path), "--dataset", "digits", "--epochs", "1", "--batch-size", "64",
+            "--init-weights", "imagenet", "--no-run"]
+    assert main(args) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"weights: imagenet (VGG16: {home / 'models' / NOTOP}): loaded 1 layer(s)" in err
+    (home / "models" / NOTOP).unlink()
+    import keras
+
+    def offline(*a, **k):
+        raise Exception("URL fetch failure")  # noqa: TRY002
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert str(home / "models" / NOTOP) in err and "Traceback" not in err
