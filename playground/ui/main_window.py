@@ -70,7 +70,7 @@ def ensure_positions(graph: Graph, aspect: float = 1.6) -> str | None:
         graph.node(nid).pos = (float(pos[0]), float(pos[1]))
     if missing:
         return "nodes without positions were laid out automatically"
-    return "layout: the long row of nodes was wrapped into rows to fit the window"
+    return "layout: wrapped into rows to fit the window"
 
 
 class MainWindow(QMainWindow):
