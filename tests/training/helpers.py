@@ -41,3 +41,20 @@ def tiny(shape=(8, 8, 1), classes: int = 10, bn: bool = False, activation: str =
               ("flatten", "Flatten", {}),
               ("out", "Dense", {"units": classes, "activation": "softmax"})]
     return chain("tiny", specs)
+
+
+# The file keras.applications.VGG16 reads its ImageNet weights without the classifier from.
+NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def twin_graph():
+    """A tiny graph that claims VGG16 as its twin; its conv is named like VGG16's first layer."""
+    graph = chain("tiny VGG", [
+        ("input", "Input", {"shape": [8, 8, 1]}),
+        ("block1_conv1", "Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"}),
+        ("pool", "MaxPooling2D", {"pool_size": 2}),
+        ("flatten", "Flatten", {}),
+        ("out", "Dense", {"units": 10, "activation": "softmax"}),
+    ])
+    graph.extra["keras_application"] = "VGG16"
+    return graph

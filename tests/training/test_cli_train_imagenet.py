@@ -8,22 +8,7 @@ import numpy as np
 from playground.cli import main
 from playground.core import fileformat
 from tests.keras_build.helpers import write_legacy_h5
-from tests.training.helpers import chain
-
-NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
-def twin_graph():
-    """A tiny graph that claims VGG16 as its twin; its conv is named like VGG16's first layer."""
-    graph = chain("tiny VGG", [
-        ("input", "Input", {"shape": [8, 8, 1]}),
-        ("block1_conv1", "Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"}),
-        ("pool", "MaxPooling2D", {"pool_size": 2}),
-        ("flatten", "Flatten", {}),
-        ("out", "Dense", {"units": 10, "activation": "softmax"}),
-    ])
-    graph.extra["keras_application"] = "VGG16"
-    return graph
+from tests.training.helpers import NOTOP, twin_graph
 
 
 def test_train_loads_the_cached_imagenet_file(tmp_path, monkeypatch, capsys):

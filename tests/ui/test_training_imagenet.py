@@ -12,22 +12,7 @@ pytest.importorskip("pytestqt")
 import playground.ui  # noqa: E402,F401  (PySide6/Python 3.11 work-around)
 from playground.training.config import RunConfig  # noqa: E402
 from tests.keras_build.helpers import write_legacy_h5  # noqa: E402
-from tests.training.helpers import chain, tiny  # noqa: E402
-
-NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
-def twin_graph():
-    """A tiny graph that claims VGG16 as its twin; its conv is named like VGG16's first layer."""
-    graph = chain("tiny VGG", [
-        ("input", "Input", {"shape": [8, 8, 1]}),
-        ("block1_conv1", "Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"}),
-        ("pool", "MaxPooling2D", {"pool_size": 2}),
-        ("flatten", "Flatten", {}),
-        ("out", "Dense", {"units": 10, "activation": "softmax"}),
-    ])
-    graph.extra["keras_application"] = "VGG16"
-    return graph
+from tests.training.helpers import NOTOP, tiny, twin_graph  # noqa: E402
 
 
 @pytest.fixture
