@@ -46,8 +46,25 @@ def make_window(path: str | None = None, offer_recovery: bool = True):
     return app, window
 
 
+def open_start_document(window) -> bool:
+    """With no file and nothing recovered, start on an untitled copy of LeNet-5: the digits
+    dataset is the training panel's default, so a first-time user (even offline) can press Train.
+    """
+    from playground.core.presets import preset_path
+
+    if len(window.doc.graph):
+        return False
+    try:
+        path = preset_path("lenet5")
+    except KeyError:
+        return False
+    return window.open_file(path, as_copy=True, ask=False)
+
+
 def run(path: str | None = None) -> int:
     app, window = make_window(path)
+    if path is None:
+        open_start_document(window)
     window.show()
     window.view.fit_all()
     code = int(app.exec())
