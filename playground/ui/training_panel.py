@@ -69,6 +69,19 @@ def _fmt_time(seconds: float) -> str:
         else f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
+
+def _path_row(placeholder: str, browse: Callable[[], None]) -> tuple[QLineEdit, QHBoxLayout]:
+    """A path field with its "..." browse button, as one form row."""
+    field = QLineEdit()
+    field.setPlaceholderText(placeholder)
+    button = QPushButton("...")
+    button.setMaximumWidth(30)
+    button.clicked.connect(browse)
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    row.addWidget(button)
+    return field, row
+
 class TrainingPanel(QWidget):
     telemetry = Signal(dict)
     device_changed = Signal(str)
@@ -150,14 +163,8 @@ class TrainingPanel(QWidget):
         self.dataset_combo = QComboBox()
         for label, key in BUILTIN_DATASETS:
             self.dataset_combo.addItem(label, key)
-        self.dataset_path = QLineEdit()
-        self.dataset_path.setPlaceholderText("folder of class subfolders, or .npz")
-        browse = QPushButton("...")
-        browse.setMaximumWidth(30)
-        browse.clicked.connect(self._browse_dataset)
-        row = QHBoxLayout()
-        row.addWidget(self.dataset_path, 1)
-        row.addWidget(browse)
+        self.dataset_path, row = _path_row("folder of class subfolders, or .npz",
+                                           self._browse_dataset)
         self.dataset_combo.currentIndexChanged.connect(self._dataset_kind_changed)
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("", row)
@@ -206,14 +213,8 @@ class TrainingPanel(QWidget):
         self.xla = QCheckBox("XLA")
         form.addRow("GPU", self.mixed_precision)
         form.addRow("", self.xla)
-        self.init_weights = QLineEdit()
-        self.init_weights.setPlaceholderText("none (.keras, .weights.h5, .h5 or a run folder)")
-        wbrowse = QPushButton("...")
-        wbrowse.setMaximumWidth(30)
-        wbrowse.clicked.connect(self._browse_weights)
-        wrow = QHBoxLayout()
-        wrow.addWidget(self.init_weights, 1)
-        wrow.addWidget(wbrowse)
+        self.init_weights, wrow = _path_row("none (.keras, .weights.h5, .h5 or a run folder)",
+                                            self._browse_weights)
         form.addRow("Initial weights", wrow)
         self.imagenet_weights = QCheckBox("ImageNet (Keras applications)")
         self.imagenet_weights.toggled.connect(self._imagenet_toggled)
