@@ -32,10 +32,16 @@ def lenet5() -> Graph:
         paper="LeCun et al., Gradient-Based Learning Applied to Document Recognition, "
               "Proc. IEEE 1998",
         introduced="convolution + subsampling stacks trained end to end (digits)",
-        training=dict(optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=32,
-                      epochs=20,
+        training=dict(optimizer="sgd", learning_rate=0.1, momentum=0.9, batch_size=32,
+                      epochs=10, lr_schedule=dict(kind="cosine"),
+                      augmentation=["random_translation"],
                       source="the paper trains 20 passes with stochastic diagonal "
-                             "Levenberg-Marquardt; SGD with momentum is the modern stand-in"))
+                             "Levenberg-Marquardt; SGD with momentum 0.9 at the lecture notes' "
+                             "0.1, annealed by a cosine over the run, is the modern stand-in, "
+                             "and random translation (the notes' first augmentation) keeps "
+                             "the small built-in digits set from overfitting: >= 97 % "
+                             "validation accuracy within 10 epochs on every seed measured "
+                             "(docs/perf/training.md)"))
 
 
 def alexnet() -> Graph:

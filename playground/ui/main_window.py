@@ -132,6 +132,8 @@ class MainWindow(QMainWindow):
                 # The ImageNet option depends on the graph (its keras_application twin).
                 self.doc.analyzed.connect(
                     lambda _analysis: self.training_panel.refresh_graph_options())
+                # A preset carries its training recipe: show it when the preset is opened.
+                self.doc.reset.connect(self.training_panel.adopt_graph_defaults)
             except Exception as exc:  # noqa: BLE001
                 print(f"warning: training panel unavailable: {exc}", file=sys.stderr)
                 self.training_panel = None

@@ -109,8 +109,12 @@ class TrainingPlots(QWidget):
         self.series = {name: Series() for name in self.curves}
         self.smooth_loss = Smoother()
         self.smooth_acc = Smoother()
+        self._lr_end: tuple[float, float] | None = None   # last point of a flat lr stretch
         self.compared: list = []
-        self.dirty = False
+        # Curves whose buffers changed since the last redraw: only those get setData, so a plot
+        # whose data did not move (epoch curves between epochs, a constant learning rate) is
+        # not repainted at all.
+        self.changed: set[str] = set()
         self.redraws = 0
 
     def _plot(self, title: str, column: int) -> pg.PlotItem:
@@ -134,18 +138,33 @@ class TrainingPlots(QWidget):
         self.y_top = {"loss": 0.0, "lr": 0.0}
         self.smooth_loss.reset()
         self.smooth_acc.reset()
-        self.dirty = True
+        self._lr_end = None
+        self.changed = set(self.curves)
 
     def add_batch(self, x: float, loss: float | None, accuracy: float | None,
                   lr: float | None = None) -> None:
         """``x`` in epochs (e.g. 2.5 = half-way through the third epoch)."""
         if loss is not None and math.isfinite(loss):
             self.series["batch_loss"].append(x, self.smooth_loss(loss))
+            self.changed.add("batch_loss")
         if accuracy is not None and math.isfinite(accuracy):
             self.series["batch_accuracy"].append(x, self.smooth_acc(accuracy))
+            self.changed.add("batch_accuracy")
         if lr is not None and math.isfinite(lr):
-            self.series["lr"].append(x, lr)
-        self.dirty = True
+            self._add_lr(x, lr)
+
+    def _add_lr(self, x: float, lr: float) -> None:
+        """The learning rate as a step line: a point where it changes (and where it ends), so
+        a schedule that moves once an epoch redraws its plot once an epoch, not every frame."""
+        series = self.series["lr"]
+        if series.n and series.y[series.n - 1] == lr:
+            self._lr_end = (x, lr)
+            return
+        if series.n and self._lr_end is not None:
+            series.append(self._lr_end[0], self._lr_end[1])
+        series.append(x, lr)
+        self._lr_end = None
+        self.changed.add("lr")
 
     def add_epoch(self, row: dict) -> None:
         epoch = float(row["epoch"])
@@ -153,7 +172,11 @@ class TrainingPlots(QWidget):
             value = row.get(key)
             if value is not None and math.isfinite(value):
                 self.series[key].append(epoch, value)
-        self.dirty = True
+                self.changed.add(key)
+        if self._lr_end is not None:      # extend the learning-rate step to the epoch's end
+            self.series["lr"].append(*self._lr_end)
+            self._lr_end = None
+            self.changed.add("lr")
 
     def load_history(self, rows: list[dict]) -> None:
         """Show a finished run's epochs (e.g. when resuming it)."""
@@ -183,15 +206,17 @@ class TrainingPlots(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> bool:
-        """Push the buffers to the curves if anything changed; True if it drew."""
-        if not self.dirty:
+        """Push the changed buffers to their curves; True if it drew."""
+        if not self.changed:
             return False
-        for name, curve in self.curves.items():
+        for name in self.changed:
             x, y = self.series[name].data()
-            curve.setData(x, y)
-        self._fit_y(self.loss_plot, "loss", ("batch_loss", "loss", "val_loss"))
-        self._fit_y(self.lr_plot, "lr", ("lr",))
-        self.dirty = False
+            self.curves[name].setData(x, y)
+        if self.changed & {"batch_loss", "loss", "val_loss"}:
+            self._fit_y(self.loss_plot, "loss", ("batch_loss", "loss", "val_loss"))
+        if "lr" in self.changed:
+            self._fit_y(self.lr_plot, "lr", ("lr",))
+        self.changed = set()
         self.redraws += 1
         return True
 

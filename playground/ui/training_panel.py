@@ -399,6 +399,18 @@ class TrainingPanel(QWidget):
             config = RunConfig()
         self.set_config(config)
 
+    def adopt_graph_defaults(self) -> None:
+        """Another graph was loaded: show its training defaults (a preset's recipe), keeping the
+        dataset the user chose. A live run keeps its settings; the defaults wait for the next
+        "Defaults" click then.
+        """
+        if self.is_running():
+            return
+        index, path = self.dataset_combo.currentIndex(), self.dataset_path.text()
+        self.load_defaults()
+        self.dataset_combo.setCurrentIndex(index)
+        self.dataset_path.setText(path)
+
     def fine_tuning_preset(self) -> None:
         self.lr.setValue(self.lr.value() / 10.0)
         self._log(f"fine-tuning preset: learning rate {self.lr.value():g}")

@@ -41,4 +41,6 @@ def test_preset_training_objects_map_onto_run_settings():
 def test_bundled_presets_give_valid_defaults():
     graph = load_preset("lenet5")
     config = config_for_graph(graph)
-    assert config.optimizer == "sgd" and config.lr == 0.01 and config.batch_size == 32
+    assert (config.optimizer, config.lr, config.momentum, config.batch_size) == \
+        ("sgd", 0.1, 0.9, 32)
+    assert (config.schedule, config.epochs, config.augment) == ("cosine", 10, ["translate"])

@@ -29,6 +29,21 @@ class Events(list):
         return "\n".join(e["text"] for e in self.kinds("log"))
 
 
+def test_lenet5_with_its_own_defaults_reaches_97_percent_on_digits_within_10_epochs():
+    """The issue's figure, on the default seed: what a user gets by pressing Train at start-up."""
+    from playground.core.presets import load_preset
+    from playground.training.config import config_for_graph
+
+    graph = load_preset("lenet5")
+    config = config_for_graph(graph)
+    assert config.epochs == 10 and config.seed == 0
+    result = run_training(graph, config, keep_runs=False)
+    assert result.status == "finished", result.message
+    accuracies = [row["val_accuracy"] for row in result.history]
+    assert len(accuracies) == 10
+    assert max(accuracies) >= 0.97, accuracies
+
+
 def test_digits_run_keeps_history_weights_and_telemetry(tmp_path):
     events = Events()
     result = run_training(tiny(), RunConfig(**FAST), sink=events, run_dir=tmp_path / "run")

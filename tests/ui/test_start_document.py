@@ -18,7 +18,12 @@ def test_empty_start_opens_lenet5_as_an_untitled_copy(qtbot, tmp_path, monkeypat
     assert win.doc.graph.name == "LeNet-5" and len(win.doc.graph) == 9
     assert win.doc.path is None                        # untitled: saving asks for a name
     assert win.doc.current_analysis().total_params == 61_706
-    assert win.training_panel is None or win.training_panel.config().dataset == "digits"
+    panel = win.training_panel
+    assert panel is not None
+    config = panel.config()        # LeNet-5's own recipe, the one that reaches 97 % on digits
+    assert config.dataset == "digits"
+    assert (config.optimizer, config.lr, config.schedule, config.epochs, config.augment) == \
+        ("sgd", 0.1, "cosine", 10, ["translate"])
     assert preset_path("lenet5").read_bytes() == bundled
 
 
@@ -30,3 +35,19 @@ def test_a_recovered_or_opened_document_is_kept(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(win)
     assert not open_start_document(win)
     assert win.doc.graph.name == "mine"
+
+
+def test_opening_another_preset_shows_its_recipe_and_keeps_the_dataset(qtbot, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_AUTOSAVE_DIR", str(tmp_path / "autosave"))
+    win = MainWindow(offer_recovery=False)
+    qtbot.addWidget(win)
+    assert open_start_document(win)
+    panel = win.training_panel
+    panel.set_dataset("cifar10")
+    assert win.open_file(preset_path("resnet18"), as_copy=True, ask=False)
+    config = panel.config()
+    assert config.dataset == "cifar10"
+    assert (config.optimizer, config.lr, config.schedule, config.batch_size, config.augment) == \
+        ("sgd", 0.1, "plateau", 256, [])
+    assert config.weight_decay == 1e-5

@@ -154,6 +154,34 @@ def test_plot_buffers_grow_without_losing_points():
     assert smooth(2.0) == pytest.approx(2.0)   # bias-corrected: the first value is kept
 
 
+def test_plots_redraw_only_the_curves_that_changed(qtbot):
+    """Between epochs only the batch curves move; a flat learning rate is a step line whose
+    plot is not touched until the rate changes or the epoch ends."""
+    from playground.ui.plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.clear()
+    assert plots.redraw()
+    drawn = []
+    for name, curve in plots.curves.items():
+        curve.setData = lambda *a, _name=name, **k: drawn.append(_name)
+    for step in range(1, 5):
+        plots.add_batch(step / 4 - 0.01, 1.0 / step, 0.2 * step, 0.1)
+        plots.redraw()
+    assert set(drawn) == {"batch_loss", "batch_accuracy", "lr"}
+    assert drawn.count("lr") == 1               # the first point only: the rate stayed 0.1
+    drawn.clear()
+    plots.add_epoch({"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6,
+                     "val_accuracy": 0.7})
+    plots.add_batch(1.25, 0.4, 0.9, 0.05)       # the schedule lowered the rate
+    assert plots.redraw() and not plots.redraw()
+    assert set(drawn) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr",
+                          "batch_loss", "batch_accuracy"}
+    x, y = plots.series["lr"].data()
+    assert list(zip(x, y, strict=True)) == [(0.24, 0.1), (0.99, 0.1), (1.25, 0.05)]
+
+
 def test_preview_shows_samples_and_their_augmented_versions(panel, qtbot):
     panel.set_config(RunConfig(augment=["flip", "rotate"]))
     panel.preview()
