@@ -97,8 +97,10 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool
         ds = ds.shuffle(min(len(x), 10_000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if augment is not None:
-        ds = ds.map(lambda a, b: (augment(a, training=True), b),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        # One call at a time: the random layers draw from a seed generator whose state advances
+        # per call, so a parallel map would make a seeded run unrepeatable (and can hand two
+        # batches the same draw). Prefetch still overlaps it with the training step.
+        ds = ds.map(lambda a, b: (augment(a, training=True), b))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
