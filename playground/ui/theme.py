@@ -23,6 +23,7 @@ FALLBACK_COLOR = "#7a7a7a"
 ERROR_COLOR = QColor("#e0302f")
 WARNING_COLOR = QColor("#e0a800")
 SELECT_COLOR = QColor("#ffb000")
+TELEMETRY_NO_RELU = QColor("#4aa3df")   # telemetry bar of a node without ReLUs
 CANVAS_BG = QColor("#23262b")
 GRID_COLOR = QColor("#2b2f35")
 EDGE_COLOR = QColor("#a9b4c2")

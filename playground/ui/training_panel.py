@@ -61,6 +61,19 @@ TICK_MS = 100  # 10 Hz: progress, log and plots (the spec's 10-30 Hz; each tick 
 BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
 
 
+def _outcome(status: str, message: str, history: list[dict[str, Any]]) -> str:
+    """The status line at the end of a run: what happened and what it reached (the best
+    validation accuracy is the figure users compare runs by)."""
+    text = message if message.startswith(status) else f"{status}: {message}"
+    scored = [r for r in history if isinstance(r.get("val_accuracy"), float)]
+    if status in ("finished", "stopped", "early_stopped") and scored:
+        best = max(scored, key=lambda r: r["val_accuracy"])
+        text += (f" after {len(history)} epoch{'s' * (len(history) != 1)}; val_accuracy "
+                 f"{scored[-1]['val_accuracy']:.4f} (best {best['val_accuracy']:.4f} at epoch "
+                 f"{int(best['epoch'])})")
+    return text
+
+
 def _fmt_time(seconds: float) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "--:--"
@@ -580,8 +593,9 @@ class TrainingPanel(QWidget):
         ok = status in ("finished", "stopped", "early_stopped")
         if ok:
             self.progress.setValue(100 if status == "finished" else self.progress.value())
-        self._set_status(f"{status}: {event.get('message', '')}", error=not ok)
-        self._log(f"{status}: {event.get('message', '')}")
+        text = _outcome(status, event.get("message", ""), event.get("history") or [])
+        self._set_status(text, error=not ok)
+        self._log(text)
         if event.get("evaluation") and result is not None:
             self.evaluation.set_result(event["evaluation"], self._eval_images(result))
         self.plots.redraw()

@@ -284,6 +284,30 @@ def test_training_telemetry_is_drawn_on_nodes(window):
     greens = [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
     # A full-length bar (largest gradient norm) in green (no dead ReLUs).
     assert sum(c.green() > 150 and c.red() < 120 for c in greens) > len(greens) * 0.8
+    assert "dead ReLU channels 0 %" in item.toolTip()
+    assert "gradient norm 2" in item.toolTip() and "weights moved 10.00 %" in item.toolTip()
+
+
+def test_telemetry_of_a_node_without_relus_is_not_drawn_as_dead(window):
+    """tanh/softmax nodes have no ReLU: their dead share is NaN, drawn blue, never red."""
+    load_into(window, chain_graph())
+    item = window.scene.node_items["conv"]
+    window.scene.set_telemetry({"conv": {"grad_norm": 1.0, "weight_change": 0.02,
+                                         "dead_relu": float("nan")},
+                                "dense": {"grad_norm": float("nan"), "weight_change": 0.0,
+                                          "dead_relu": float("nan")}})
+    assert window.scene.telemetry_scale == 1.0     # a NaN norm does not poison the scale
+    window.view.centerOn(item)
+    QApplication.processEvents()
+    image = window.view.viewport().grab().toImage()
+    rect = window.view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    y = window.view.mapFromScene(QPointF(0, item.scenePos().y() + theme.NODE_HEIGHT + 4)).y()
+    bar = [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
+    assert sum(c.blue() > 180 and c.red() < 120 for c in bar) > len(bar) * 0.8
+    assert not any(c.red() > 180 and c.green() < 120 for c in bar)
+    assert "no ReLU" in item.toolTip()
+    window.scene.set_telemetry({})                   # a new run: the old figures go
+    assert "last epoch" not in item.toolTip()
 
 
 def test_clicking_the_lock_toggles_freeze(window, qtbot):

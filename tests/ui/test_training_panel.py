@@ -56,7 +56,11 @@ def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: _finished(panel), timeout=120_000)
     seconds = time.perf_counter() - t0
     assert panel.last_result.status == "finished"
-    assert panel.status_text.startswith("finished")
+    history = panel.last_result.history
+    best = max(history, key=lambda r: r["val_accuracy"])
+    assert panel.status_text == (
+        f"finished after 2 epochs; val_accuracy {history[-1]['val_accuracy']:.4f} "
+        f"(best {best['val_accuracy']:.4f} at epoch {best['epoch']})")
     plots = panel.plots
     assert plots.points("loss") == 2 and plots.points("val_accuracy") == 2
     # Batch events are throttled to 50/s; the last batch of each epoch always arrives.

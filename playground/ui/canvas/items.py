@@ -224,11 +224,20 @@ class NodeItem(QGraphicsItem):
         self.badge.severity = "error" if errors else "warning"
         self.badge.setVisible(bool(shown))
         if shown:
-            self.setToolTip("\n".join(f"{p.severity}: {p.message}" for p in shown))
+            self._base_tip = "\n".join(f"{p.severity}: {p.message}" for p in shown)
         else:
             spec = get_spec(node.type)
-            self.setToolTip(f"{node.id} ({node.type})" + (f"\n{spec.help}" if spec else ""))
+            self._base_tip = f"{node.id} ({node.type})" + (f"\n{spec.help}" if spec else "")
+        self.refresh_tooltip()
         self.update()
+
+    def refresh_tooltip(self) -> None:
+        """The node's tooltip: its problems or help, then the last epoch's telemetry if any."""
+        text = getattr(self, "_base_tip", "")
+        stats = self._scene_ref.telemetry.get(self.node_id)
+        if stats:
+            text += "\n\n" + telemetry_text(stats)
+        self.setToolTip(text)
 
     def has_error(self) -> bool:
         report = self.report()
@@ -401,14 +410,12 @@ class NodeItem(QGraphicsItem):
         if not stats:
             return
         scale = self._scene_ref.telemetry_scale or 1.0
-        frac = max(0.0, min(1.0, float(stats.get("grad_norm", 0.0)) / scale))
-        dead = max(0.0, min(1.0, float(stats.get("dead_relu", 0.0))))
+        frac = max(0.0, min(1.0, _finite(stats.get("grad_norm"), 0.0) / scale))
         bar = QRectF(6, rect.height() + 2, (rect.width() - 12), 4)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(255, 255, 255, 40))
         painter.drawRect(bar)
-        color = QColor.fromHsvF(0.33 * (1.0 - dead), 0.8, 0.9)
-        painter.setBrush(color)
+        painter.setBrush(telemetry_colour(stats))
         painter.drawRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()))
 
     def lock_rect(self) -> QRectF:
@@ -573,3 +580,35 @@ def routed(start: QPointF, end: QPointF, corridors: list[float], out: float = 26
     path.quadTo(QPointF(x2, end.y()), QPointF(x2 + r2, end.y()))
     path.lineTo(end)
     return path
+
+
+def _finite(value, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def telemetry_colour(stats: dict[str, float]) -> QColor:
+    """Green (no dead ReLU channels) to red (all dead); blue for a node without ReLUs (tanh,
+    softmax, pooling), whose dead share is NaN: "no ReLU" must not read as "all dead"."""
+    dead = _finite(stats.get("dead_relu"), math.nan)
+    if math.isnan(dead):
+        return QColor(theme.TELEMETRY_NO_RELU)
+    return QColor.fromHsvF(0.33 * (1.0 - max(0.0, min(1.0, dead))), 0.8, 0.9)
+
+
+def telemetry_text(stats: dict[str, float]) -> str:
+    """The last epoch's figures for a node, as its tooltip shows them."""
+    lines = ["last epoch:"]
+    grad = _finite(stats.get("grad_norm"), math.nan)
+    if not math.isnan(grad):
+        lines.append(f"  gradient norm {grad:.3g} (bar length, relative to the largest)")
+    change = _finite(stats.get("weight_change"), math.nan)
+    if not math.isnan(change):
+        lines.append(f"  weights moved {100 * change:.2f} %")
+    dead = _finite(stats.get("dead_relu"), math.nan)
+    lines.append("  no ReLU (bar blue)" if math.isnan(dead)
+                 else f"  dead ReLU channels {100 * dead:.0f} % (green 0 % .. red 100 %)")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ command with the old and new positions, which is what writes them into the model
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
@@ -262,11 +263,22 @@ class GraphScene(QGraphicsScene):
 
     # ---------------------------------------------------------------- telemetry
     def set_telemetry(self, stats: dict[str, dict[str, float]]) -> None:
+        before = set(self.telemetry)
         self.telemetry = {k: dict(v) for k, v in stats.items() if k in self.node_items}
-        norms = [float(v.get("grad_norm", 0.0)) for v in self.telemetry.values()]
+        norms = [n for n in (_number(v.get("grad_norm")) for v in self.telemetry.values())
+                 if math.isfinite(n)]
         self.telemetry_scale = max(norms) if norms and max(norms) > 0 else 1.0
-        for nid in self.telemetry:
-            self.node_items[nid].update()
+        for nid in before | set(self.telemetry):
+            if nid in self.node_items:
+                self.node_items[nid].refresh_tooltip()
+                self.node_items[nid].update()
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def guess_orientation(graph) -> str:
