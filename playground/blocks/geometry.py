@@ -47,7 +47,8 @@ def window_output(in_shape: Shape, kernel: tuple[int, int], strides: tuple[int, 
                 + (f" (dilated span {span})" if d > 1 else "")
                 + f" is larger than its {h}x{w} input with padding \"valid\" (the {axis} "
                 f"would shrink to {length}); use padding=\"same\" or a smaller {what}",
-                param="kernel_size" if what == "kernel" else "pool_size", fix="padding_same")
+                param="kernel_size" if what == "kernel" else "pool_size", fix="padding_same",
+                too_small=True)
         out.append(length)
     return out[0], out[1]
 

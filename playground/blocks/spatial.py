@@ -44,7 +44,7 @@ def crop_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     if h <= 0 or w <= 0:
         raise BlockProblem(f"cropping {top + bottom} rows and {left + right} columns from a "
                            f"{s[0]}x{s[1]} "
-                           "input leaves nothing", param="cropping")
+                           "input leaves nothing", param="cropping", too_small=True)
     return Inference((h, w, s[2]))
 
 

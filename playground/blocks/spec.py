@@ -26,11 +26,19 @@ CATEGORIES = ("input", "convolution", "pooling", "normalization", "activation",
 
 class BlockProblem(Exception):
     """A problem of one node, raised by a shape rule; ``param`` names the culprit param and
-    ``fix`` names a quick fix the editor can offer (``padding_same``, ``insert_flatten``...)."""
+    ``fix`` names a quick fix the editor can offer (``padding_same``, ``insert_flatten``...).
 
-    def __init__(self, message: str, param: str | None = None, fix: str | None = None) -> None:
+    ``too_small`` says the spatial size ran out here (a window or crop larger than its input,
+    an output size of zero or below): a larger input would get past this node. The "needs at
+    least HxWxC" search (``core.minimum_input``) reads this flag, never the wording, so a
+    message can be reworded freely.
+    """
+
+    def __init__(self, message: str, param: str | None = None, fix: str | None = None, *,
+                 too_small: bool = False) -> None:
         self.param = param
         self.fix = fix
+        self.too_small = too_small
         super().__init__(message)
 
 

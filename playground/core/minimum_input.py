@@ -3,7 +3,7 @@
 
 Pure Python: it re-runs the shape checker (``core.shapes.analyze``) on copies of the graph with
 other input sizes. Whether the size "runs out" somewhere (a window larger than its input, a size
-of zero) only gets worse as the input shrinks, so a binary search finds that threshold in a few
+of zero: a problem with ``too_small`` set) only gets worse as the input shrinks, so a binary search finds that threshold in a few
 checks. Validity itself need not be monotone: a U-Net's skips only line up at multiples of 16, so
 above the threshold the sizes are tried one by one up to the first valid one.
 """
@@ -19,8 +19,6 @@ MAX_SIZE = 8192
 # How many sizes above the threshold are tried for one that is valid (a U-Net with five
 # poolings needs a multiple of 32; this allows far deeper ones).
 SCAN_LIMIT = 256
-# Messages of the checker and block rules that mean "the input became too small here".
-_RUNS_OUT = ("too small", "is larger than its", "leaves nothing", "zero or below")
 
 
 def _single_input(graph: Graph) -> tuple[str, list[int]] | None:
@@ -59,9 +57,13 @@ class _Prober:
 
 
 def size_problem(analysis: Analysis) -> Problem | None:
-    """The first error that says the input became too small (its node is where it runs out)."""
+    """The first error that says the input became too small (its node is where it runs out).
+
+    Read from ``Problem.too_small``, which the block rules set where the size runs out, so
+    rewording a message cannot silently turn the hint off.
+    """
     for problem in analysis.errors:
-        if any(marker in problem.message for marker in _RUNS_OUT):
+        if problem.too_small:
             return problem
     return None
 

@@ -32,6 +32,9 @@ class Problem:
     edge: tuple[str, str] | None = None
     param: str | None = None
     fix: str | None = None   # quick-fix code the editor may offer
+    # The spatial size ran out at this node (a larger input would pass it); see
+    # BlockProblem.too_small. core.minimum_input searches on this, not on the message.
+    too_small: bool = False
 
     @property
     def location(self) -> str:
@@ -162,7 +165,8 @@ class Checker:
                 bad = [d for d in inference.shape if d <= 0]
                 if bad:
                     raise BlockProblem(f"the output shape {fmt_shape(inference.shape)} has a "
-                                       "size of zero or below; the input is too small here")
+                                       "size of zero or below; the input is too small here",
+                                       too_small=True)
             except BlockProblem as exc:
                 problem = exc
             except Exception as exc:  # noqa: BLE001 - see docstring
@@ -273,7 +277,8 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
             # Otherwise an upstream node failed; that node carries the message.
             continue
         if cached.problem is not None:
-            error(nid, str(cached.problem), param=cached.problem.param, fix=cached.problem.fix)
+            error(nid, str(cached.problem), param=cached.problem.param, fix=cached.problem.fix,
+                  too_small=cached.problem.too_small)
             continue
         inf = cached.inference
         if inf is None:
