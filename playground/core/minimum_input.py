@@ -4,8 +4,9 @@
 Pure Python: it re-runs the shape checker (``core.shapes.analyze``) on copies of the graph with
 other input sizes. Whether the size "runs out" somewhere (a window larger than its input, a size
 of zero: an error with ``Problem.too_small`` set) only gets worse as the input shrinks, so a
-binary search finds that threshold in a few checks. Validity itself need not be monotone: a U-Net's skips only line up at multiples of 16, so
-above the threshold the sizes are tried one by one up to the first valid one.
+binary search finds that threshold in a few checks. Validity itself need not be monotone: a
+U-Net's skips only line up at multiples of 16, so above the threshold the sizes are tried one by
+one up to the first valid one.
 """
 
 from __future__ import annotations
