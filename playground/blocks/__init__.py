@@ -8,6 +8,7 @@ from __future__ import annotations
 from playground.blocks import (
     activation,
     basic,
+    channels,
     conv,
     inception,
     merge,
@@ -20,7 +21,7 @@ from playground.blocks.spec import CATEGORIES, BlockSpec
 
 _ALL: tuple[BlockSpec, ...] = (
     basic.SPECS + conv.SPECS + pooling.SPECS + normalization.SPECS + activation.SPECS
-    + spatial.SPECS + merge.SPECS + inception.SPECS + residual.SPECS
+    + spatial.SPECS + channels.SPECS + merge.SPECS + inception.SPECS + residual.SPECS
 )
 
 CATALOGUE: dict[str, BlockSpec] = {spec.type: spec for spec in _ALL}

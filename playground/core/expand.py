@@ -5,9 +5,10 @@ exactly the ids of the composite's Keras inner layers (``<id>_<part>``), so a mo
 the expansion loads its weights by name into the expanded one, and parameter counts, MACs and
 output shapes stay the same (the tests check both against the checker and against Keras).
 
-A ResidualBlock whose "zero_pad" shortcut changes the shape cannot be expanded: the catalogue has
-no primitive block for channel zero-padding (``can_expand`` says False and ``expand_blocker`` says
-why).
+A ResidualBlock's "zero_pad" shortcut (option A) becomes the same two layers the composite builds:
+``<id>_0_pool`` (a 1x1 ``MaxPooling2D`` of the block's stride, "same" padding; only when the stride
+is above 1) and ``<id>_0_pad`` (the catalogue's ``ZeroPadChannels``, which appends zero channels),
+neither with weights.
 """
 
 from __future__ import annotations
@@ -103,12 +104,19 @@ def _residual_plan(v: dict[str, Any], in_shape: tuple[int, ...],
             main = plan.add(f"{i}_relu", "Activation", {"activation": act}, main)
     short = INPUT
     if tuple(out_shape) != tuple(in_shape):
-        if v["shortcut"] != "projection":
-            raise GraphEditError("a zero_pad shortcut that changes the shape has no primitive "
-                                 "block (channel zero-padding); it cannot be expanded")
-        short = plan.add("0_conv", "Conv2D", {"filters": cout, "kernel_size": 1,
-                                              "strides": v["strides"], "use_bias": bias}, INPUT)
-        short = plan.add("0_bn", "BatchNormalization", {"epsilon": eps}, short)
+        if v["shortcut"] == "projection":
+            short = plan.add("0_conv", "Conv2D", {"filters": cout, "kernel_size": 1,
+                                                  "strides": v["strides"], "use_bias": bias},
+                             INPUT)
+            short = plan.add("0_bn", "BatchNormalization", {"epsilon": eps}, short)
+        else:
+            # Mirrors residual_build: subsample by the stride, then append zero channels (a pad
+            # of 0 when only the size changes, so the layer names match the composite's).
+            if v["strides"] > 1:
+                short = plan.add("0_pool", "MaxPooling2D", {"pool_size": 1,
+                                                            "strides": v["strides"],
+                                                            "padding": "same"}, short)
+            short = plan.add("0_pad", "ZeroPadChannels", {"pad": cout - in_shape[2]}, short)
     add = plan.add("add", "Add", {}, short, main)
     plan.output = plan.add("out", "Activation", {"activation": act}, add)
     return plan

@@ -118,6 +118,10 @@ def _cases() -> list[Case]:
     add("Resizing", {"height": 7, "width": 19}, odd)
     add("Resizing", {"height": 5, "width": 5, "crop_to_aspect_ratio": True,
                      "interpolation": "nearest"}, odd)
+    # Channel zero-padding (ResNet option A's layer): none, some, more than the input has.
+    for pad in (0, 5, 12):
+        add("ZeroPadChannels", {"pad": pad}, odd)
+    add("ZeroPadChannels", {"pad": 3}, (1, 1, 1), trainable=False)
     # Merges with 2 and 3 inputs.
     for merge in ("Add", "Multiply", "Average", "Maximum"):
         add(merge, {}, odd, odd)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from playground.core import fileformat
-from playground.core.errors import GraphEditError
 from playground.core.expand import can_expand, expand_blocker, expand_command
 from playground.core.graph import Graph, Node
 from playground.core.shapes import analyze
@@ -62,6 +61,12 @@ RESIDUALS = {
                               "stride_on": "3x3", "use_bias": True}, 8, 2),
     "zero_pad_identity": ({"filters": 8, "shortcut": "zero_pad", "epsilon": 1e-3}, 8, 1),
     "elu_bias": ({"filters": 8, "strides": 2, "activation": "elu", "use_bias": True}, 8, 2),
+    # option A where the shape changes: subsample (1x1 max pool) and/or append zero channels
+    "zero_pad_s2_widen": ({"filters": 16, "shortcut": "zero_pad", "strides": 2}, 8, 2),
+    "zero_pad_s1_widen": ({"filters": 12, "shortcut": "zero_pad"}, 8, 1),
+    "zero_pad_s2_same_width": ({"filters": 8, "shortcut": "zero_pad", "strides": 2}, 8, 2),
+    "zero_pad_bottleneck_s2": ({"filters": 4, "kind": "bottleneck", "shortcut": "zero_pad",
+                                "strides": 2, "stride_on": "3x3"}, 8, 2),
 }
 
 
@@ -136,14 +141,31 @@ def test_no_position_stays_no_position():
     assert all(g.node(n).pos is None for n in g.node_ids if n.startswith("inc_"))
 
 
-def test_zero_pad_that_changes_shape_is_not_expandable():
+def test_zero_pad_shortcut_expands_into_pool_and_zero_channels():
     g = host_graph(Node("res", "ResidualBlock", {"filters": 16, "shortcut": "zero_pad",
                                                  "strides": 2}), (16, 16, 8), 2)
-    assert analyze(g).valid
-    assert not can_expand(g, "res")
-    assert "zero_pad" in expand_blocker(g, "res")
-    with pytest.raises(GraphEditError, match="zero_pad"):
-        expand_command(g, "res")
+    assert can_expand(g, "res") and expand_blocker(g, "res") is None
+    expand_command(g, "res").do(g)
+    pool, pad = g.node("res_0_pool"), g.node("res_0_pad")
+    assert (pool.type, pool.params) == ("MaxPooling2D", {"pool_size": 1, "strides": 2,
+                                                         "padding": "same"})
+    assert (pad.type, pad.params) == ("ZeroPadChannels", {"pad": 8})
+    assert g.inputs_of("res_0_pool") == ["input"]
+    assert g.inputs_of("res_0_pad") == ["res_0_pool"]
+    assert g.inputs_of("res_add") == ["res_0_pad", "res_2_bn"]  # shortcut first, as built
+    a = analyze(g)
+    assert a.nodes["res_0_pool"].shape == (8, 8, 8)
+    assert a.nodes["res_0_pad"].shape == (8, 8, 16)
+    assert a.nodes["res_0_pad"].params == 0 and a.nodes["res_0_pad"].macs == 0
+
+
+def test_zero_pad_without_stride_has_no_pool():
+    g = host_graph(Node("res", "ResidualBlock", {"filters": 12, "shortcut": "zero_pad"}),
+                   (16, 16, 8))
+    expand_command(g, "res").do(g)
+    assert "res_0_pool" not in g
+    assert g.inputs_of("res_0_pad") == ["input"]
+    assert g.node("res_0_pad").params == {"pad": 4}
 
 
 def test_blockers_name_the_reason():
@@ -204,9 +226,17 @@ def test_keras_inception_expansion_computes_the_same():
     _keras_equivalent(Node("inc", "InceptionModule", INCEPTIONS["batch_norm"]), (8, 8, 8), 1)
 
 
-def test_keras_residual_expansion_computes_the_same():
-    _keras_equivalent(Node("res", "ResidualBlock", RESIDUALS["bottleneck_s2"][0]),
-                      (8, 8, 8), 2)
+@pytest.mark.parametrize("name", ["bottleneck_s2", "zero_pad_s2_widen", "zero_pad_s1_widen",
+                                  "zero_pad_s2_same_width", "zero_pad_bottleneck_s2"])
+def test_keras_residual_expansion_computes_the_same(name):
+    params, cin, side = RESIDUALS[name]
+    _keras_equivalent(Node("res", "ResidualBlock", params), (8, 8, cin), side)
+
+
+def test_keras_zero_pad_expansion_on_odd_sizes_computes_the_same():
+    # "same" subsampling rounds up (9x7 -> 5x4) in both the composite and the expansion
+    _keras_equivalent(Node("res", "ResidualBlock", RESIDUALS["zero_pad_s2_widen"][0]),
+                      (9, 7, 8), 2)
 
 
 def test_expanding_every_composite_of_every_preset():
