@@ -12,6 +12,7 @@ index) so the CLI, scripts and tests can edit graphs with undo too.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -101,36 +102,44 @@ class RenameNode(Command):
 
 # --------------------------------------------------------------------------- edges
 class AddEdge(Command):
-    """Connect ``src`` to ``dst`` (at edge-list position ``index``: input order matters).
+    """Connect ``src`` to ``dst`` (at edge-list position ``index``: input order matters), with
+    the edge's unknown file keys ``extra`` (a pasted edge keeps its tool data).
 
     ``do`` raises ``CycleError``/``GraphEditError`` before changing anything.
     """
 
-    def __init__(self, src: str, dst: str, index: int | None = None) -> None:
+    def __init__(self, src: str, dst: str, index: int | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         self.src, self.dst, self.index = src, dst, index
+        self.extra = copy.deepcopy(extra) if extra else {}
         self.text = f"Connect {src} -> {dst}"
 
     def _index(self) -> int | None:
         return self.index
 
     def do(self, graph: Graph) -> None:
-        graph.add_edge(self.src, self.dst, index=self._index())
+        graph.add_edge(self.src, self.dst, index=self._index(), extra=self.extra)
 
     def undo(self, graph: Graph) -> None:
         graph.remove_edge(self.src, self.dst)
 
 
 class RemoveEdge(Command):
+    """Disconnect ``src -> dst``; undo puts the edge back at its position with its extra keys."""
+
     def __init__(self, src: str, dst: str) -> None:
         self.src, self.dst = src, dst
         self.index: int | None = None  # recorded by do()
+        self.extra: dict[str, Any] = {}  # recorded by do()
         self.text = f"Disconnect {src} -> {dst}"
 
     def do(self, graph: Graph) -> None:
+        edge = graph.edge(self.src, self.dst)  # GraphEditError before anything changes
         self.index = graph.remove_edge(self.src, self.dst)
+        self.extra = edge.extra
 
     def undo(self, graph: Graph) -> None:
-        graph.add_edge(self.src, self.dst, index=self.index, check_cycle=False)
+        graph.add_edge(self.src, self.dst, index=self.index, check_cycle=False, extra=self.extra)
 
 
 class _AddEdgeWhere(AddEdge):

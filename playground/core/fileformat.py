@@ -23,6 +23,7 @@ FORMAT_NAME = "keras-playground-graph"
 FORMAT_VERSION = 1
 KNOWN_TOP_KEYS = ("format", "version", "name", "description", "nodes", "edges")
 KNOWN_NODE_KEYS = ("id", "type", "params", "trainable", "pos")
+KNOWN_EDGE_KEYS = ("from", "to")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # Param values never need more than a few levels; a deeper document would only make every later
 # recursive step (copy, json.dumps, the inspector) risk a RecursionError.
@@ -307,7 +308,8 @@ def _read_edge(raw: Any, position: int, graph: Graph, rejected: set[str],
     if graph.has_edge(src, dst):
         problems.append((where, "the same edge appears twice"))
         return
-    graph._edges.append(Edge(src, dst))
+    extra = {k: v for k, v in raw.items() if k not in KNOWN_EDGE_KEYS}
+    graph._edges.append(Edge(src, dst, extra))
     graph._inputs[dst].append(src)
     graph._outputs[src].append(dst)
 
@@ -349,7 +351,7 @@ def to_document(graph: Graph) -> dict[str, Any]:
         item.update(n.extra)
         nodes.append(item)
     doc["nodes"] = nodes
-    doc["edges"] = [{"from": e.src, "to": e.dst} for e in graph.edges]
+    doc["edges"] = [{"from": e.src, "to": e.dst, **e.extra} for e in graph.edges]
     for key, value in graph.extra.items():
         doc.setdefault(key, value)
     return doc
@@ -386,6 +388,10 @@ def _unserializable(doc: dict[str, Any]) -> str:
         except (TypeError, ValueError):
             bad = [k for k, v in item.get("params", {}).items() if not _dumpable(v)]
             return f"node {item['id']}" + (f" param {bad[0]!r}" if bad else "")
+    for item in doc.get("edges", []):
+        if not _dumpable(item):
+            bad = [k for k, v in item.items() if not _dumpable(v)]
+            return f"edge {item['from']} -> {item['to']}" + (f" key {bad[0]!r}" if bad else "")
     for key, value in doc.items():
         if not _dumpable(value):
             return f"top-level key {key!r}"

@@ -44,8 +44,13 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
+    """A connection ``src -> dst``. Two edges are equal (and hash alike) by their ends only, so
+    ``Edge(a, b)`` finds the stored edge whatever tool data it carries."""
+
     src: str
     dst: str
+    # Keys of the edge's JSON object other than "from"/"to"; written back unchanged.
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.src} -> {self.dst}"
@@ -110,6 +115,13 @@ class Graph:
 
     def edge_index(self, src: str, dst: str) -> int:
         return self._edges.index(Edge(src, dst))
+
+    def edge(self, src: str, dst: str) -> Edge:
+        """The stored edge ``src -> dst`` (with its ``extra`` keys)."""
+        try:
+            return self._edges[self.edge_index(src, dst)]
+        except ValueError:
+            raise GraphEditError(f"edge {src} -> {dst} does not exist") from None
 
     def sinks(self) -> list[str]:
         """Nodes without outgoing edges: the model's outputs."""
@@ -219,14 +231,17 @@ class Graph:
 
     def restore_node(self, node: Node, edges: Iterable[tuple[int, Edge]],
                      index: int | None = None) -> None:
-        """Undo of ``remove_node``: the node comes back with its edges at their old positions
-        (and at node position ``index`` when given, so the saved file is byte-identical)."""
+        """Undo of ``remove_node``: the node comes back with its edges (and their extra keys)
+        at their old positions (and at node position ``index`` when given, so the saved file is
+        byte-identical)."""
         self.add_node(node, index=index)
         for position, e in sorted(edges, key=lambda item: item[0]):
-            self.add_edge(e.src, e.dst, index=position, check_cycle=False)
+            self.add_edge(e.src, e.dst, index=position, check_cycle=False, extra=e.extra)
 
     def add_edge(self, src: str, dst: str, index: int | None = None,
-                 check_cycle: bool = True) -> Edge:
+                 check_cycle: bool = True, extra: dict[str, Any] | None = None) -> Edge:
+        """Connect ``src`` to ``dst``; ``extra`` (copied) is the edge's unknown file keys, given
+        back by undo so a removed and restored edge saves as before."""
         for end in (src, dst):
             if end not in self._nodes:
                 raise GraphEditError(f"edge {src} -> {dst}: node '{end}' does not exist")
@@ -240,7 +255,7 @@ class Graph:
                 raise CycleError(
                     f"edge {src} -> {dst} would close the cycle {' -> '.join(back + [dst])}",
                     back)
-        edge = Edge(src, dst)
+        edge = Edge(src, dst, copy.deepcopy(extra) if extra else {})
         if index is None or index >= len(self._edges):
             self._edges.append(edge)
             self._inputs[dst].append(src)
@@ -310,8 +325,8 @@ class Graph:
         node = self.node(old)
         node.id = new
         self._nodes = {(new if k == old else k): v for k, v in self._nodes.items()}
-        self._edges = [Edge(new if e.src == old else e.src, new if e.dst == old else e.dst)
-                       for e in self._edges]
+        self._edges = [Edge(new if e.src == old else e.src, new if e.dst == old else e.dst,
+                            e.extra) for e in self._edges]
         self._inputs = {}
         self._outputs = {nid: [] for nid in self._nodes}
         for nid in self._nodes:
@@ -329,7 +344,10 @@ class Graph:
             g._nodes[n.id] = n.clone()
             g._inputs[n.id] = list(self._inputs[n.id])
             g._outputs[n.id] = list(self._outputs[n.id])
-        g._edges = list(self._edges)
+        # An edge with extra keys gets its own copy of them; the others (nearly all) are shared,
+        # as before: they are frozen, and building new ones would make copy() ~100x slower.
+        g._edges = [Edge(e.src, e.dst, copy.deepcopy(e.extra)) if e.extra else e
+                    for e in self._edges]
         return g
 
 
