@@ -122,7 +122,7 @@ def paste_command(graph: Graph, fragment: dict[str, Any],
             new.pos = (new.pos[0] + float(offset[0]), new.pos[1] + float(offset[1]))
         commands.append(AddNode(new))
     for e in piece.edges:
-        commands.append(AddEdge(mapping[e.src], mapping[e.dst]))
+        commands.append(AddEdge(mapping[e.src], mapping[e.dst], extra=e.extra))
     count = len(mapping)
     label = text or (f"Paste {next(iter(piece.nodes)).type}" if count == 1
                      else f"Paste {count} nodes")

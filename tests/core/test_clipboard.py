@@ -203,3 +203,14 @@ def test_duplicate_command_and_counts():
     assert analyze(g).total_params == 2 * base
     with pytest.raises(GraphEditError, match="nothing"):
         duplicate_command(g, [])
+
+
+def test_pasted_edges_keep_their_extra_keys():
+    g = make_graph()
+    g.edge("b", "cat").extra["label"] = {"colour": "red"}
+    frag = fragment_from_text(fragment_to_text(copy_fragment(g, ["b", "cat"])))
+    cmd, mapping = paste_command(g, frag)
+    cmd.do(g)
+    assert g.edge(mapping["b"], mapping["cat"]).extra == {"label": {"colour": "red"}}
+    g.edge(mapping["b"], mapping["cat"]).extra["label"]["colour"] = "blue"   # its own copy
+    assert g.edge("b", "cat").extra == {"label": {"colour": "red"}}
