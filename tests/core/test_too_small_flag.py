@@ -15,6 +15,7 @@ from playground.core.graph import Graph, Node
 from playground.core.minimum_input import minimum_input_message, size_problem, smallest_input
 from playground.core.presets import load_preset
 from playground.core.shapes import Checker, Problem
+from tests.presets.test_minimum_input import chain
 
 CHANNELS = 4
 TINY = 1      # a 1x1 input: any window, crop or stride-free valid kernel above 1 runs out
@@ -136,17 +137,6 @@ def reworded(spec: BlockSpec, message: str) -> BlockSpec:
                 raise BlockProblem(message, problem.param, problem.fix, too_small=True) from None
             raise
     return dataclasses.replace(spec, infer=infer)
-
-
-def chain(shape: list[int], *layers: tuple[str, dict[str, Any]]) -> Graph:
-    graph = Graph("chain")
-    graph.add_node(Node("input", "Input", {"shape": list(shape)}))
-    previous = "input"
-    for i, (type_name, params) in enumerate(layers):
-        graph.add_node(Node(f"n{i}", type_name, dict(params)))
-        graph.add_edge(previous, f"n{i}")
-        previous = f"n{i}"
-    return graph
 
 
 def test_rewording_every_size_message_keeps_the_hint(monkeypatch):

@@ -267,6 +267,16 @@ def test_wrapped_layout_folds_a_long_chain_into_readable_rows(window):
     assert window.doc.graph.node("c5").pos is None
 
 
+def telemetry_bar_pixels(window, item) -> list:
+    """The colours along the telemetry bar drawn under a node, as the viewport shows them."""
+    window.view.centerOn(item)
+    QApplication.processEvents()
+    image = window.view.viewport().grab().toImage()
+    rect = window.view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    y = window.view.mapFromScene(QPointF(0, item.scenePos().y() + theme.NODE_HEIGHT + 4)).y()
+    return [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
+
+
 def test_training_telemetry_is_drawn_on_nodes(window):
     load_into(window, chain_graph())
     item = window.scene.node_items["conv"]
@@ -276,12 +286,7 @@ def test_training_telemetry_is_drawn_on_nodes(window):
                                           "dead_relu": 1.0},
                                 "gone": {"grad_norm": 5.0}})
     assert set(window.scene.telemetry) == {"conv", "dense"}   # unknown ids are ignored
-    window.view.centerOn(item)
-    QApplication.processEvents()
-    image = window.view.viewport().grab().toImage()
-    rect = window.view.mapFromScene(item.sceneBoundingRect()).boundingRect()
-    y = window.view.mapFromScene(QPointF(0, item.scenePos().y() + theme.NODE_HEIGHT + 4)).y()
-    greens = [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
+    greens = telemetry_bar_pixels(window, item)
     # A full-length bar (largest gradient norm) in green (no dead ReLUs).
     assert sum(c.green() > 150 and c.red() < 120 for c in greens) > len(greens) * 0.8
     assert "dead ReLU channels 0 %" in item.toolTip()
@@ -297,12 +302,7 @@ def test_telemetry_of_a_node_without_relus_is_not_drawn_as_dead(window):
                                 "dense": {"grad_norm": float("nan"), "weight_change": 0.0,
                                           "dead_relu": float("nan")}})
     assert window.scene.telemetry_scale == 1.0     # a NaN norm does not poison the scale
-    window.view.centerOn(item)
-    QApplication.processEvents()
-    image = window.view.viewport().grab().toImage()
-    rect = window.view.mapFromScene(item.sceneBoundingRect()).boundingRect()
-    y = window.view.mapFromScene(QPointF(0, item.scenePos().y() + theme.NODE_HEIGHT + 4)).y()
-    bar = [image.pixelColor(x, y) for x in range(rect.left() + 10, rect.right() - 10)]
+    bar = telemetry_bar_pixels(window, item)
     assert sum(c.blue() > 180 and c.red() < 120 for c in bar) > len(bar) * 0.8
     assert not any(c.red() > 180 and c.green() < 120 for c in bar)
     assert "no ReLU" in item.toolTip()
