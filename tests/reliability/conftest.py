@@ -21,7 +21,8 @@ def answers(monkeypatch) -> Answers:
     import playground.ui  # noqa: F401  (PySide6/Python 3.11 work-around)
 
     ans = Answers()
-    ans.question = QMessageBox.StandardButton.Discard
+    ans.discard = QMessageBox.StandardButton.Discard
+    ans.question = ans.discard
 
     def question(parent, title, text, *args, **kwargs):
         ans.shown.append(("question", title, text))
@@ -71,8 +72,13 @@ def make_window(qtbot, answers, autosave_dir):
         return win
 
     yield make
+    # Close while the scripted answers are still in place: a window holding unsaved work asks
+    # first, and a test that answered "Cancel" must not leave its editor open for the next test.
+    answers.questions.clear()
+    answers.question = answers.discard
     for win in made:
         panel = win.training_panel
         if panel is not None and hasattr(panel, "stop_and_wait"):
             panel.stop_and_wait(60_000)
         win.wait_for_workers()
+        win.close()

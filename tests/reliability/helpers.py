@@ -72,6 +72,7 @@ class Answers:
 
     def __init__(self) -> None:
         self.question: Any = None          # set by the fixture: StandardButton.Discard
+        self.discard: Any = None           # StandardButton.Discard (helpers stay Qt-free)
         self.questions: list[Any] = []     # answers consumed in order before ``question``
         self.save_path: str = ""           # QFileDialog.getSaveFileName's answer ("" = cancel)
         self.open_path: str = ""
