@@ -61,12 +61,12 @@ TICK_MS = 100  # 10 Hz: progress, log and plots (the spec's 10-30 Hz; each tick 
 BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
 
 
-def _outcome(status: str, message: str, history: list[dict[str, Any]]) -> str:
-    """The status line at the end of a run: what happened and what it reached (the best
-    validation accuracy is the figure users compare runs by)."""
+def _outcome(status: str, message: str, history: list[dict[str, Any]], ok: bool) -> str:
+    """The status line at the end of a run: what happened and, for a run that trained, what it
+    reached (the best validation accuracy is the figure users compare runs by)."""
     text = message if message.startswith(status) else f"{status}: {message}"
     scored = [r for r in history if isinstance(r.get("val_accuracy"), float)]
-    if status in ("finished", "stopped", "early_stopped") and scored:
+    if ok and scored:
         best = max(scored, key=lambda r: r["val_accuracy"])
         text += (f" after {len(history)} epoch{'s' * (len(history) != 1)}; val_accuracy "
                  f"{scored[-1]['val_accuracy']:.4f} (best {best['val_accuracy']:.4f} at epoch "
@@ -593,7 +593,7 @@ class TrainingPanel(QWidget):
         ok = status in ("finished", "stopped", "early_stopped")
         if ok:
             self.progress.setValue(100 if status == "finished" else self.progress.value())
-        text = _outcome(status, event.get("message", ""), event.get("history") or [])
+        text = _outcome(status, event.get("message", ""), event.get("history") or [], ok)
         self._set_status(text, error=not ok)
         self._log(text)
         if event.get("evaluation") and result is not None:

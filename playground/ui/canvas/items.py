@@ -163,6 +163,7 @@ class NodeItem(QGraphicsItem):
         self.out_port = PortItem(self, "out")
         self.badge = ErrorBadge(self)
         self._signature: tuple | None = None
+        self._base_tip = ""   # problems or help; telemetry figures are appended after a run
         self.hovered = False
         self.apply_cache_mode()
         self.place_ports()
@@ -233,7 +234,7 @@ class NodeItem(QGraphicsItem):
 
     def refresh_tooltip(self) -> None:
         """The node's tooltip: its problems or help, then the last epoch's telemetry if any."""
-        text = getattr(self, "_base_tip", "")
+        text = self._base_tip
         stats = self._scene_ref.telemetry.get(self.node_id)
         if stats:
             text += "\n\n" + telemetry_text(stats)
@@ -410,7 +411,7 @@ class NodeItem(QGraphicsItem):
         if not stats:
             return
         scale = self._scene_ref.telemetry_scale or 1.0
-        frac = max(0.0, min(1.0, _finite(stats.get("grad_norm"), 0.0) / scale))
+        frac = max(0.0, min(1.0, finite_or(stats.get("grad_norm"), 0.0) / scale))
         bar = QRectF(6, rect.height() + 2, (rect.width() - 12), 4)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(255, 255, 255, 40))
@@ -582,7 +583,8 @@ def routed(start: QPointF, end: QPointF, corridors: list[float], out: float = 26
     return path
 
 
-def _finite(value, default: float) -> float:
+def finite_or(value, default: float) -> float:
+    """``value`` as a finite float, else ``default`` (telemetry figures may be NaN or missing)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -593,7 +595,7 @@ def _finite(value, default: float) -> float:
 def telemetry_colour(stats: dict[str, float]) -> QColor:
     """Green (no dead ReLU channels) to red (all dead); blue for a node without ReLUs (tanh,
     softmax, pooling), whose dead share is NaN: "no ReLU" must not read as "all dead"."""
-    dead = _finite(stats.get("dead_relu"), math.nan)
+    dead = finite_or(stats.get("dead_relu"), math.nan)
     if math.isnan(dead):
         return QColor(theme.TELEMETRY_NO_RELU)
     return QColor.fromHsvF(0.33 * (1.0 - max(0.0, min(1.0, dead))), 0.8, 0.9)
@@ -602,13 +604,13 @@ def telemetry_colour(stats: dict[str, float]) -> QColor:
 def telemetry_text(stats: dict[str, float]) -> str:
     """The last epoch's figures for a node, as its tooltip shows them."""
     lines = ["last epoch:"]
-    grad = _finite(stats.get("grad_norm"), math.nan)
+    grad = finite_or(stats.get("grad_norm"), math.nan)
     if not math.isnan(grad):
         lines.append(f"  gradient norm {grad:.3g} (bar length, relative to the largest)")
-    change = _finite(stats.get("weight_change"), math.nan)
+    change = finite_or(stats.get("weight_change"), math.nan)
     if not math.isnan(change):
         lines.append(f"  weights moved {100 * change:.2f} %")
-    dead = _finite(stats.get("dead_relu"), math.nan)
+    dead = finite_or(stats.get("dead_relu"), math.nan)
     lines.append("  no ReLU (bar blue)" if math.isnan(dead)
                  else f"  dead ReLU channels {100 * dead:.0f} % (green 0 % .. red 100 %)")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QGraphicsScene
 
 from playground.ui import theme
-from playground.ui.canvas.items import EdgeItem, NodeItem
+from playground.ui.canvas.items import EdgeItem, NodeItem, finite_or
 from playground.ui.document import Document
 
 
@@ -265,20 +265,13 @@ class GraphScene(QGraphicsScene):
     def set_telemetry(self, stats: dict[str, dict[str, float]]) -> None:
         before = set(self.telemetry)
         self.telemetry = {k: dict(v) for k, v in stats.items() if k in self.node_items}
-        norms = [n for n in (_number(v.get("grad_norm")) for v in self.telemetry.values())
-                 if math.isfinite(n)]
+        norms = [n for n in (finite_or(v.get("grad_norm"), math.nan)
+                             for v in self.telemetry.values()) if not math.isnan(n)]
         self.telemetry_scale = max(norms) if norms and max(norms) > 0 else 1.0
         for nid in before | set(self.telemetry):
             if nid in self.node_items:
                 self.node_items[nid].refresh_tooltip()
                 self.node_items[nid].update()
-
-
-def _number(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def guess_orientation(graph) -> str:
