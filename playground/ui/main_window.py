@@ -128,7 +128,8 @@ class MainWindow(QMainWindow):
             TrainingPanel = None  # noqa: N806
         if TrainingPanel is not None:
             try:
-                self.training_panel = TrainingPanel(lambda: self.doc.graph, self)
+                self.training_panel = TrainingPanel(lambda: self.doc.graph, self,
+                                                    push=lambda command: self.doc.push(command))
                 # The ImageNet option depends on the graph (its keras_application twin).
                 self.doc.analyzed.connect(
                     lambda _analysis: self.training_panel.refresh_graph_options())

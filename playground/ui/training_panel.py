@@ -6,7 +6,8 @@ arrive in a thread-safe queue that a QTimer drains at 10 Hz on the UI thread, so
 touch widgets and the plots redraw at most once per tick from preallocated buffers. TensorFlow is
 imported only inside the worker (and the export/preview jobs).
 
-Contract with the editor: ``TrainingPanel(get_graph, parent)``; ``is_running()``,
+Contract with the editor: ``TrainingPanel(get_graph, parent, push)`` (``push`` is the editor's
+``Document.push``: graph edits go through its undo stack); ``is_running()``,
 ``stop_and_wait(timeout_ms)``; signals ``telemetry(dict)`` (node id -> ``{"grad_norm",
 "weight_change", "dead_relu"}`` after each epoch) and ``device_changed(str)``.
 """
@@ -100,10 +101,15 @@ class TrainingPanel(QWidget):
     device_changed = Signal(str)
     run_finished = Signal(str)   # the final status: finished, stopped, nan, oom, error...
 
-    def __init__(self, get_graph: Callable[[], Graph], parent: QWidget | None = None) -> None:
+    def __init__(self, get_graph: Callable[[], Graph], parent: QWidget | None = None,
+                 push: Callable[[Any], str | None] | None = None) -> None:
         super().__init__(parent)
         ensure_gui_thread_gc()
         self.get_graph = get_graph
+        # The editor's undo stack (Document.push): every edit the panel makes to the graph goes
+        # through it, so it can be undone and marks the document modified. A bare panel (tests,
+        # scripts) applies commands to the graph directly.
+        self.push_command = push
         self.worker: TrainingWorker | None = None
         self.jobs: list[tuple[BackgroundJob, Callable[[BackgroundJob], None]]] = []
         self.last_result: Any = None
@@ -439,9 +445,7 @@ class TrainingPanel(QWidget):
             self._log("freeze: nothing to freeze (every node but the head is frozen already)")
             return []
         command = SetTrainable(ids, False)
-        doc = getattr(self.parent(), "doc", None)
-        push = getattr(doc, "push", None)
-        error = push(command) if callable(push) else command.do(graph)
+        error = self.push_command(command) if self.push_command else command.do(graph)
         if error:
             self._log(f"freeze: {error}")
             return []
