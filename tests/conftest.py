@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
+import hypothesis
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PLAYGROUND_NO_SETTINGS", "1")  # tests never touch the user's QSettings
 os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".keras-test-home"))
+# Tests never write into the user's real autosave or runs folders (a test graph left in the real
+# autosave folder was offered for recovery at the next start). Set, not defaulted: a user's own
+# settings must not leak into the suite either. Fixtures may point them elsewhere again.
+_SCRATCH = tempfile.mkdtemp(prefix="playground-tests-")
+os.environ["PLAYGROUND_AUTOSAVE_DIR"] = os.path.join(_SCRATCH, "autosave")
+os.environ["PLAYGROUND_RUNS_DIR"] = os.path.join(_SCRATCH, "runs")
+atexit.register(shutil.rmtree, _SCRATCH, True)
+
+# Property tests draw the same examples on every run (CI must not pass on one run and fail on
+# the next); a long random search belongs in bench/.
+hypothesis.settings.register_profile("playground", derandomize=True, database=None,
+                                     print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "playground"))
 
 
 @pytest.fixture(autouse=True)

@@ -165,26 +165,43 @@ class SetParam(Command):
         self.node_id, self.key, self.value = node_id, key, value
         self.old: Any = MISSING
         self._old_params: dict[str, Any] = {}
+        # After a merge, the params object the merged edits left (its key order included), so a
+        # redo gives back exactly that state rather than a reordering of it.
+        self._merged_result: dict[str, Any] | None = None
         self.text = f"Set {node_id}.{key}"
 
     def do(self, graph: Graph) -> None:
         params = graph.node(self.node_id).params
         self.old = params.get(self.key, MISSING)
         self._old_params = dict(params)
-        graph.set_param(self.node_id, self.key, self.value)
+        if self._merged_result is not None:
+            graph.set_params(self.node_id, self._merged_result)
+        else:
+            graph.set_param(self.node_id, self.key, self.value)
 
     def undo(self, graph: Graph) -> None:
-        if self.old is not MISSING and self.key not in graph.node(self.node_id).params:
-            # A reset removed the key: put the whole object back so the key order (and the
-            # saved file) is exactly as before.
-            graph.set_params(self.node_id, self._old_params)
-        else:
+        keys = list(graph.node(self.node_id).params)
+        old_keys = list(self._old_params)
+        in_place = (self.old is MISSING
+                    or (self.key in keys and keys.index(self.key) == old_keys.index(self.key)))
+        if in_place:
             graph.set_param(self.node_id, self.key, self.old)
+        else:
+            # A reset removed the key (or a reset and a new value, merged into this step, put it
+            # back at the end): restore the whole object so the key order, and so the saved
+            # file, is exactly as before.
+            graph.set_params(self.node_id, self._old_params)
 
     def merge(self, other: Command) -> bool:
         if (type(other) is SetParam and other.node_id == self.node_id
                 and other.key == self.key):
             self.value = other.value
+            result = dict(other._old_params)
+            if other.value is MISSING:
+                result.pop(self.key, None)
+            else:
+                result[self.key] = other.value
+            self._merged_result = result
             return True
         return False
 

@@ -35,7 +35,6 @@ MODEL_CLASSES = {"Functional", "Sequential", "Model"}
 CODE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
 # Keras layers that load another model from a path named in the file (a SavedModel runs TF ops).
 EXTERNAL_CLASSES = {"TFSMLayer"}
-PLAYGROUND_PACKAGE = "playground"
 
 
 class WeightsError(PlaygroundError):

@@ -215,7 +215,7 @@ def test_script_is_readable(tmp_path, capsys):
     assert "name='inc_3x3_reduce'" in source
     assert "kernel_size=(3, 5)" in source
     assert "padding=((0, 1), (1, 0))" in source
-    assert "trainable=False, name='conv-a'" in source or "trainable=False,\n" in source
+    assert "        trainable=False,\n        name='conv-a',\n" in source
     assert "conv_a = layers.Conv2D(" in source
     body = source.split("def build_model")[1]
     assert "kernel_initializer" not in body and "dtype" not in body

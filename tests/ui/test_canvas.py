@@ -68,7 +68,7 @@ def test_palette_drag_and_drop_creates_node(window):
     assert abs(centre.x() - dropped_at.x()) < 8 and abs(centre.y() - dropped_at.y()) < 8
     item = window.scene.node_items[node.id]
     assert isinstance(item, NodeItem) and item.isSelected()
-    assert item.face_text().startswith("32 @ 3x3") or "@" in item.face_text()
+    assert item.face_text().startswith("32 @ 3x3")
     # Undo removes it from the model and the scene.
     window.doc.undo_stack.undo()
     assert len(graph) == 0 and not window.scene.node_items

@@ -35,7 +35,6 @@ class GraphScene(QGraphicsScene):
         self.telemetry_scale = 1.0
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}
-        self._syncing = False
         self._corridors: tuple[int, list[float]] = (-1, [])
         self._reroute_pending = False
         self.setBackgroundBrush(theme.CANVAS_BG)
@@ -71,9 +70,7 @@ class GraphScene(QGraphicsScene):
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(self, node_id)
         pos = self.doc.graph.node(node_id).pos
-        self._syncing = True
         item.setPos(QPointF(*pos) if pos else QPointF(0, 0))
-        self._syncing = False
         self.addItem(item)
         self.node_items[node_id] = item
         item.refresh()
@@ -113,9 +110,7 @@ class GraphScene(QGraphicsScene):
             item = self.node_items.get(nid)
             if item is not None and nid in graph:
                 pos = graph.node(nid).pos
-                self._syncing = True
                 item.setPos(QPointF(*pos) if pos else QPointF(0, 0))
-                self._syncing = False
                 self._adjust_edges_of(nid)
                 if not self._reroute_pending:
                     self._reroute_pending = True
