@@ -40,6 +40,12 @@ def _no_running_qthreads():
         if worker.live_threads():
             count = worker.stop_all(timeout=60)
             pytest.fail(f"test left {count} training worker thread(s) running")
+    if "playground.training.session" in sys.modules:
+        from playground.training import session
+
+        if session.live_sessions():
+            count = session.stop_all(timeout=30)
+            pytest.fail(f"test left {count} training session(s) running")
     if "PySide6.QtCore" not in sys.modules:
         return
     from PySide6.QtCore import QThread
