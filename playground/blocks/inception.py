@@ -1,13 +1,17 @@
-"""GoogLeNet's inception module as one composite block (1x1, 3x3, 5x5 and pool branches)."""
+"""GoogLeNet's inception module as one composite block (1x1, 3x3, 5x5 and pool branches).
+
+Described once, as a plan of catalogue primitives (:mod:`playground.blocks.composite`): the
+checker, the compiler and "Expand into layers" all run :func:`inception_plan`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from playground.blocks import common_params as cp
-from playground.blocks.composite import Tally
+from playground.blocks.composite import INPUT, Plan, plan_build, plan_infer
 from playground.blocks.geometry import need_rank
-from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep
+from playground.blocks.spec import BlockProblem, BlockSpec, Param, Shape
 
 
 def _width(name: str, default: int, help_text: str) -> Param:
@@ -30,76 +34,43 @@ PARAMS = (
 BRANCHES = (("3x3", "f3x3_reduce", "f3x3", 3), ("5x5", "f5x5_reduce", "f5x5", 5))
 
 
-def _conv(t: Tally, part: str, shape: tuple[int, ...], filters: int, k: int, bn: bool,
-          act: str) -> tuple[int, ...]:
-    shape = t.conv(part, shape, filters, k, 1, "same", bias=not bn)
-    if bn:
-        t.batch_norm(f"{part}_bn", shape)
+def inception_plan(p: dict[str, Any], in_shape: Shape) -> Plan:
+    """The module's layers: each branch's convolutions, the 3x3 max pool, the concatenation."""
+    need_rank(in_shape, 3, "InceptionModule")
+    plan = Plan()
+    bn, act = p["batch_norm"], p["activation"]
+
+    def conv(part: str, src: str, filters: int, k: int) -> str:
+        if not bn:
+            return plan.add(part, "Conv2D", {"filters": filters, "kernel_size": k,
+                                             "padding": "same", "activation": act}, src)
+        out = plan.add(part, "Conv2D", {"filters": filters, "kernel_size": k,
+                                        "padding": "same", "use_bias": False}, src)
+        out = plan.add(f"{part}_bn", "BatchNormalization", {}, out)
         if act != "linear":
-            t.layer(f"{part}_act", "Activation", shape)
-    return shape
+            out = plan.add(f"{part}_act", "Activation", {"activation": act}, out)
+        return out
 
-
-def inception_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
-    (s,) = shapes
-    need_rank(s, 3, "InceptionModule")
-    t, bn, act = Tally(), p["batch_norm"], p["activation"]
-    channels = 0
-    widest = 1
+    branches = []
     if p["f1x1"]:
-        channels += _conv(t, "1x1", s, p["f1x1"], 1, bn, act)[2]
+        branches.append(conv("1x1", INPUT, p["f1x1"], 1))
     for part, reduce_key, width_key, k in BRANCHES:
         if not p[width_key]:
             if p[reduce_key]:
                 raise BlockProblem(f"{reduce_key} is {p[reduce_key]} but {width_key} is 0: "
                                    f"set {width_key} or set {reduce_key} to 0", param=reduce_key)
             continue
-        shape = s
+        src = INPUT
         if p[reduce_key]:
-            shape = _conv(t, f"{part}_reduce", shape, p[reduce_key], 1, bn, act)
-        channels += _conv(t, part, shape, p[width_key], k, bn, act)[2]
-        widest = max(widest, k)
-    t.layer("pool", "MaxPooling2D", s)
-    widest = max(widest, 3)
+            src = conv(f"{part}_reduce", src, p[reduce_key], 1)
+        branches.append(conv(part, src, p[width_key], k))
+    pool = plan.add("pool", "MaxPooling2D", {"pool_size": 3, "strides": 1, "padding": "same"},
+                    INPUT)
     if p["pool_proj"]:
-        channels += _conv(t, "pool_proj", s, p["pool_proj"], 1, bn, act)[2]
-    else:
-        channels += s[2]
-    out = (s[0], s[1], channels)
-    t.layer("concat", "Concatenate", out)
-    depth = 2 if (p["f3x3_reduce"] or p["f5x5_reduce"] or p["pool_proj"]) else 1
-    return t.result(out, RFStep((widest, widest), (1, 1)), depth)
-
-
-def _build_conv(ctx: Any, x: Any, part: str, filters: int, k: int, bn: bool, act: str) -> Any:
-    L = ctx.L
-    x = ctx.add(L.Conv2D(filters, k, padding="same", use_bias=not bn,
-                         activation=None if bn else act, name=ctx.name(part)))(x)
-    if bn:
-        x = ctx.add(L.BatchNormalization(name=ctx.name(f"{part}_bn")))(x)
-        if act != "linear":
-            x = ctx.add(L.Activation(act, name=ctx.name(f"{part}_act")))(x)
-    return x
-
-
-def inception_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
-    (x,) = inputs
-    bn, act = p["batch_norm"], p["activation"]
-    outs = []
-    if p["f1x1"]:
-        outs.append(_build_conv(ctx, x, "1x1", p["f1x1"], 1, bn, act))
-    for part, reduce_key, width_key, k in BRANCHES:
-        if not p[width_key]:
-            continue
-        y = x
-        if p[reduce_key]:
-            y = _build_conv(ctx, y, f"{part}_reduce", p[reduce_key], 1, bn, act)
-        outs.append(_build_conv(ctx, y, part, p[width_key], k, bn, act))
-    y = ctx.add(ctx.L.MaxPooling2D(3, strides=1, padding="same", name=ctx.name("pool")))(x)
-    if p["pool_proj"]:
-        y = _build_conv(ctx, y, "pool_proj", p["pool_proj"], 1, bn, act)
-    outs.append(y)
-    return ctx.add(ctx.L.Concatenate(axis=-1, name=ctx.name("concat")))(outs)
+        pool = conv("pool_proj", pool, p["pool_proj"], 1)
+    branches.append(pool)
+    plan.output = plan.add("concat", "Concatenate", {}, *branches)
+    return plan
 
 
 def inception_face(p: dict[str, Any]) -> str:
@@ -114,8 +85,8 @@ def inception_face(p: dict[str, Any]) -> str:
 
 INCEPTION = BlockSpec(
     type="InceptionModule", label="Inception Module", category="composite",
-    params=PARAMS, infer=inception_infer, build=inception_build, face=inception_face,
-    composite=True,
+    params=PARAMS, infer=plan_infer(inception_plan), build=plan_build(inception_plan),
+    face=inception_face, composite=True, plan=inception_plan,
     help="GoogLeNet's module: parallel 1x1, 3x3, 5x5 convolutions and 3x3 max pooling, "
          "concatenated; 1x1 'reduce' convolutions cut the cost of the 3x3 and 5x5.")
 

@@ -1,6 +1,8 @@
 """ResNet's residual block as one composite (basic or bottleneck; option A or B shortcuts).
 
-Inner layer names follow keras.applications' ResNet (``<id>_1_conv``, ``<id>_0_bn``,
+Described once, as a plan of catalogue primitives (:mod:`playground.blocks.composite`): the
+checker, the compiler and "Expand into layers" all run :func:`residual_plan`. Inner layer names
+follow keras.applications' ResNet (``<id>_1_conv``, ``<id>_0_bn``,
 ``<id>_add``, ``<id>_out``) so that weights of Keras' own ResNet load by name into a preset whose
 node ids are Keras' block names (``conv2_block1``).
 """
@@ -11,9 +13,9 @@ import math
 from typing import Any
 
 from playground.blocks import common_params as cp
-from playground.blocks.composite import Tally
+from playground.blocks.composite import INPUT, Plan, plan_build, plan_infer
 from playground.blocks.geometry import need_rank
-from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep
+from playground.blocks.spec import BlockProblem, BlockSpec, Param, Shape
 
 EXPANSION = 4
 
@@ -50,66 +52,41 @@ def _steps(p: dict[str, Any]) -> list[tuple[int, int]]:
     return [(1, 1), (3, s), (1, 1)]
 
 
-def residual_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
-    (s,) = shapes
-    need_rank(s, 3, "ResidualBlock")
-    t, bias = Tally(), p["use_bias"]
-    filters, cout = p["filters"], out_channels(p)
+def residual_plan(p: dict[str, Any], in_shape: Shape) -> Plan:
+    """The main path (conv, BN, ReLU per step), the shortcut where the shape changes (a
+    projection, or option A's subsample and zero channels), the sum and the last ReLU."""
+    need_rank(in_shape, 3, "ResidualBlock")
+    plan = Plan()
+    bias, act, eps = p["use_bias"], p["activation"], p["epsilon"]
+    filters, cout, stride = p["filters"], out_channels(p), p["strides"]
     widths = [filters, filters] if p["kind"] == "basic" else [filters, filters, cout]
-    x = s
-    rf = RFStep()
-    for i, ((k, stride), width) in enumerate(zip(_steps(p), widths, strict=True), start=1):
-        x = t.conv(f"{i}_conv", x, width, k, stride, "same", bias)
-        t.batch_norm(f"{i}_bn", x)
+    main = INPUT
+    for i, ((k, step), width) in enumerate(zip(_steps(p), widths, strict=True), start=1):
+        main = plan.add(f"{i}_conv", "Conv2D", {"filters": width, "kernel_size": k,
+                                                "strides": step, "padding": "same",
+                                                "use_bias": bias}, main)
+        main = plan.add(f"{i}_bn", "BatchNormalization", {"epsilon": eps}, main)
         if i < len(widths):
-            t.layer(f"{i}_relu", "Activation", x)
-        rf = rf.then(RFStep((k, k), (stride, stride)))
-    out = x
-    if out != s:
+            main = plan.add(f"{i}_relu", "Activation", {"activation": act}, main)
+    short = INPUT
+    out_shape = (math.ceil(in_shape[0] / stride), math.ceil(in_shape[1] / stride), cout)
+    if out_shape != tuple(in_shape):
         if p["shortcut"] == "projection":
-            short = t.conv("0_conv", s, cout, 1, p["strides"], "same", bias)
-            t.batch_norm("0_bn", short)
+            short = plan.add("0_conv", "Conv2D", {"filters": cout, "kernel_size": 1,
+                                                  "strides": stride, "use_bias": bias}, INPUT)
+            short = plan.add("0_bn", "BatchNormalization", {"epsilon": eps}, short)
         else:
-            if cout < s[2]:
-                raise BlockProblem(f"a zero_pad shortcut cannot shrink {s[2]} channels to "
-                                   f"{cout}; use shortcut \"projection\"", param="shortcut")
-            sub = (math.ceil(s[0] / p["strides"]), math.ceil(s[1] / p["strides"]), s[2])
-            if p["strides"] > 1:
-                t.layer("0_pool", "MaxPooling2D", sub)
-            short = t.layer("0_pad", "ZeroPadChannels", (sub[0], sub[1], cout))
-        if short != out:
-            raise BlockProblem(f"shortcut shape {short} does not match {out}")
-    t.layer("add", "Add", out)
-    t.layer("out", "Activation", out)
-    return t.result(out, rf, len(widths))
-
-
-def residual_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
-    (x,) = inputs
-    L, bias, act, eps = ctx.L, p["use_bias"], p["activation"], p["epsilon"]
-    cout = out_channels(p)
-    widths = [p["filters"]] * 2 if p["kind"] == "basic" else [p["filters"]] * 2 + [cout]
-    y = x
-    for i, ((k, stride), width) in enumerate(zip(_steps(p), widths, strict=True), start=1):
-        y = ctx.add(L.Conv2D(width, k, strides=stride, padding="same", use_bias=bias,
-                             name=ctx.name(f"{i}_conv")))(y)
-        y = ctx.add(L.BatchNormalization(epsilon=eps, name=ctx.name(f"{i}_bn")))(y)
-        if i < len(widths):
-            y = ctx.add(L.Activation(act, name=ctx.name(f"{i}_relu")))(y)
-    in_shape = tuple(x.shape[1:])
-    if tuple(y.shape[1:]) != in_shape:
-        if p["shortcut"] == "projection":
-            x = ctx.add(L.Conv2D(cout, 1, strides=p["strides"], use_bias=bias,
-                                 name=ctx.name("0_conv")))(x)
-            x = ctx.add(L.BatchNormalization(epsilon=eps, name=ctx.name("0_bn")))(x)
-        else:
-            if p["strides"] > 1:
-                x = ctx.add(L.MaxPooling2D(1, strides=p["strides"], padding="same",
-                                           name=ctx.name("0_pool")))(x)
-            x = ctx.add(ctx.custom.ZeroPadChannels(cout - in_shape[2],
-                                                   name=ctx.name("0_pad")))(x)
-    y = ctx.add(L.Add(name=ctx.name("add")))([x, y])
-    return ctx.add(L.Activation(act, name=ctx.name("out")))(y)
+            if cout < in_shape[2]:
+                raise BlockProblem(f"a zero_pad shortcut cannot shrink {in_shape[2]} channels "
+                                   f"to {cout}; use shortcut \"projection\"", param="shortcut")
+            if stride > 1:
+                short = plan.add("0_pool", "MaxPooling2D", {"pool_size": 1, "strides": stride,
+                                                            "padding": "same"}, short)
+            # A pad of 0 when only the size changes, so the layer names stay the same.
+            short = plan.add("0_pad", "ZeroPadChannels", {"pad": cout - in_shape[2]}, short)
+    add = plan.add("add", "Add", {}, short, main)
+    plan.output = plan.add("out", "Activation", {"activation": act}, add)
+    return plan
 
 
 def residual_face(p: dict[str, Any]) -> str:
@@ -123,8 +100,8 @@ def residual_face(p: dict[str, Any]) -> str:
 
 RESIDUAL = BlockSpec(
     type="ResidualBlock", label="Residual Block", category="composite",
-    params=PARAMS, infer=residual_infer, build=residual_build, face=residual_face,
-    composite=True,
+    params=PARAMS, infer=plan_infer(residual_plan), build=plan_build(residual_plan),
+    face=residual_face, composite=True, plan=residual_plan,
     help="ResNet's block: the layers learn a residual F(x) that is added to the input x "
          "(shortcut), so extra depth starts as the identity.")
 

@@ -154,6 +154,9 @@ class BlockSpec:
     face: Callable[[dict[str, Any]], str] | None = None   # key params for the node face
     composite: bool = False
     keras_class: str | None = None   # the Keras class a primitive compiles to
+    # A composite's one description: ``plan(values, in_shape) -> blocks.composite.Plan`` of
+    # catalogue primitives; its shape rule, Keras builder and expansion all run it.
+    plan: Callable[[dict[str, Any], Shape], Any] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:

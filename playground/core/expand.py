@@ -13,12 +13,8 @@ neither with weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from playground.blocks import get_spec
-from playground.blocks.residual import EXPANSION
-from playground.blocks.residual import _steps as residual_steps
+from playground.blocks.composite import INPUT, Plan
 from playground.core.commands import (
     AddEdge,
     AddNode,
@@ -32,100 +28,12 @@ from playground.core.errors import GraphEditError
 from playground.core.graph import Graph, Node
 from playground.core.shapes import Analysis, analyze
 
-EXPANDABLE = ("InceptionModule", "ResidualBlock")
 
-INPUT = "<input>"  # stands for the composite's (single) input in a plan
-
-
-@dataclass
-class _Plan:
-    """Inner nodes (part, type, params) in build order and edges; INPUT is the external source.
-    The edges' order is the input order of the multi-input nodes (concat, add)."""
-
-    nodes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    edges: list[tuple[str, str]] = field(default_factory=list)
-    output: str = ""
-
-    def add(self, part: str, type_name: str, params: dict[str, Any], *inputs: str) -> str:
-        self.nodes.append((part, type_name, params))
-        self.edges.extend((src, part) for src in inputs)
-        return part
-
-
-def _inception_plan(v: dict[str, Any]) -> _Plan:
-    plan = _Plan()
-    bn, act = v["batch_norm"], v["activation"]
-
-    def conv(part: str, src: str, filters: int, k: int) -> str:
-        if not bn:
-            return plan.add(part, "Conv2D", {"filters": filters, "kernel_size": k,
-                                             "padding": "same", "activation": act}, src)
-        out = plan.add(part, "Conv2D", {"filters": filters, "kernel_size": k,
-                                        "padding": "same", "use_bias": False}, src)
-        out = plan.add(f"{part}_bn", "BatchNormalization", {}, out)
-        if act != "linear":
-            out = plan.add(f"{part}_act", "Activation", {"activation": act}, out)
-        return out
-
-    branches = []
-    if v["f1x1"]:
-        branches.append(conv("1x1", INPUT, v["f1x1"], 1))
-    for part, reduce_key, width_key, k in (("3x3", "f3x3_reduce", "f3x3", 3),
-                                           ("5x5", "f5x5_reduce", "f5x5", 5)):
-        if not v[width_key]:
-            continue
-        src = INPUT
-        if v[reduce_key]:
-            src = conv(f"{part}_reduce", src, v[reduce_key], 1)
-        branches.append(conv(part, src, v[width_key], k))
-    pool = plan.add("pool", "MaxPooling2D", {"pool_size": 3, "strides": 1, "padding": "same"},
-                    INPUT)
-    if v["pool_proj"]:
-        pool = conv("pool_proj", pool, v["pool_proj"], 1)
-    branches.append(pool)
-    plan.output = plan.add("concat", "Concatenate", {}, *branches)
-    return plan
-
-
-def _residual_plan(v: dict[str, Any], in_shape: tuple[int, ...],
-                   out_shape: tuple[int, ...]) -> _Plan:
-    plan = _Plan()
-    bias, act, eps = v["use_bias"], v["activation"], v["epsilon"]
-    cout = v["filters"] * (EXPANSION if v["kind"] == "bottleneck" else 1)
-    widths = [v["filters"]] * 2 if v["kind"] == "basic" else [v["filters"]] * 2 + [cout]
-    main = INPUT
-    for i, ((k, stride), width) in enumerate(zip(residual_steps(v), widths, strict=True),
-                                             start=1):
-        main = plan.add(f"{i}_conv", "Conv2D",
-                        {"filters": width, "kernel_size": k, "strides": stride,
-                         "padding": "same", "use_bias": bias}, main)
-        main = plan.add(f"{i}_bn", "BatchNormalization", {"epsilon": eps}, main)
-        if i < len(widths):
-            main = plan.add(f"{i}_relu", "Activation", {"activation": act}, main)
-    short = INPUT
-    if tuple(out_shape) != tuple(in_shape):
-        if v["shortcut"] == "projection":
-            short = plan.add("0_conv", "Conv2D", {"filters": cout, "kernel_size": 1,
-                                                  "strides": v["strides"], "use_bias": bias},
-                             INPUT)
-            short = plan.add("0_bn", "BatchNormalization", {"epsilon": eps}, short)
-        else:
-            # Mirrors residual_build: subsample by the stride, then append zero channels (a pad
-            # of 0 when only the size changes, so the layer names match the composite's).
-            if v["strides"] > 1:
-                short = plan.add("0_pool", "MaxPooling2D", {"pool_size": 1,
-                                                            "strides": v["strides"],
-                                                            "padding": "same"}, short)
-            short = plan.add("0_pad", "ZeroPadChannels", {"pad": cout - in_shape[2]}, short)
-    add = plan.add("add", "Add", {}, short, main)
-    plan.output = plan.add("out", "Activation", {"activation": act}, add)
-    return plan
-
-
-def _plan(graph: Graph, node_id: str, analysis: Analysis | None) -> tuple[_Plan, str]:
+def _plan(graph: Graph, node_id: str, analysis: Analysis | None) -> tuple[Plan, str]:
     """The expansion plan and the composite's input id, or ``GraphEditError`` saying why not."""
     node = graph.node(node_id)
-    if node.type not in EXPANDABLE:
+    spec = get_spec(node.type)
+    if spec is None or spec.plan is None:
         raise GraphEditError(f"node {node_id}: a {node.type} is not a composite block")
     sources = graph.inputs_of(node_id)
     if len(sources) != 1:
@@ -138,20 +46,13 @@ def _plan(graph: Graph, node_id: str, analysis: Analysis | None) -> tuple[_Plan,
             or in_report.shape is None:
         raise GraphEditError(f"node {node_id}: fix its errors (or the ones upstream) before "
                              "expanding it")
-    spec = get_spec(node.type)
-    assert spec is not None
-    values = report.values
-    if node.type == "InceptionModule":
-        plan = _inception_plan(values)
-    else:
-        plan = _residual_plan(values, in_report.shape, report.shape)
-    taken = [f"{node_id}_{part}" for part, _, _ in plan.nodes
-             if f"{node_id}_{part}" in graph]
+    plan = spec.plan(report.values, in_report.shape)
+    taken = [f"{node_id}_{n.part}" for n in plan.nodes if f"{node_id}_{n.part}" in graph]
     if taken:
         raise GraphEditError(f"node {node_id}: cannot expand, the id '{taken[0]}' of an inner "
                              "layer is already used by another node; rename that node")
-    for part, _, _ in plan.nodes:
-        if len(f"{node_id}_{part}") > 255:
+    for n in plan.nodes:
+        if len(f"{node_id}_{n.part}") > 255:
             raise GraphEditError(f"node {node_id}: the id is too long to name inner layers")
     return plan, sources[0]
 
@@ -170,14 +71,14 @@ def can_expand(graph: Graph, node_id: str, analysis: Analysis | None = None) -> 
     return node_id in graph and expand_blocker(graph, node_id, analysis) is None
 
 
-def _inner_positions(plan: _Plan, center: tuple[float, float]) -> dict[str, tuple[float, float]]:
+def _inner_positions(plan: Plan, center: tuple[float, float]) -> dict[str, tuple[float, float]]:
     """Columns by depth from the input, rows by branch, centred on the old node's place."""
     from playground.core.layout import NODE_SIZE, auto_layout
 
     sub = Graph()
     sub.add_node(Node(INPUT.strip("<>"), "Input"))
-    for part, type_name, _ in plan.nodes:
-        sub.add_node(Node(part, type_name))
+    for n in plan.nodes:
+        sub.add_node(Node(n.part, n.type))
     for src, dst in plan.edges:
         sub.add_edge(src if src != INPUT else INPUT.strip("<>"), dst, check_cycle=False)
     pos = auto_layout(sub, "LR", (NODE_SIZE[0] + 30.0, NODE_SIZE[1] + 30.0))
@@ -199,13 +100,13 @@ def expand_command(graph: Graph, node_id: str, analysis: Analysis | None = None)
     plan, source = _plan(graph, node_id, analysis)
     node = graph.node(node_id)
     index = graph.node_index(node_id)
-    name = {part: f"{node_id}_{part}" for part, _, _ in plan.nodes}
+    name = {n.part: f"{node_id}_{n.part}" for n in plan.nodes}
     name[INPUT] = source
     places = _inner_positions(plan, node.pos if node.pos is not None else (0.0, 0.0))
     commands: list[Command] = []
-    for k, (part, type_name, params) in enumerate(plan.nodes):
-        commands.append(AddNode(Node(name[part], type_name, dict(params), node.trainable,
-                                     places[part] if node.pos is not None else None),
+    for k, n in enumerate(plan.nodes):
+        commands.append(AddNode(Node(name[n.part], n.type, dict(n.params), node.trainable,
+                                     places[n.part] if node.pos is not None else None),
                                 index=index + k))
     for src, dst in plan.edges:
         commands.append(AddEdge(name[src], name[dst]))
