@@ -14,8 +14,10 @@ class Tally:
         self.inner: list[InnerLayer] = []
 
     def layer(self, part: str, type_name: str, shape: Shape, params: int = 0,
-              fixed: int = 0, macs: int = 0) -> Shape:
-        self.inner.append(InnerLayer(part, type_name, shape, params, fixed, macs))
+              fixed: int = 0, macs: int = 0, params_formula: str = "",
+              macs_formula: str = "") -> Shape:
+        self.inner.append(InnerLayer(part, type_name, shape, params, fixed, macs,
+                                     params_formula, macs_formula))
         return shape
 
     def conv(self, part: str, in_shape: Shape, filters: int, kernel: int, stride: int,
@@ -26,12 +28,17 @@ class Tally:
         else:
             oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
         weights = kernel * kernel * cin * filters + (filters if bias else 0)
+        kin = f"{kernel}*{kernel}*{cin}"
         return self.layer(part, "Conv2D", (oh, ow, filters), weights,
-                          macs=oh * ow * filters * kernel * kernel * cin)
+                          macs=oh * ow * filters * kernel * kernel * cin,
+                          params_formula=f"({kin} + 1) * {filters}" if bias
+                          else f"{kin} * {filters}",
+                          macs_formula=f"{oh}*{ow}*{filters} * {kin}")
 
     def batch_norm(self, part: str, shape: Shape, center_scale: bool = True) -> Shape:
         c = shape[-1]
-        return self.layer(part, "BatchNormalization", shape, 2 * c if center_scale else 0, 2 * c)
+        return self.layer(part, "BatchNormalization", shape, 2 * c if center_scale else 0, 2 * c,
+                          params_formula=f"2*{c} + 2*{c}" if center_scale else f"2*{c}")
 
     def result(self, shape: Shape, rf: RFStep | None, depth: int) -> Inference:
         return Inference(

@@ -95,6 +95,10 @@ class InnerLayer:
     params: int
     fixed_params: int
     macs: int
+    # The arithmetic behind ``params`` and ``macs`` (``(1*1*256 + 1) * 64``), for ``explain``;
+    # "" where the count is simply 0. Filled by ``composite.Tally``.
+    params_formula: str = ""
+    macs_formula: str = ""
 
 
 @dataclass
@@ -154,6 +158,11 @@ class BlockSpec:
     face: Callable[[dict[str, Any]], str] | None = None   # key params for the node face
     composite: bool = False
     keras_class: str | None = None   # the Keras class a primitive compiles to
+    # The arithmetic behind each number, with the node's own values (blocks/explain.py):
+    # ``explain(values, in_shapes, inference) -> Explanation``. A block with weights or MACs
+    # needs one (tests/blocks/test_explain.py iterates the catalogue); a parameter-free block
+    # without one gets an exact generic explanation.
+    explain: Callable[..., Any] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
