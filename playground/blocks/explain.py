@@ -99,11 +99,10 @@ def window_axis(name: str, n: int, k: int, s: int, padding: str, d: int = 1,
     """
     span = (k - 1) * d + 1
     dilated = f"; dilation {d} spreads the {k}-tap {what} over {span}" if d > 1 else ""
-    unit = "rows" if name == "height" else "columns"
     if padding == "same":
         out = math.ceil(n / s)
         total = max((out - 1) * s + span - n, 0)
-        pad = (f"{total} zero {unit} added: {total // 2} before, {total - total // 2} after"
+        pad = (f"{total} zeros added: {total // 2} before, {total - total // 2} after"
                if total else "no padding needed")
         return Term(out, f"ceil({n} / {s})", f'"same": {pad}{dilated}', name)
     out = (n - span) // s + 1
@@ -114,7 +113,7 @@ def window_axis(name: str, n: int, k: int, s: int, padding: str, d: int = 1,
     else:
         formula = f"floor(({inner}) / {s}) + 1"
         left = (n - span) % s
-        note = (f'"valid": no padding; the last {left} {unit} fit no whole window and are '
+        note = (f'"valid": no padding; the last {left} pixel(s) fit no whole window and are '
                 f"dropped{dilated}")
     return Term(out, formula, note, name)
 

@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.blocks import get_spec
 from playground.blocks import explain as ex
+from playground.blocks import get_spec
 from playground.blocks.explain import BYTES_PER_VALUE, Explanation, Term, num
 from playground.blocks.spec import InnerLayer, Shape
 from playground.core.errors import PlaygroundError
@@ -117,8 +117,9 @@ def explain_node(graph: Graph, node_id: str, analysis: Analysis | None = None
 
     output = Quantity(tuple(report.shape), _axes_formula(explained.axes), terms=explained.axes)
     params = Quantity(explained.params.value, _formula(explained.params),
-                      _params_note(report, explained.params))
-    macs = Quantity(explained.macs.value, _formula(explained.macs), explained.macs.note)
+                      _params_note(report, explained.params), terms=[explained.params])
+    macs = Quantity(explained.macs.value, _formula(explained.macs), explained.macs.note,
+                    terms=[explained.macs])
     memory = _memory(report, inference.inner)
     rf, jump = _receptive_field(report, sources, inference.rf, node.type == "Input")
     branches = _branches(node_id, inference.inner, explained.branch_of)
@@ -185,9 +186,9 @@ def _memory(report: NodeReport, inner: list[InnerLayer]) -> Quantity:
     else:
         formula = "(" + " + ".join(ex.product_text(s) for s in shapes) + f") * {BYTES_PER_VALUE}"
         note = f"the outputs of its {len(shapes)} layers, float32, per sample"
-    return Quantity(values * BYTES_PER_VALUE,
-                    f"{formula} = {num(values * BYTES_PER_VALUE)} B "
-                    f"({human_bytes(values * BYTES_PER_VALUE)}; {note})", note)
+    total = values * BYTES_PER_VALUE
+    return Quantity(total, f"{formula} = {num(total)} B ({human_bytes(total)}; {note})", note,
+                    terms=[Term(total, formula, note)])
 
 
 def _receptive_field(report: NodeReport, sources: list[NodeReport], step: Any, is_input: bool
@@ -227,7 +228,7 @@ def _receptive_field(report: NodeReport, sources: list[NodeReport], step: Any, i
 
 
 def _clean(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else round(float(value), 6)
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _branches(node_id: str, inner: list[InnerLayer], branch_of: Any) -> list[Branch]:
