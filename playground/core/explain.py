@@ -279,7 +279,7 @@ def format_text(expl: NodeExplanation) -> str:
     """The explanation as plain text (the CLI's output; one node)."""
     lines = [f"{expl.id} ({expl.type})"]
     lines.append(f"  output {_shape(expl.output.value)}")
-    lines += [f"    {line}" for line in _axis_lines(expl.output.terms)]
+    lines += [f"    {line}" for line in axis_lines(expl.output.terms)]
     lines.append(f"  params {expl.params.value:,}")
     lines.append(f"    {expl.params.formula}")
     if expl.params.note:
@@ -293,7 +293,7 @@ def format_text(expl: NodeExplanation) -> str:
         lines.append(f"  receptive field: {rf.formula}")
     else:
         lines.append(f"  receptive field {_pair(rf.value)} input pixels")
-        lines += [f"    {line}" for line in _axis_lines(rf.terms)]
+        lines += [f"    {line}" for line in axis_lines(rf.terms)]
         lines.append(f"    jump {_pair(expl.jump.value)}: {expl.jump.formula}")
     if expl.branches:
         lines.append("  branches (they sum to the totals above)")
@@ -302,7 +302,8 @@ def format_text(expl: NodeExplanation) -> str:
     return "\n".join(lines)
 
 
-def _axis_lines(terms: list[Term]) -> list[str]:
+def axis_lines(terms: list[Term]) -> list[str]:
+    """``["height, width: (227 - 11 + 2*0) / 4 + 1 = 55 (...)", "channels: 96 (...)"]``."""
     return _axes_formula(terms).split("; ") if terms else []
 
 
