@@ -111,9 +111,13 @@ def explain_node(graph: Graph, node_id: str, analysis: Analysis | None = None
         raise ExplainError(f"node {node_id}: cannot explain it: {reason}")
     sources = [analysis.nodes[s] for s in graph.inputs_of(node_id)]
     in_shapes = [s.shape for s in sources]
-    inference = spec.infer(report.values, list(in_shapes))  # type: ignore[arg-type]
     rule = spec.explain or ex.generic
-    explained: Explanation = rule(report.values, list(in_shapes), inference)  # type: ignore[arg-type]
+    try:
+        inference = spec.infer(report.values, list(in_shapes))  # type: ignore[arg-type]
+        explained: Explanation = rule(report.values, list(in_shapes), inference)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - a bug in one rule must not hide the other nodes
+        raise ExplainError(f"node {node_id}: the explain rule of {node.type} failed "
+                           f"({type(exc).__name__}: {exc})") from None
 
     output = Quantity(tuple(report.shape), _axes_formula(explained.axes), terms=explained.axes)
     params = Quantity(explained.params.value, _formula(explained.params),

@@ -39,7 +39,6 @@ class LayerTableModel(QAbstractTableModel):
         self.doc = doc
         self.rows: list[Row] = []
         self._explained: dict[str, NodeExplanation | None] = {}
-        doc.analyzed.connect(lambda _a: self.reload())
         self.reload()
 
     def reload(self) -> None:
@@ -126,6 +125,8 @@ class LayerTable(QWidget):
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = LayerTableModel(doc, self)
+        self._stale = False
+        doc.analyzed.connect(self._on_analyzed)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
@@ -148,6 +149,20 @@ class LayerTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+
+    def _on_analyzed(self, _analysis: Any) -> None:
+        """Rebuild now if shown; a hidden panel (a tab behind Problems) catches up when shown,
+        so a big graph's edits do not pay for a table nobody looks at."""
+        if self.isVisible():
+            self.model.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        if self._stale:
+            self._stale = False
+            self.model.reload()
+        super().showEvent(event)
 
     def _clicked(self, index: QModelIndex) -> None:
         source = self.proxy.mapToSource(index)

@@ -333,3 +333,20 @@ def test_unknown_and_broken_nodes_are_named():
         explain_node(graph, broken, analysis)
     explained, skipped = explain_graph(graph, analysis)
     assert explained and skipped and all("cannot explain" in s for s in skipped)
+
+
+def test_a_failing_rule_names_its_node_and_spares_the_others(monkeypatch):
+    import dataclasses
+
+    from playground import blocks
+
+    def broken(values, in_shapes, inference):
+        raise ZeroDivisionError("division by zero")
+
+    spec = blocks.CATALOGUE["Flatten"]
+    monkeypatch.setitem(blocks.CATALOGUE, "Flatten", dataclasses.replace(spec, explain=broken))
+    graph = load_preset("alexnet")
+    explained, skipped = explain_graph(graph)
+    assert skipped == ["node flatten: the explain rule of Flatten failed (ZeroDivisionError: "
+                       "division by zero)"]
+    assert len(explained) == len(graph) - 1

@@ -80,9 +80,10 @@ def test_layer_table_sorts_and_a_click_selects_the_node(window, qtbot):
     settle(window)
     table = window.layer_table
     model, view = table.model, table.view
+    window.layers_dock.raise_()     # a hidden panel catches up when it is shown
+    qtbot.waitUntil(table.isVisible)
     assert model.rowCount() == 4
     assert [model.node_id(r) for r in range(4)] == ["input", "conv", "gap", "dense"]
-    window.layers_dock.raise_()
     # Sort by params, largest first, through the header (the user's click).
     header = view.horizontalHeader()
     x = header.sectionViewportPosition(3) + header.sectionSize(3) // 2
