@@ -1,6 +1,7 @@
 """The Layers panel: a Keras-summary-like table of every node with the explain columns (output,
-params, MACs, memory, receptive field), sortable by any column; a cell's tooltip gives its
-arithmetic; clicking a row selects that node on the canvas.
+params, MACs, memory, receptive field, and the arithmetic of the params and MACs), sortable by
+any column; a cell's tooltip gives its arithmetic; clicking a row selects that node on the
+canvas.
 
 A view of the document's analysis (``core.summary_table.rows``, the ``summary`` CLI's rows) and
 of ``core.explain`` for the tooltips, rebuilt after each analysis.
@@ -26,7 +27,9 @@ from playground.core.summary_table import Row, human_bytes, rf_text, rows
 from playground.ui.document import Document
 from playground.ui.formatting import shape_text
 
-COLUMNS = ("Layer", "Type", "Output", "Params", "MACs", "Memory", "RF", "Connected to")
+COLUMNS = ("Layer", "Type", "Output", "Params", "MACs", "Memory", "RF", "Params as", "MACs as",
+           "Connected to")
+PARAMS_AS, MACS_AS = 7, 8
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 
@@ -67,6 +70,8 @@ class LayerTableModel(QAbstractTableModel):
             return None
         row, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if col in (PARAMS_AS, MACS_AS):
+                return self._arithmetic(row, col)
             return self._text(row, col)
         if role == SORT_ROLE:
             return self._sort_key(row, col)
@@ -81,7 +86,15 @@ class LayerTableModel(QAbstractTableModel):
         known = row.shape is not None
         return (row.name, row.type, shape_text(row.shape), f"{row.params:,}",
                 f"{row.macs:,}", human_bytes(row.memory_bytes) if known else "?",
-                rf_text(row.receptive_field), ", ".join(row.inputs))[col]
+                rf_text(row.receptive_field), "", "", ", ".join(row.inputs))[col]
+
+    def _arithmetic(self, row: Row, col: int) -> str:
+        """The explain rule's formula for the params or MACs (computed for the rows shown)."""
+        e = self.explanation(row.name)
+        if e is None:
+            return ""
+        term = (e.params if col == PARAMS_AS else e.macs).terms[0]
+        return term.formula
 
     @staticmethod
     def _sort_key(row: Row, col: int) -> Any:
@@ -90,7 +103,7 @@ class LayerTableModel(QAbstractTableModel):
         if col == 6:
             return -1.0 if row.receptive_field is None else float(max(row.receptive_field))
         return (row.name.lower(), row.type.lower(), None, row.params, row.macs,
-                row.memory_bytes, None, ", ".join(row.inputs))[col]
+                row.memory_bytes, None, row.params, row.macs, ", ".join(row.inputs))[col]
 
     def explanation(self, node_id: str) -> NodeExplanation | None:
         if node_id not in self._explained:
@@ -107,7 +120,8 @@ class LayerTableModel(QAbstractTableModel):
             return None
         return {2: e.output.formula.replace("; ", "\n"), 3: e.params.formula,
                 4: e.macs.formula, 5: e.memory.formula,
-                6: e.receptive_field.formula.replace("; ", "\n")}.get(col)
+                6: e.receptive_field.formula.replace("; ", "\n"), PARAMS_AS: e.params.formula,
+                MACS_AS: e.macs.formula}.get(col)
 
 
 def _prod(shape: tuple[int, ...]) -> int:
@@ -126,12 +140,19 @@ class LayerTable(QWidget):
         super().__init__(parent)
         self.model = LayerTableModel(doc, self)
         self._stale = False
+        self._selected: str | None = None
         doc.analyzed.connect(self._on_analyzed)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.view = QTableView(self)
         self.view.setObjectName("layerTable")
+        # The app's style sheet styles lists and trees; the table matches them.
+        self.view.setStyleSheet(
+            "QTableView { background: #24282d; alternate-background-color: #272b31; "
+            "color: #dfe5ec; gridline-color: #30353c; border: none; "
+            "selection-background-color: #3d5a80; selection-color: #ffffff; }")
+        self.view.setAlternatingRowColors(True)
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)   # model order until clicked
@@ -143,7 +164,7 @@ class LayerTable(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((150, 130, 100, 90, 110, 80, 50)):
+        for col, width in enumerate((150, 130, 100, 90, 110, 80, 50, 170, 190)):
             self.view.setColumnWidth(col, width)
         self.view.clicked.connect(self._clicked)
         layout = QVBoxLayout(self)
@@ -154,14 +175,18 @@ class LayerTable(QWidget):
         """Rebuild now if shown; a hidden panel (a tab behind Problems) catches up when shown,
         so a big graph's edits do not pay for a table nobody looks at."""
         if self.isVisible():
-            self.model.reload()
+            self._reload()
         else:
             self._stale = True
+
+    def _reload(self) -> None:
+        self.model.reload()
+        self.select_node(self._selected)   # a reset model forgets its selection
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
         if self._stale:
             self._stale = False
-            self.model.reload()
+            self._reload()
         super().showEvent(event)
 
     def _clicked(self, index: QModelIndex) -> None:
@@ -179,6 +204,7 @@ class LayerTable(QWidget):
 
     def select_node(self, node_id: str | None) -> None:
         """Follow the canvas: highlight the node's row (without emitting ``node_requested``)."""
+        self._selected = node_id
         selection = self.view.selectionModel()
         row = self.row_of(node_id) if node_id is not None else None
         if row is None:

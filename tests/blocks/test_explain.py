@@ -237,9 +237,11 @@ def test_every_catalogue_block_has_an_exact_explanation():
     """A block with weights or MACs must carry its own rule; the generic rule is only exact for
     parameter-free blocks. Each block type appears in the cases below."""
     covered = {case[0] for case in CASES}
-    assert set(CATALOGUE) <= covered, f"no explain case for {sorted(set(CATALOGUE) - covered)}"
+    assert set(CATALOGUE) <= covered, (
+        f"no explain case for {sorted(set(CATALOGUE) - covered)}: add one to _cases() here")
     missing = [t for t, spec in CATALOGUE.items() if spec.explain is None]
-    assert not missing, f"blocks without an explain rule: {missing}"
+    assert not missing, (f"blocks without an explain rule: {missing} (BlockSpec.explain, see "
+                         "docs/DEVELOPING.md 'The explain rule of a block')")
 
 
 def test_each_explained_value_matches_the_checker():

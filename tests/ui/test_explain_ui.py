@@ -95,6 +95,9 @@ def test_layer_table_sorts_and_a_click_selects_the_node(window, qtbot):
     assert table.proxy.index(0, 3).data() == "224"
     tip = table.proxy.index(0, 3).data(Qt.ItemDataRole.ToolTipRole)
     assert tip.startswith("(3*3*3 + 1) * 8 = 224")
+    assert table.proxy.index(0, 7).data() == "(3*3*3 + 1) * 8"          # Params as
+    assert table.proxy.index(0, 8).data() == "14*14*8 * 3*3*3"          # MACs as
+    assert table.proxy.index(1, 7).data() == "(8 + 1) * 4"
     # Click the "dense" row: the canvas selects it and the inspector shows it.
     row = table.row_of("dense")
     rect = view.visualRect(table.proxy.index(row, 0))
@@ -109,6 +112,8 @@ def test_layer_table_sorts_and_a_click_selects_the_node(window, qtbot):
     settle(window)
     conv = next(r for r in model.rows if r.name == "conv")
     assert conv.params == 3 * 3 * 3 * 16 + 16
+    selected = view.selectionModel().selectedRows()              # still selected after the edit
+    assert [table.proxy.data(i) for i in selected] == ["conv"]
 
 
 def test_diagram_exports_as_svg_and_png(window, qtbot, tmp_path, monkeypatch):
