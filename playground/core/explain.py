@@ -90,6 +90,9 @@ class NodeExplanation:
     branches: list[Branch] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     has_rule: bool = True
+    # How the receptive field grew from the Input to here, along the widest inputs:
+    # (node id, receptive field [h, w], jump [h, w]), the Input first, this node last.
+    rf_growth: list[tuple[str, list[float], list[float]]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ building
@@ -132,7 +135,36 @@ def explain_node(graph: Graph, node_id: str, analysis: Analysis | None = None
         trainable_params=report.trainable_params,
         non_trainable_params=report.non_trainable_params, macs=macs, memory=memory,
         receptive_field=rf, jump=jump, branches=branches, notes=list(explained.notes),
-        has_rule=spec.explain is not None)
+        has_rule=spec.explain is not None, rf_growth=rf_growth(graph, node_id, analysis))
+
+
+def rf_growth(graph: Graph, node_id: str, analysis: Analysis
+              ) -> list[tuple[str, list[float], list[float]]]:
+    """The receptive field node by node from the Input, following at each merge the input with
+    the widest field (the one the checker's max picks). Empty once the tensor is flat."""
+    path = []
+    nid: str | None = node_id
+    seen = set()
+    while nid is not None and nid not in seen:
+        seen.add(nid)
+        report = analysis.nodes.get(nid)
+        if report is None or report.rf_size is None or report.rf_jump is None:
+            return [] if nid == node_id else list(reversed(path))
+        path.append((nid, [_clean(v) for v in report.rf_size],
+                     [_clean(v) for v in report.rf_jump]))
+        sources = [s for s in graph.inputs_of(nid)
+                   if s in analysis.nodes and analysis.nodes[s].rf_size is not None]
+        nid = max(sources, key=lambda s: sum(analysis.nodes[s].rf_size),  # type: ignore[arg-type]
+                  default=None)
+    return list(reversed(path))
+
+
+def growth_text(growth: list[tuple[str, list[float], list[float]]], limit: int = 12) -> str:
+    """``input 1 -> conv1 11 -> pool1 19 -> conv2 51``; the middle elided past ``limit``."""
+    steps = [f"{nid} {_pair(rf)}" for nid, rf, _jump in growth]
+    if len(steps) > limit:
+        steps = steps[:2] + [f"... ({len(steps) - limit + 2} more)"] + steps[-(limit - 3):]
+    return " -> ".join(steps)
 
 
 def explain_graph(graph: Graph, analysis: Analysis | None = None
@@ -261,7 +293,9 @@ def to_json(expl: NodeExplanation) -> dict[str, Any]:
                    "non_trainable": expl.non_trainable_params},
         "macs": expl.macs.to_json(),
         "memory_bytes": expl.memory.to_json(),
-        "receptive_field": {**expl.receptive_field.to_json(), "jump": expl.jump.value},
+        "receptive_field": {**expl.receptive_field.to_json(), "jump": expl.jump.value,
+                            "growth": [{"node": nid, "value": rf, "jump": jump}
+                                       for nid, rf, jump in expl.rf_growth]},
     }
     if expl.branches:
         data["branches"] = [{
@@ -299,6 +333,8 @@ def format_text(expl: NodeExplanation) -> str:
         lines.append(f"  receptive field {_pair(rf.value)} input pixels")
         lines += [f"    {line}" for line in axis_lines(rf.terms)]
         lines.append(f"    jump {_pair(expl.jump.value)}: {expl.jump.formula}")
+        if len(expl.rf_growth) > 1:
+            lines.append(f"    growth: {growth_text(expl.rf_growth)}")
     if expl.branches:
         lines.append("  branches (they sum to the totals above)")
         lines += ["    " + line for line in branch_table(expl)]

@@ -17,6 +17,7 @@ from playground.core.explain import (
     NodeExplanation,
     branch_table,
     explain_node,
+    growth_text,
 )
 from playground.core.summary_table import human_bytes
 from playground.ui.document import Document
@@ -97,6 +98,9 @@ class ExplainView(QWidget):
                                   [f"<span style='{_LABEL}'>{html.escape(rf.formula)}</span>"]))
         else:
             lines = _axes_html(rf.terms) + _axes_html(e.jump.terms, "jump ")
+            if len(e.rf_growth) > 1:
+                lines.append(f"<span style='{_LABEL}'>growth</span> "
+                             f"{html.escape(growth_text(e.rf_growth, limit=8))}")
             parts.append(_section("Receptive field", f"{_pair(rf.value)} px", lines))
         if e.branches:
             table = branch_table(e)

@@ -286,6 +286,13 @@ def test_alexnet_conv1_is_the_lectures_arithmetic():
     assert e.receptive_field.value == [11, 11]
     pool1 = explain_node(graph, "pool1")
     assert pool1.output.terms[0].text().startswith("(55 - 3 + 2*0) / 2 + 1 = 27")
+    # The receptive field's growth, layer by layer, ends at the node's own (and the checker's).
+    conv5 = explain_node(graph, "conv5")
+    growth = [(nid, rf[0]) for nid, rf, _jump in conv5.rf_growth]
+    assert growth == [("input", 1), ("conv1", 11), ("norm1", 11), ("pool1", 19), ("conv2", 51),
+                      ("norm2", 51), ("pool2", 67), ("conv3", 99), ("conv4", 131),
+                      ("conv5", 163)]
+    assert explain_node(graph, "fc6").rf_growth == []
 
 
 def test_bottleneck_inception_itemised_shows_the_notes_double_count():
