@@ -99,8 +99,8 @@ class ExplainView(QWidget):
         else:
             lines = _axes_html(rf.terms) + _axes_html(e.jump.terms, "jump ")
             if len(e.rf_growth) > 1:
-                lines.append(f"<span style='{_LABEL}'>growth</span> "
-                             f"{html.escape(growth_text(e.rf_growth, limit=8))}")
+                path = growth_text(e.rf_growth, limit=8).replace(" -> ", " \u2192 ")
+                lines.append(f"<span style='{_LABEL}'>growth</span> {html.escape(path)}")
             parts.append(_section("Receptive field", f"{_pair(rf.value)} px", lines))
         if e.branches:
             table = branch_table(e)
