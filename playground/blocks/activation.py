@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep
 
 
@@ -13,9 +14,15 @@ def same_shape_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Infere
     return Inference(s, rf=RFStep() if len(s) == 3 else None)
 
 
+def same_shape_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                       ) -> ex.Explanation:
+    return ex.Explanation(ex.passthrough(inf.shape), ex.no_params(),
+                          ex.no_macs("an element-wise function; not counted as MACs"))
+
+
 ACTIVATION = BlockSpec(
     type="Activation", label="Activation", category="activation", keras_class="Activation",
-    params=(cp.activation("relu"),), infer=same_shape_infer,
+    params=(cp.activation("relu"),), infer=same_shape_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Activation(p["activation"], name=ctx.name()))(
         inputs[0]),
     face=lambda p: p["activation"],
@@ -27,7 +34,7 @@ RELU = BlockSpec(
                   minimum=0.0, nullable=True),
             Param("negative_slope", "float", 0.0, "Slope below the threshold.", minimum=0.0),
             Param("threshold", "float", 0.0, "Values below it are damped.")),
-    infer=same_shape_infer,
+    infer=same_shape_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.ReLU(
         max_value=p["max_value"], negative_slope=p["negative_slope"],
         threshold=p["threshold"], name=ctx.name()))(inputs[0]),
@@ -37,7 +44,7 @@ RELU = BlockSpec(
 LEAKY_RELU = BlockSpec(
     type="LeakyReLU", label="Leaky ReLU", category="activation", keras_class="LeakyReLU",
     params=(Param("negative_slope", "float", 0.3, "Slope for negative inputs.", minimum=0.0),),
-    infer=same_shape_infer,
+    infer=same_shape_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.LeakyReLU(
         negative_slope=p["negative_slope"], name=ctx.name()))(inputs[0]),
     face=lambda p: f"{p['negative_slope']:g}",
@@ -58,7 +65,7 @@ SOFTMAX = BlockSpec(
     type="Softmax", label="Softmax", category="activation", keras_class="Softmax",
     params=(Param("axis", "int", -1, "Axis the probabilities sum to 1 over.", minimum=-8,
                   maximum=8),),
-    infer=softmax_infer,
+    infer=softmax_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Softmax(axis=p["axis"], name=ctx.name()))(
         inputs[0]),
     help="Turns scores into class probabilities.")

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.geometry import fmt_shape, need_rank
 from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep, keras_value
 
@@ -19,6 +20,12 @@ def input_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference(tuple(p["shape"]), rf=_spatial_rf(tuple(p["shape"])))
 
 
+def input_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                  ) -> ex.Explanation:
+    return ex.Explanation(ex.given(inf.shape, ["the shape param"] * len(inf.shape)),
+                          ex.no_params("the image itself; no weights"), ex.no_macs())
+
+
 def input_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
     return ctx.input(list(p["shape"]))
 
@@ -27,7 +34,7 @@ INPUT = BlockSpec(
     type="Input", label="Input", category="input", keras_class="InputLayer",
     params=(Param("shape", "shape", [28, 28, 1], "[height, width, channels], no batch axis.",
                   minimum=1, maximum=1_000_000),),
-    infer=input_infer, build=input_build, min_inputs=0, max_inputs=0,
+    infer=input_infer, build=input_build, min_inputs=0, max_inputs=0, explain=input_explain,
     face=lambda p: "x".join(str(d) for d in p["shape"]),
     help="The image the network sees: height x width x channels.")
 
@@ -48,6 +55,26 @@ def dense_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return inf
 
 
+def dense_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                  ) -> ex.Explanation:
+    (s,) = shapes
+    cin, units, bias = s[-1], p["units"], p["use_bias"]
+    names = ex.axis_names(len(inf.shape))
+    axes = [ex.Term(d, "", "as its input", name) for d, name in zip(s[:-1], names, strict=False)]
+    axes.append(ex.Term(units, "", "units", names[-1]))
+    params = ex.Term(cin * units + (units if bias else 0),
+                     f"({cin} + 1) * {units}" if bias else f"{cin} * {units}",
+                     f"every one of the {cin} inputs" + (" and a bias" if bias else "")
+                     + f" feeds each of the {units} units")
+    positions = math.prod(s[:-1])
+    if positions > 1:
+        macs = ex.Term(positions * cin * units, f"{ex.product_text(s[:-1])} * {cin}*{units}",
+                       "the same weights at every position of the last axis")
+    else:
+        macs = ex.Term(cin * units, f"{cin}*{units}", "one multiply-add per weight")
+    return ex.Explanation(axes, params, macs)
+
+
 def dense_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
     layer = ctx.L.Dense(units=p["units"], activation=p["activation"], use_bias=p["use_bias"],
                         name=ctx.name())
@@ -59,7 +86,7 @@ DENSE = BlockSpec(
     params=(Param("units", "int", 10, "Number of outputs (the class count for a classifier).",
                   minimum=1, maximum=10_000_000),
             cp.activation(), cp.use_bias()),
-    infer=dense_infer, build=dense_build,
+    infer=dense_infer, build=dense_build, explain=dense_explain,
     face=lambda p: f"{p['units']}" + (f" {p['activation']}" if p["activation"] != "linear"
                                       else ""),
     help="Fully connected layer: every input feeds every output.")
@@ -71,9 +98,17 @@ def flatten_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference
     return Inference((math.prod(s),), rf=None)
 
 
+def flatten_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                    ) -> ex.Explanation:
+    (s,) = shapes
+    axis = ex.Term(math.prod(s), ex.product_text(s) if len(s) > 1 else "",
+                   "all values of the input in one vector", "features")
+    return ex.Explanation([axis], ex.no_params(), ex.no_macs())
+
+
 FLATTEN = BlockSpec(
     type="Flatten", label="Flatten", category="reshape", keras_class="Flatten", params=(),
-    infer=flatten_infer,
+    infer=flatten_infer, explain=flatten_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Flatten(name=ctx.name()))(inputs[0]),
     help="Unrolls H x W x C into one vector for a Dense head.")
 
@@ -100,11 +135,27 @@ def reshape_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference
     return Inference(out, rf=_spatial_rf(out) if len(s) == 3 else None)
 
 
+def reshape_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                    ) -> ex.Explanation:
+    (s,) = shapes
+    target = p["target_shape"]
+    known = [d for d in target if d != -1]
+    axes = []
+    for d, t, name in zip(inf.shape, target, ex.axis_names(len(inf.shape)), strict=True):
+        if t == -1:
+            axes.append(ex.Term(d, f"{ex.product_text(s)} / ({ex.product_text(tuple(known))})"
+                                if known else ex.product_text(s),
+                                "-1: what is left of the input's values", name))
+        else:
+            axes.append(ex.Term(d, "", "target_shape", name))
+    return ex.Explanation(axes, ex.no_params(), ex.no_macs())
+
+
 RESHAPE = BlockSpec(
     type="Reshape", label="Reshape", category="reshape", keras_class="Reshape",
     params=(Param("target_shape", "int_list", [-1], "New shape without the batch axis; one "
                   "entry may be -1.", minimum=-1, maximum=1_000_000_000),),
-    infer=reshape_infer,
+    infer=reshape_infer, explain=reshape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Reshape(
         target_shape=keras_value(p["target_shape"]), name=ctx.name()))(inputs[0]),
     face=lambda p: "x".join(str(d) for d in p["target_shape"]),
@@ -117,9 +168,17 @@ def dropout_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference
     return Inference(s, rf=_spatial_rf(s))
 
 
+def dropout_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                    ) -> ex.Explanation:
+    rate = p["rate"]
+    return ex.Explanation(ex.passthrough(inf.shape), ex.no_params(), ex.no_macs(),
+                          notes=[f"while training, {rate:.0%} of the values are zeroed and the "
+                                 f"rest scaled by 1/(1 - {rate:g}); at inference it does nothing"])
+
+
 DROPOUT = BlockSpec(
     type="Dropout", label="Dropout", category="regularization", keras_class="Dropout",
-    params=(cp.rate(),), infer=dropout_infer,
+    params=(cp.rate(),), infer=dropout_infer, explain=dropout_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Dropout(rate=p["rate"], name=ctx.name()))(
         inputs[0]),
     face=lambda p: f"p={p['rate']:g}",
@@ -135,6 +194,7 @@ def spatial_dropout_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> I
 SPATIAL_DROPOUT = BlockSpec(
     type="SpatialDropout2D", label="Spatial Dropout 2D", category="regularization",
     keras_class="SpatialDropout2D", params=(cp.rate(),), infer=spatial_dropout_infer,
+    explain=dropout_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.SpatialDropout2D(rate=p["rate"],
                                                                 name=ctx.name()))(inputs[0]),
     face=lambda p: f"p={p['rate']:g}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.blocks import explain as ex
 from playground.blocks.geometry import need_rank
 from playground.blocks.spec import BlockSpec, Inference, Param
 
@@ -22,13 +23,21 @@ def zero_pad_channels_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) ->
     return Inference((s[0], s[1], s[2] + p["pad"]))
 
 
+def zero_pad_channels_explain(p: dict[str, Any], shapes: list[tuple[int, ...]],
+                              inf: Inference) -> ex.Explanation:
+    (s,) = shapes
+    axes = ex.passthrough(inf.shape)[:2] + [
+        ex.channels(inf.shape[2], f"{s[2]} + {p['pad']}", "input channels + pad zero channels")]
+    return ex.Explanation(axes, ex.no_params(), ex.no_macs())
+
+
 ZERO_PAD_CHANNELS = BlockSpec(
     type="ZeroPadChannels", label="Zero Pad Channels", category="reshape",
     keras_class="ZeroPadChannels",
     params=(Param("pad", "int", 16, "Zero channels appended after the input's channels (ResNet "
                   "option A doubling the width: pad = input channels).", minimum=0,
                   maximum=100_000),),
-    infer=zero_pad_channels_infer,
+    infer=zero_pad_channels_infer, explain=zero_pad_channels_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.custom.ZeroPadChannels(
         p["pad"], name=ctx.name()))(inputs[0]),
     face=lambda p: f"+{p['pad']} ch",

@@ -6,7 +6,8 @@ single description is run three ways, so the three can never disagree:
 
 - the shape checker (:func:`plan_infer`) runs each primitive's own shape rule along the plan and
   tallies its shapes, weights, MACs, receptive field and depth (the per-layer table of a
-  composite, ``Inference.inner``, is the plan's layers in order);
+  composite, ``Inference.inner``, is the plan's layers in order, each with the arithmetic of its
+  primitive's own explain rule);
 - the compiler (:func:`plan_build`) runs each primitive's own Keras builder, naming the layer
   ``<id>_<part>`` (Keras' own naming for pretrained weights: ``conv2_block1_1_conv``);
 - "Expand into layers" (``core.expand``) turns the plan into graph nodes with those same ids.
@@ -72,6 +73,19 @@ def _spec_and_values(node: PlanNode) -> tuple[Any, dict[str, Any]]:
     return spec, values
 
 
+def _formulas(spec: Any, values: dict[str, Any], shapes: list[Shape], inf: Inference
+              ) -> tuple[str, str]:
+    """An inner layer's weights and MACs arithmetic, from its primitive's own explain rule (the
+    per-layer table of ``explain``); "" where a count is simply 0 or the rule is missing."""
+    if spec.explain is None:
+        return "", ""
+    try:
+        explained = spec.explain(values, shapes, inf)
+    except Exception:  # noqa: BLE001 - an explanation must never break the shape check
+        return "", ""
+    return explained.params.formula, explained.macs.formula
+
+
 def plan_infer(plan_fn: PlanFn) -> Callable[[dict[str, Any], list[Shape]], Inference]:
     """The composite's shape rule: its primitives' own rules, run along the plan."""
 
@@ -93,8 +107,10 @@ def plan_infer(plan_fn: PlanFn) -> Callable[[dict[str, Any], list[Shape]], Infer
             rf_in = RFStep.widest([rfs[i] for i in node.inputs])
             rfs[node.part] = rf_in.then(inf.rf) if inf.rf is not None else rf_in
             depths[node.part] = max(depths[i] for i in node.inputs) + (inf.depth or 0)
+            params_formula, macs_formula = _formulas(spec, values,
+                                                     [out_shapes[i] for i in node.inputs], inf)
             inner.append(InnerLayer(node.part, node.type, inf.shape, inf.params,
-                                    inf.fixed_params, inf.macs))
+                                    inf.fixed_params, inf.macs, params_formula, macs_formula))
         out = out_shapes[plan.output]
         return Inference(
             out,

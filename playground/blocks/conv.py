@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.geometry import (
     fmt_pair,
     need_rank,
@@ -58,6 +59,19 @@ def conv2d_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference((h, w, f), params=weights, macs=macs, rf=_rf(p))
 
 
+def conv2d_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                   ) -> ex.Explanation:
+    (s,) = shapes
+    kh, kw = p["kernel_size"]
+    f, cin, groups = p["filters"], s[2], p["groups"]
+    axes = ex.window_axes(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
+    h, w = int(axes[0].value), int(axes[1].value)
+    return ex.Explanation(
+        axes + [ex.channels(f, note="one feature map per filter")],
+        ex.conv_params(kh, kw, cin, f, p["use_bias"], groups),
+        ex.conv_macs(h, w, f, kh, kw, cin // groups))
+
+
 def conv2d_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
     layer = ctx.L.Conv2D(
         filters=p["filters"], kernel_size=keras_value(p["kernel_size"]),
@@ -73,7 +87,7 @@ CONV2D = BlockSpec(
             Param("groups", "int", 1, "Split channels into independent groups.", minimum=1,
                   maximum=100_000),
             cp.activation(), cp.use_bias()),
-    infer=conv2d_infer, build=conv2d_build, face=conv_face,
+    infer=conv2d_infer, build=conv2d_build, face=conv_face, explain=conv2d_explain,
     help="Slides learned kernels over the image; each filter produces one feature map.")
 
 
@@ -87,6 +101,26 @@ def depthwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inferen
     out_c = s[2] * p["depth_multiplier"]
     weights = kh * kw * out_c + (out_c if p["use_bias"] else 0)
     return Inference((h, w, out_c), params=weights, macs=h * w * out_c * kh * kw, rf=_rf(p))
+
+
+def depthwise_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                      ) -> ex.Explanation:
+    (s,) = shapes
+    kh, kw = p["kernel_size"]
+    cin, m = s[2], p["depth_multiplier"]
+    axes = ex.window_axes(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
+    h, w = int(axes[0].value), int(axes[1].value)
+    out_c = cin * m
+    bias = p["use_bias"]
+    params = ex.Term(kh * kw * out_c + (out_c if bias else 0),
+                     f"({kh}*{kw} + 1) * {cin}*{m}" if bias else f"{kh}*{kw} * {cin}*{m}",
+                     f"one {kh}x{kw} kernel" + (" and a bias" if bias else "")
+                     + f" per input channel ({cin}) and multiplier ({m}); no channel mixing")
+    macs = ex.Term(h * w * out_c * kh * kw, f"{h}*{w}*{cin}*{m} * {kh}*{kw}",
+                   f"each output sees a {kh}x{kw} window of one channel only")
+    return ex.Explanation(
+        axes + [ex.channels(out_c, f"{cin}*{m}", "input channels x depth_multiplier")],
+        params, macs)
 
 
 def depthwise_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
@@ -106,7 +140,7 @@ DEPTHWISE = BlockSpec(
     keras_class="DepthwiseConv2D",
     params=(cp.kernel_size(), cp.strides(), cp.padding(), DEPTH_MULTIPLIER, cp.dilation(),
             cp.activation(), cp.use_bias()),
-    infer=depthwise_infer, build=depthwise_build, face=conv_face,
+    infer=depthwise_infer, build=depthwise_build, face=conv_face, explain=depthwise_explain,
     help="One kernel per input channel (MobileNet's spatial step).")
 
 
@@ -124,6 +158,26 @@ def separable_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inferen
     return Inference((h, w, f), params=weights, macs=macs, rf=_rf(p))
 
 
+def separable_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                      ) -> ex.Explanation:
+    (s,) = shapes
+    kh, kw = p["kernel_size"]
+    cin, m, f = s[2], p["depth_multiplier"], p["filters"]
+    mid = cin * m
+    axes = ex.window_axes(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
+    h, w = int(axes[0].value), int(axes[1].value)
+    bias = p["use_bias"]
+    params = ex.Term(kh * kw * mid + mid * f + (f if bias else 0),
+                     f"{kh}*{kw}*{mid} + {mid}*{f}" + (f" + {f}" if bias else ""),
+                     f"depthwise {kh}x{kw} per channel ({mid}), then a 1x1 pointwise "
+                     f"{mid} -> {f}" + (", then the biases" if bias else ""))
+    macs = ex.Term(h * w * mid * kh * kw + h * w * mid * f,
+                   f"{h}*{w}*{mid} * {kh}*{kw} + {h}*{w}*{f} * {mid}",
+                   "the depthwise step plus the pointwise step")
+    return ex.Explanation(axes + [ex.channels(f, note="filters of the pointwise step")],
+                          params, macs)
+
+
 def separable_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
     layer = ctx.L.SeparableConv2D(
         filters=p["filters"], kernel_size=keras_value(p["kernel_size"]),
@@ -138,7 +192,7 @@ SEPARABLE = BlockSpec(
     keras_class="SeparableConv2D",
     params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), DEPTH_MULTIPLIER,
             cp.dilation(), cp.activation(), cp.use_bias()),
-    infer=separable_infer, build=separable_build, face=conv_face,
+    infer=separable_infer, build=separable_build, face=conv_face, explain=separable_explain,
     help="Depthwise then 1x1 pointwise convolution: far fewer weights than Conv2D.")
 
 
@@ -158,6 +212,20 @@ def transpose_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inferen
     return Inference((h, w, f), params=weights, macs=macs, rf=rf)
 
 
+def transpose_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                      ) -> ex.Explanation:
+    (s,) = shapes
+    kh, kw = p["kernel_size"]
+    f, cin = p["filters"], s[2]
+    axes = [ex.transpose_axis(name, n, k, st, p["padding"], d)
+            for name, n, k, st, d in zip(("height", "width"), s[:2], p["kernel_size"],
+                                         p["strides"], p["dilation_rate"], strict=True)]
+    macs = ex.Term(s[0] * s[1] * cin * kh * kw * f, f"{s[0]}*{s[1]}*{cin} * {kh}*{kw}*{f}",
+                   f"each of the {s[0]}x{s[1]}x{cin} inputs scatters into a {kh}x{kw}x{f} patch")
+    return ex.Explanation(axes + [ex.channels(f, note="filters")],
+                          ex.conv_params(kh, kw, cin, f, p["use_bias"]), macs)
+
+
 def transpose_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
     layer = ctx.L.Conv2DTranspose(
         filters=p["filters"], kernel_size=keras_value(p["kernel_size"]),
@@ -172,7 +240,7 @@ TRANSPOSE = BlockSpec(
     keras_class="Conv2DTranspose",
     params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), cp.dilation(),
             cp.activation(), cp.use_bias()),
-    infer=transpose_infer, build=transpose_build, face=conv_face,
+    infer=transpose_infer, build=transpose_build, face=conv_face, explain=transpose_explain,
     help="Learned upsampling (U-Net decoders): output = input x stride with \"same\".")
 
 SPECS = (CONV2D, DEPTHWISE, SEPARABLE, TRANSPOSE)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.composite import INPUT, Plan, plan_build, plan_infer
 from playground.blocks.geometry import need_rank
-from playground.blocks.spec import BlockProblem, BlockSpec, Param, Shape
+from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, Shape
 
 
 def _width(name: str, default: int, help_text: str) -> Param:
@@ -73,6 +74,35 @@ def inception_plan(p: dict[str, Any], in_shape: Shape) -> Plan:
     return plan
 
 
+def _branch(part: str) -> str:
+    """Inner part -> branch: ``3x3_reduce_bn`` -> ``3x3``, ``pool_proj`` -> ``pool``."""
+    return part.split("_")[0]
+
+
+def inception_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                      ) -> ex.Explanation:
+    (s,) = shapes
+    widths = [(name, p[key]) for name, key in (("1x1", "f1x1"), ("3x3", "f3x3"),
+                                               ("5x5", "f5x5"), ("pool", "pool_proj"))]
+    parts, names = [], []
+    for name, width in widths:
+        if name == "pool":
+            parts.append(width or s[2])
+            names.append("pool projection" if width else "pool (input channels passed on)")
+        elif width:
+            parts.append(width)
+            names.append(name)
+    axes = ex.passthrough(inf.shape, 'every branch keeps the size ("same", stride 1)')[:2]
+    axes.append(ex.channels(inf.shape[2], " + ".join(str(c) for c in parts),
+                            "concatenated branches: " + " + ".join(names)))
+    params, macs = ex.composite_sums(inf.inner, _branch)
+    notes = ["each term is counted once, per branch (the per-layer table lists them)"]
+    if not (p["f3x3_reduce"] or p["f5x5_reduce"]):
+        notes.append("no 1x1 reductions: the 3x3 and 5x5 convolutions see all "
+                     f"{s[2]} input channels (the naive module)")
+    return ex.Explanation(axes, params, macs, branch_of=_branch, notes=notes)
+
+
 def inception_face(p: dict[str, Any]) -> str:
     def branch(reduce_key: str, width_key: str) -> str:
         if not p[width_key]:
@@ -86,7 +116,7 @@ def inception_face(p: dict[str, Any]) -> str:
 INCEPTION = BlockSpec(
     type="InceptionModule", label="Inception Module", category="composite",
     params=PARAMS, infer=plan_infer(inception_plan), build=plan_build(inception_plan),
-    face=inception_face, composite=True, plan=inception_plan,
+    face=inception_face, composite=True, plan=inception_plan, explain=inception_explain,
     help="GoogLeNet's module: parallel 1x1, 3x3, 5x5 convolutions and 3x3 max pooling, "
          "concatenated; 1x1 'reduce' convolutions cut the cost of the 3x3 and 5x5.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.blocks import explain as ex
 from playground.blocks.geometry import fmt_shape
 from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep
 
@@ -29,13 +30,19 @@ def elementwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Infer
     return Inference(first, rf=_merge_rf(shapes))
 
 
+def elementwise_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                        ) -> ex.Explanation:
+    return ex.Explanation(ex.passthrough(inf.shape, f"as each of its {len(shapes)} inputs"),
+                          ex.no_params(), ex.no_macs("one operation per value; not counted"))
+
+
 def _elementwise(type_name: str, label: str, help_text: str) -> BlockSpec:
     def build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
         return ctx.add(getattr(ctx.L, type_name)(name=ctx.name()))(list(inputs))
 
     return BlockSpec(type=type_name, label=label, category="merge", keras_class=type_name,
                      params=(), infer=elementwise_infer, build=build, min_inputs=2,
-                     max_inputs=None, help=help_text)
+                     max_inputs=None, help=help_text, explain=elementwise_explain)
 
 
 ADD = _elementwise("Add", "Add", "Sums its inputs element-wise: the residual connection.")
@@ -66,11 +73,25 @@ def concat_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference(out, rf=_merge_rf(shapes))
 
 
+def concat_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                   ) -> ex.Explanation:
+    rank = len(inf.shape)
+    ax = p["axis"] - 1 if p["axis"] > 0 else rank + p["axis"]
+    axes = []
+    for j, (d, name) in enumerate(zip(inf.shape, ex.axis_names(rank), strict=True)):
+        if j == ax:
+            axes.append(ex.Term(d, " + ".join(str(s[ax]) for s in shapes),
+                                "the inputs' sizes along this axis, in edge order", name))
+        else:
+            axes.append(ex.Term(d, "", "as every input", name))
+    return ex.Explanation(axes, ex.no_params(), ex.no_macs("copies only"))
+
+
 CONCATENATE = BlockSpec(
     type="Concatenate", label="Concatenate", category="merge", keras_class="Concatenate",
     params=(Param("axis", "int", -1, "Axis to join along (-1: channels).", minimum=-8,
                   maximum=8),),
-    infer=concat_infer,
+    infer=concat_infer, explain=concat_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Concatenate(axis=p["axis"], name=ctx.name()))(
         list(inputs)),
     min_inputs=2, max_inputs=None,

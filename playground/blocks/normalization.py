@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.geometry import need_rank
 from playground.blocks.spec import BlockSpec, Inference, Param, RFStep
 
@@ -24,13 +25,31 @@ def bn_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
                      rf=_rf(s))
 
 
+def _learned(p: dict[str, Any]) -> tuple[int, str]:
+    names = [n for n, on in (("gamma", p["scale"]), ("beta", p["center"])) if on]
+    return len(names), " and ".join(names)
+
+
+def bn_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+               ) -> ex.Explanation:
+    (s,) = shapes
+    c = s[-1]
+    n, names = _learned(p)
+    formula = f"{n}*{c} + 2*{c}" if n else f"2*{c}"
+    note = (f"{names} per channel train ({n}*{c}); " if n else "") + \
+        f"the moving mean and variance per channel never train (2*{c})"
+    macs = ex.no_macs("a scale and shift per value; not counted as MACs (at inference it folds "
+                      "into the convolution before it)")
+    return ex.Explanation(ex.passthrough(inf.shape), ex.Term(n * c + 2 * c, formula, note), macs)
+
+
 BATCH_NORM = BlockSpec(
     type="BatchNormalization", label="Batch Norm", category="normalization",
     keras_class="BatchNormalization",
     params=(Param("momentum", "float", 0.99, "Momentum of the moving mean and variance.",
                   minimum=0.0, maximum=1.0),
             cp.epsilon(), CENTER, SCALE),
-    infer=bn_infer,
+    infer=bn_infer, explain=bn_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.BatchNormalization(
         momentum=p["momentum"], epsilon=p["epsilon"], center=p["center"], scale=p["scale"],
         name=ctx.name()))(inputs[0]),
@@ -43,11 +62,22 @@ def ln_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference(s, params=s[-1] * (int(p["center"]) + int(p["scale"])), rf=_rf(s))
 
 
+def ln_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+               ) -> ex.Explanation:
+    (s,) = shapes
+    c = s[-1]
+    n, names = _learned(p)
+    params = (ex.Term(n * c, f"{n}*{c}", f"{names} per channel") if n
+              else ex.no_params("center and scale are off"))
+    return ex.Explanation(ex.passthrough(inf.shape), params,
+                          ex.no_macs("normalization is not counted as MACs"))
+
+
 LAYER_NORM = BlockSpec(
     type="LayerNormalization", label="Layer Norm", category="normalization",
     keras_class="LayerNormalization",
     params=(cp.epsilon(), CENTER, SCALE),
-    infer=ln_infer,
+    infer=ln_infer, explain=ln_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.LayerNormalization(
         epsilon=p["epsilon"], center=p["center"], scale=p["scale"], name=ctx.name()))(inputs[0]),
     help="Normalizes each sample over its channels.")
@@ -59,6 +89,15 @@ def lrn_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference(s)
 
 
+def lrn_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                ) -> ex.Explanation:
+    n = 2 * p["depth_radius"] + 1
+    return ex.Explanation(ex.passthrough(inf.shape), ex.no_params("fixed k, alpha, beta: nothing "
+                                                                  "learns"),
+                          ex.no_macs(f"sums squares over {n} neighbouring channels; not "
+                                     "counted as MACs"))
+
+
 LRN = BlockSpec(
     type="LocalResponseNormalization", label="Local Response Norm", category="normalization",
     keras_class="LocalResponseNormalization",
@@ -67,7 +106,7 @@ LRN = BlockSpec(
             Param("bias", "float", 2.0, "k in the AlexNet formula.", minimum=0.0),
             Param("alpha", "float", 1e-4, "Scale of the squared sum.", minimum=0.0),
             Param("beta", "float", 0.75, "Exponent.", minimum=0.0)),
-    infer=lrn_infer,
+    infer=lrn_infer, explain=lrn_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.custom.LocalResponseNormalization(
         depth_radius=p["depth_radius"], bias=p["bias"], alpha=p["alpha"], beta=p["beta"],
         name=ctx.name()))(inputs[0]),

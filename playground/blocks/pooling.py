@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.geometry import fmt_pair, need_rank, window_output
 from playground.blocks.spec import BlockSpec, Inference, Param, RFStep, keras_value
 
@@ -32,6 +33,15 @@ def pool_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference((h, w, s[2]), rf=RFStep(p["pool_size"], strides))
 
 
+def pool_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                 ) -> ex.Explanation:
+    (s,) = shapes
+    axes = ex.window_axes(s, p["pool_size"], _strides(p), p["padding"], what="window")
+    notes = [] if p["strides"] is not None else ["strides default to the pool size"]
+    return ex.Explanation(axes + [ex.channels(s[2], note="each channel pooled on its own")],
+                          ex.no_params(), ex.no_macs(), notes=notes)
+
+
 def _pool_builder(class_name: str):
     def build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
         cls = getattr(ctx.L, class_name)  # class_name is one of ours, never user input
@@ -46,7 +56,8 @@ def _pool_spec(type_name: str, label: str, help_text: str) -> BlockSpec:
     return BlockSpec(
         type=type_name, label=label, category="pooling", keras_class=type_name,
         params=(POOL_SIZE, cp.strides(None, nullable=True), cp.padding()),
-        infer=pool_infer, build=_pool_builder(type_name), face=pool_face, help=help_text)
+        infer=pool_infer, build=_pool_builder(type_name), face=pool_face, help=help_text,
+        explain=pool_explain)
 
 
 MAX_POOL = _pool_spec("MaxPooling2D", "Max Pool 2D",
@@ -63,6 +74,17 @@ def global_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     return Inference((s[2],), rf=None)
 
 
+def global_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                   ) -> ex.Explanation:
+    (s,) = shapes
+    what = f"each {s[0]}x{s[1]} map becomes one value"
+    if p["keepdims"]:
+        axes = ex.given(inf.shape, ["keepdims", "keepdims", what])
+    else:
+        axes = [ex.Term(s[2], "", what, "features")]
+    return ex.Explanation(axes, ex.no_params(), ex.no_macs())
+
+
 def _global_builder(class_name: str):
     def build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
         layer = getattr(ctx.L, class_name)(keepdims=p["keepdims"], name=ctx.name())
@@ -75,13 +97,13 @@ KEEPDIMS = Param("keepdims", "bool", False, "Keep a 1x1 spatial size instead of 
 GLOBAL_AVG = BlockSpec(
     type="GlobalAveragePooling2D", label="Global Average Pool", category="pooling",
     keras_class="GlobalAveragePooling2D", params=(KEEPDIMS,), infer=global_infer,
-    build=_global_builder("GlobalAveragePooling2D"),
+    build=_global_builder("GlobalAveragePooling2D"), explain=global_explain,
     face=lambda p: "keepdims" if p["keepdims"] else "",
     help="Averages each feature map to one value: the head of GoogLeNet and ResNet.")
 GLOBAL_MAX = BlockSpec(
     type="GlobalMaxPooling2D", label="Global Max Pool", category="pooling",
     keras_class="GlobalMaxPooling2D", params=(KEEPDIMS,), infer=global_infer,
-    build=_global_builder("GlobalMaxPooling2D"),
+    build=_global_builder("GlobalMaxPooling2D"), explain=global_explain,
     face=lambda p: "keepdims" if p["keepdims"] else "",
     help="Keeps the largest value of each feature map.")
 

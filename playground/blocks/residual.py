@@ -13,9 +13,10 @@ import math
 from typing import Any
 
 from playground.blocks import common_params as cp
+from playground.blocks import explain as ex
 from playground.blocks.composite import INPUT, Plan, plan_build, plan_infer
 from playground.blocks.geometry import need_rank
-from playground.blocks.spec import BlockProblem, BlockSpec, Param, Shape
+from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, Shape
 
 EXPANSION = 4
 
@@ -89,6 +90,37 @@ def residual_plan(p: dict[str, Any], in_shape: Shape) -> Plan:
     return plan
 
 
+def _branch(part: str) -> str:
+    head = part.split("_")[0]
+    if head == "0":
+        return "shortcut"
+    return "main" if head.isdigit() else "merge"
+
+
+def residual_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                     ) -> ex.Explanation:
+    (s,) = shapes
+    st = p["strides"]
+    if st > 1:
+        axes = [ex.Term(d, f"ceil({n} / {st})", f'stride {st}, "same" padding', name)
+                for d, n, name in zip(inf.shape[:2], s[:2], ("height", "width"), strict=True)]
+    else:
+        axes = ex.passthrough(inf.shape, 'stride 1, "same" padding')[:2]
+    cout = inf.shape[2]
+    axes.append(ex.channels(cout, f"4*{p['filters']}" if p["kind"] == "bottleneck" else "",
+                            "4 x filters (bottleneck)" if p["kind"] == "bottleneck"
+                            else "filters"))
+    params, macs = ex.composite_sums(inf.inner, _branch)
+    if any(_branch(layer.name) == "shortcut" for layer in inf.inner):
+        shortcut = ("a 1x1 projection conv + BN (option B)" if p["shortcut"] == "projection"
+                    else "subsampling and zero channels (option A, no weights)")
+        notes = [f"the shape changes from {tuple(s)} to {tuple(inf.shape)}: the shortcut is "
+                 + shortcut]
+    else:
+        notes = ["the shortcut is the identity: the input is added as it is"]
+    return ex.Explanation(axes, params, macs, branch_of=_branch, notes=notes)
+
+
 def residual_face(p: dict[str, Any]) -> str:
     text = f"{p['kind']} {p['filters']}"
     if p["kind"] == "bottleneck":
@@ -101,7 +133,7 @@ def residual_face(p: dict[str, Any]) -> str:
 RESIDUAL = BlockSpec(
     type="ResidualBlock", label="Residual Block", category="composite",
     params=PARAMS, infer=plan_infer(residual_plan), build=plan_build(residual_plan),
-    face=residual_face, composite=True, plan=residual_plan,
+    face=residual_face, composite=True, plan=residual_plan, explain=residual_explain,
     help="ResNet's block: the layers learn a residual F(x) that is added to the input x "
          "(shortcut), so extra depth starts as the identity.")
 

@@ -95,6 +95,10 @@ class InnerLayer:
     params: int
     fixed_params: int
     macs: int
+    # The arithmetic behind ``params`` and ``macs`` (``(1*1*256 + 1) * 64``), for ``explain``;
+    # "" where the count is simply 0. Filled by ``composite.plan_infer`` from each primitive's explain rule.
+    params_formula: str = ""
+    macs_formula: str = ""
 
 
 @dataclass
@@ -157,6 +161,11 @@ class BlockSpec:
     # A composite's one description: ``plan(values, in_shape) -> blocks.composite.Plan`` of
     # catalogue primitives; its shape rule, Keras builder and expansion all run it.
     plan: Callable[[dict[str, Any], Shape], Any] | None = None
+    # The arithmetic behind each number, with the node's own values (blocks/explain.py):
+    # ``explain(values, in_shapes, inference) -> Explanation``. A block with weights or MACs
+    # needs one (tests/blocks/test_explain.py iterates the catalogue); a parameter-free block
+    # without one gets an exact generic explanation.
+    explain: Callable[..., Any] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "open": ("playground.cli.open_cmd", "open the desktop app with a graph (or render it to PNG)"),
     "check": ("playground.cli.check", "validate a graph file"),
     "summary": ("playground.cli.summary", "per-node shapes, params, MACs, memory and receptive field"),
+    "explain": ("playground.cli.explain", "the arithmetic behind each number of a node"),
     "export": ("playground.cli.export", "build the Keras model and write .keras, SavedModel or Python"),
     "train": ("playground.cli.train", "train headless, one line per epoch"),
     "import": ("playground.cli.import_cmd", "turn a functional Keras model into a graph file"),

@@ -1,4 +1,5 @@
-"""``open [FILE] [--screenshot PNG --size WxH]``: the desktop app (or a render of its window).
+"""``open [FILE] [--screenshot PNG|SVG --size WxH] [--select NODE] [--tab explain]``: the desktop
+app (or a render of its window to PNG, or of the diagram alone to a vector SVG).
 
 Imports only the argument parser at module level; PySide6 and the editor load when the command
 runs, and TensorFlow never does (training and export import it when they start).
@@ -33,26 +34,36 @@ def _display_available() -> bool:
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", nargs="?", help="graph file (.json) to open")
-    parser.add_argument("--screenshot", metavar="PNG",
-                        help="render the main window with the graph to this PNG and exit")
+    parser.add_argument("--screenshot", metavar="PNG|SVG",
+                        help="render the main window with the graph to this PNG and exit; "
+                             "with .svg, the diagram alone as a vector image")
     parser.add_argument("--size", type=_size, default=(1400, 900), metavar="WxH",
                         help="window size for --screenshot (default 1400x900)")
+    parser.add_argument("--select", metavar="NODE",
+                        help="select this node (the inspector shows it)")
+    parser.add_argument("--tab", choices=("parameters", "explain", "layers"),
+                        help="show this panel: the inspector's Parameters or Explain tab, or "
+                             "the Layers table")
     parser.set_defaults(run=wrap(run))
 
 
 def run(args: argparse.Namespace) -> int:
     from playground.core.errors import GraphFileError
 
-    if args.screenshot and not args.screenshot.lower().endswith(".png"):
-        print(f"error: --screenshot {args.screenshot}: the file name must end in .png",
-              file=sys.stderr)
+    if args.screenshot and not args.screenshot.lower().endswith((".png", ".svg")):
+        print(f"error: --screenshot {args.screenshot}: the file name must end in .png "
+              "(the window) or .svg (the diagram)", file=sys.stderr)
         return 2
+    if args.select is not None and not args.file:
+        print("error: --select needs a FILE to open", file=sys.stderr)
+        return 2
+    view = {"select": args.select, "tab": args.tab}
     try:
         if args.screenshot:
             from playground.ui import app
 
             app.prefer_offscreen()
-            return app.screenshot(args.file, args.screenshot, args.size)
+            return app.screenshot(args.file, args.screenshot, args.size, **view)
         from playground.ui import app
 
         if not _display_available():
@@ -60,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                   "render with --screenshot PNG instead, or set QT_QPA_PLATFORM",
                   file=sys.stderr)
             return 2
-        return app.run(args.file)
+        return app.run(args.file, **view)
     except GraphFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for where, message in exc.problems:

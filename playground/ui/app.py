@@ -61,10 +61,31 @@ def open_start_document(window) -> bool:
     return window.open_file(path, as_copy=True, ask=False)
 
 
-def run(path: str | None = None) -> int:
+def apply_view(window, select: str | None = None, tab: str | None = None) -> None:
+    """``open --select NODE --tab explain``: select a node and raise a panel. An unknown node is
+    a bad argument (``ValueError`` naming it and the graph's nodes)."""
+    if select is not None:
+        if select not in window.doc.graph:
+            known = ", ".join(window.doc.graph.node_ids[:12])
+            raise ValueError(f"--select {select}: no such node (nodes: {known})")
+        window.scene.select_nodes([select])
+    if tab in ("parameters", "explain"):
+        window.inspector_dock.raise_()
+        tabs = window.inspector_tabs
+        tabs.setCurrentWidget(tabs.explain if tab == "explain" else tabs.inspector)
+    elif tab == "layers":
+        window.layers_dock.raise_()
+
+
+def run(path: str | None = None, select: str | None = None, tab: str | None = None) -> int:
     app, window = make_window(path)
     if path is None:
         open_start_document(window)
+    try:
+        apply_view(window, select, tab)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     window.show()
     window.view.fit_all()
     code = int(app.exec())
@@ -77,8 +98,10 @@ def run(path: str | None = None) -> int:
     os._exit(code)
 
 
-def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900)) -> int:
-    """Render the real main window with the graph (fitted to the view) to ``out`` (PNG)."""
+def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900),
+               select: str | None = None, tab: str | None = None) -> int:
+    """Render the real main window with the graph (fitted to the view) to ``out`` (PNG), or,
+    for an ``out`` ending in .svg, the diagram alone as a vector image."""
     from PySide6.QtCore import QCoreApplication
 
     from playground.core.atomic import write_bytes_atomic
@@ -86,12 +109,20 @@ def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900)) 
     app, window = make_window(path, offer_recovery=False)
     window.persist_settings = False  # a scripted render must not move the user's window
     window.resize(*size)
+    try:
+        apply_view(window, select, tab)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        window.close()
+        return 2
     window.show()
     for _ in range(3):
         QCoreApplication.processEvents()
     window.doc.current_analysis()
     window.view.fit_all()
     QCoreApplication.processEvents()
+    if out.lower().endswith(".svg"):
+        return _save_diagram(window, out)
     image = window.grab().toImage()
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
@@ -105,6 +136,21 @@ def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900)) 
     write_bytes_atomic(out, bytes(data.data()))
     window.doc.undo_stack.setClean()
     window.close()
+    return 0
+
+
+def _save_diagram(window, out: str) -> int:
+    from playground.core.errors import PlaygroundError
+    from playground.ui.diagram_export import save_diagram
+
+    try:
+        save_diagram(window.scene, out, title=window.doc.graph.name)
+    except PlaygroundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        window.doc.undo_stack.setClean()
+        window.close()
     return 0
 
 

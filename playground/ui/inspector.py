@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -197,3 +198,26 @@ class Inspector(QScrollArea):
                                             for p in report.problems))
             self.problems.setStyleSheet("color:#ff6b6b" if report.has_error else
                                         "color:#e0b000")
+
+
+class InspectorTabs(QTabWidget):
+    """The inspector dock's two tabs: "Parameters" (the ``Inspector``) and "Explain" (the
+    arithmetic behind the selected node's numbers, ``ExplainView``). Both follow the selection."""
+
+    def __init__(self, inspector: Inspector, parent: QWidget | None = None) -> None:
+        from playground.ui.explain_view import ExplainView
+
+        super().__init__(parent)
+        self.setObjectName("inspectorTabs")
+        self.setDocumentMode(True)   # no pane frame: the dock already frames it
+        self.inspector = inspector
+        self.explain = ExplainView(inspector.doc, self)
+        self.addTab(inspector, "Parameters")
+        self.addTab(self.explain, "Explain")
+
+    def show_node(self, node_id: str | None) -> None:
+        self.inspector.show_node(node_id)
+        self.explain.show_node(node_id)
+
+    def show_explain(self) -> None:
+        self.setCurrentWidget(self.explain)

@@ -37,7 +37,7 @@ from playground.ui.document import Document
 from playground.ui.editing import LAYOUT_SPACING, Editor
 from playground.ui.formatting import grouped, human_bytes, human_count
 from playground.ui.gc_guard import ensure_gui_thread_gc
-from playground.ui.inspector import Inspector
+from playground.ui.inspector import Inspector, InspectorTabs
 from playground.ui.palette import Palette
 from playground.ui.problems import ProblemsPanel
 from playground.ui.workers import FunctionThread, export_graph, import_keras
@@ -116,11 +116,20 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock("Blocks", "paletteDock", self.palette,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector = Inspector(self.doc, self.editor, self)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
+        self.inspector_tabs = InspectorTabs(self.inspector, self)   # Parameters | Explain
+        self.explain_view = self.inspector_tabs.explain
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector_tabs,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems = ProblemsPanel(self.doc, self.editor, self)
         self.problems_dock = self._dock("Problems", "problemsDock", self.problems,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        from playground.ui.layer_table import LayerTable
+
+        self.layer_table = LayerTable(self.doc, self)
+        self.layers_dock = self._dock("Layers", "layersDock", self.layer_table,
+                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.layers_dock)
+        self.problems_dock.raise_()
         self.training_dock: QDockWidget | None = None
         try:
             from playground.ui.training_panel import TrainingPanel
@@ -221,6 +230,8 @@ class MainWindow(QMainWindow):
         self.act_export_saved = a("TensorFlow SavedModel...",
                                   lambda: self.export_dialog("savedmodel"))
         self.act_export_python = a("Python script (.py)...", lambda: self.export_dialog("python"))
+        self.act_export_diagram = a("Export &Diagram (PNG, SVG)...", self.export_diagram_dialog,
+                                    tip="Save the diagram as a PNG image or an SVG vector file")
         self.act_quit = a("&Quit", self.close, K.Quit)
 
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
@@ -253,6 +264,8 @@ class MainWindow(QMainWindow):
                                  checkable=True, checked=True)
         self.act_node_params = a("Parameter counts on nodes", self._toggle_node_params,
                                  checkable=True, checked=True)
+        self.act_node_macs = a("MACs on nodes (instead of parameters)", self._toggle_node_macs,
+                               checkable=True, checked=False)
         self.act_about = a("&About", self.about)
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
 
@@ -270,6 +283,7 @@ class MainWindow(QMainWindow):
         export_menu = file_menu.addMenu("&Export")
         for act in (self.act_export_keras, self.act_export_saved, self.act_export_python):
             export_menu.addAction(act)
+        file_menu.addAction(self.act_export_diagram)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -284,12 +298,12 @@ class MainWindow(QMainWindow):
         for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, None,
                     self.act_layout_wrap, self.act_layout_lr, self.act_layout_tb, None,
                     self.act_edge_shapes,
-                    self.act_node_params):
+                    self.act_node_params, self.act_node_macs):
             view.addSeparator() if act is None else view.addAction(act)
         view.addSeparator()
         panels = view.addMenu("&Panels")
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock,
-                     self.training_dock):
+                     self.layers_dock, self.training_dock):
             if dock is not None:
                 panels.addAction(dock.toggleViewAction())
 
@@ -309,6 +323,7 @@ class MainWindow(QMainWindow):
         self.view.block_dropped.connect(lambda t, p: self.editor.add_block(t, p))
         self.palette.block_activated.connect(self.add_block_at_centre)
         self.problems.node_requested.connect(self.reveal_node)
+        self.layer_table.node_requested.connect(self.reveal_node)
         self.doc.analyzed.connect(self._update_status)
         self.doc.modified_changed.connect(lambda _m: self._update_title())
         self.doc.path_changed.connect(self._update_title)
@@ -347,7 +362,8 @@ class MainWindow(QMainWindow):
             ids = self.scene.selected_node_ids()
         except RuntimeError:  # scene being torn down
             return
-        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        self.inspector_tabs.show_node(ids[0] if len(ids) == 1 else None)
+        self.layer_table.select_node(ids[0] if len(ids) == 1 else None)
 
     def reveal_node(self, node_id: str) -> None:
         if node_id in self.scene.node_items:
@@ -380,6 +396,39 @@ class MainWindow(QMainWindow):
         self.scene.show_node_params = on
         for item in self.scene.node_items.values():
             item.update()
+
+    def _toggle_node_macs(self, on: bool) -> None:
+        self.scene.show_node_macs = on
+        for item in self.scene.node_items.values():
+            item.update()
+
+    def export_diagram_dialog(self) -> None:
+        stem = self.doc.path.stem if self.doc.path else (self.doc.graph.name or "diagram")
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export diagram", f"{stem}.svg", "SVG vector (*.svg);;PNG image (*.png)")
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".png", ".svg"):
+            path += ".png" if "png" in chosen.lower() else ".svg"
+            if os.path.lexists(path) and not self._confirm_replace(path):
+                self.show_message(f"diagram export cancelled: {path} kept")
+                return
+        self.export_diagram_to(path)
+
+    def export_diagram_to(self, path: str) -> bool:
+        """Write the diagram as PNG or SVG (by the extension); says why when it cannot."""
+        from playground.ui.diagram_export import save_diagram
+
+        try:
+            fmt = save_diagram(self.scene, path, title=self.doc.graph.name)
+        except (OSError, PlaygroundError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.show_message(f"diagram export failed: {reason}")
+            QMessageBox.warning(self, "Export diagram", f"Could not save {path}:\n{reason}")
+            return False
+        self.show_message(f"diagram saved as {fmt.upper()}: {path}")
+        return True
 
     def _freeze_selected(self, frozen: bool) -> None:
         ids = self.scene.selected_node_ids()

@@ -214,7 +214,7 @@ class NodeItem(QGraphicsItem):
         problems = report.problems if report is not None else []
         node = self.node()
         signature = (node.id, node.type, node.trainable,
-                     None if report is None else (report.shape, report.params),
+                     None if report is None else (report.shape, report.params, report.macs),
                      tuple((p.severity, p.message) for p in problems))
         if signature == self._signature:
             return  # nothing this item shows changed: no repaint (500 nodes in a frame)
@@ -391,11 +391,24 @@ class NodeItem(QGraphicsItem):
             left = "\u2192 ?"
         painter.drawText(QRectF(8, y, w - 16, line_h),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, left)
-        if self._scene_ref.show_node_params and report is not None and report.params:
+        figure = self.footer_figure()
+        if figure:
             painter.setPen(sub_color)
             painter.drawText(QRectF(8, y, w - 16, line_h),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                             f"{human_count(report.params)} params")
+                             figure)
+
+    def footer_figure(self) -> str:
+        """The footer's figure: "1.2G MACs" with View > MACs on nodes (the inception lesson
+        compares MACs), else "73.9k params" with View > Parameter counts; "" for none."""
+        report = self.report()
+        if report is None or report.shape is None:
+            return ""
+        if getattr(self._scene_ref, "show_node_macs", False):
+            return f"{human_count(report.macs)} MACs" if report.macs else ""
+        if self._scene_ref.show_node_params and report.params:
+            return f"{human_count(report.params)} params"
+        return ""
 
     def face_text(self) -> str:
         """Key params (``64 @ 3x3 /2 same``; an inception module's branch widths)."""

@@ -30,6 +30,7 @@ class GraphScene(QGraphicsScene):
         self.orientation = "LR"
         self.show_edge_shapes = True
         self.show_node_params = True
+        self.show_node_macs = False   # View > MACs on nodes: the footer shows MACs, not params
         self.detail = True   # ports, arrows and edge labels shown (off when zoomed far out)
         self.telemetry: dict[str, dict[str, float]] = {}
         self.telemetry_scale = 1.0
