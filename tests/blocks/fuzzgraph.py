@@ -71,7 +71,7 @@ def _int_range(p: Param) -> tuple[int, int]:
 def _ints(p: Param) -> st.SearchStrategy[int]:
     """Uniform in the range, with the minimum (the plain case: stride 1, no dilation) likelier."""
     lo, hi = _int_range(p)
-    return st.just(max(lo, 1) if lo < 1 <= hi else lo) | st.integers(lo, hi)
+    return st.just(max(lo, 1) if lo < 1 <= hi else lo) | st.integers(lo, hi) | st.integers(lo, hi)
 
 
 def _floats(p: Param) -> st.SearchStrategy[float]:
@@ -147,14 +147,16 @@ SHAPE_AWARE = {
 
 
 @st.composite
-def block_params(draw: Any, spec: BlockSpec, in_shapes: list[Shape]) -> dict[str, Any]:
-    """A random subset of the params, each drawn within its range (the rest stay default)."""
+def block_params(draw: Any, spec: BlockSpec, in_shapes: list[Shape], keep: int = 1
+                 ) -> dict[str, Any]:
+    """A random subset of the params, each drawn within its range (the rest stay default);
+    each param keeps its default with odds 1 in ``keep + 1``."""
     params: dict[str, Any] = {}
     for p in spec.params:
         aware = SHAPE_AWARE.get((spec.type, p.name))
         if aware is not None:
             params[p.name] = draw(aware(in_shapes[0]))
-        elif draw(st.booleans()):  # else leave the default
+        elif draw(st.integers(0, keep)):
             params[p.name] = draw(param_strategy(p))
     return params
 
@@ -177,7 +179,8 @@ def fuzz_specs() -> list[BlockSpec]:
     return [CATALOGUE[t] for t in sorted(CATALOGUE) if t != "Input"]
 
 
-def _add_block(draw: Any, g: Graph, spec: BlockSpec, nid: str, analysis: Analysis) -> bool:
+def _add_block(draw: Any, g: Graph, spec: BlockSpec, nid: str, analysis: Analysis,
+               keep: int = 1) -> bool:
     """Append a node of ``spec`` fed by nodes that are valid so far (merges prefer inputs of
     equal shape); False when too few such nodes exist."""
     shapes = {n: r.shape for n, r in analysis.nodes.items() if r.shape is not None}
@@ -195,7 +198,7 @@ def _add_block(draw: Any, g: Graph, spec: BlockSpec, nid: str, analysis: Analysi
         same = [c for c in rest if shapes[c] == shapes[first]]
         pool = same if same and draw(st.integers(0, 3)) else rest
         sources.append(draw(st.sampled_from(pool)))
-    params = draw(block_params(spec, [shapes[s] for s in sources]))
+    params = draw(block_params(spec, [shapes[s] for s in sources], keep))
     g.add_node(Node(nid, spec.type, params, trainable=draw(st.integers(0, 5)) > 0))
     for s in sources:
         g.add_edge(s, nid)
@@ -231,7 +234,7 @@ def graphs(draw: Any, max_nodes: int = 4, focus: str | None = None) -> Graph:
             g.add_node(Node(nid, "Activation", {"activation": "linear"}))
             g.add_edge("in0", nid)
             analysis = analyze(g, checker)
-        _add_block(draw, g, spec, "focus", analysis)
+        _add_block(draw, g, spec, "focus", analysis, keep=3)  # most params set
     return g
 
 

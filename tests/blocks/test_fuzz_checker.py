@@ -13,6 +13,7 @@ about 15 s; ``bench/fuzz_checker.py --examples N`` runs as many as you like with
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.core.shapes import analyze
-from tests.blocks.fuzzgraph import deliberate, fuzz_specs, graph_json, graphs, judge
+from tests.blocks.fuzzgraph import DELIBERATE, deliberate, fuzz_specs, graph_json, graphs, judge
 
 pytest.importorskip("keras")
 
@@ -96,3 +97,13 @@ def test_judge_reports_false_refusals_acceptances_and_shapes(monkeypatch: Any) -
         found = judge(_one_block(block, params))
         assert [(d.kind, d.node) for d in found][:1] == ([(kind, "n0")] if kind else []), found
         monkeypatch.undo()
+
+
+def test_every_excused_strictness_is_documented() -> None:
+    """Each refusal the fuzzer excuses is explained in docs/FORMAT.md's table."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+    section = doc.split("## Where the checker is stricter than Keras", 1)[1].split("\n## ", 1)[0]
+    for types, _words in DELIBERATE:
+        assert f"`{types[0]}`" in section, types[0]
+    for also in ("rate` 1", "with one input"):  # refused before any rule runs: not fuzzed
+        assert also in section
