@@ -33,7 +33,8 @@ RELU = BlockSpec(
     params=(Param("max_value", "float", None, "Upper clip (6 for ReLU6, MobileNet); null: none.",
                   minimum=0.0, nullable=True),
             Param("negative_slope", "float", 0.0, "Slope below the threshold.", minimum=0.0),
-            Param("threshold", "float", 0.0, "Values below it are damped.")),
+            Param("threshold", "float", 0.0, "Values below it are damped (Keras refuses a "
+                  "negative threshold).", minimum=0.0)),
     infer=same_shape_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.ReLU(
         max_value=p["max_value"], negative_slope=p["negative_slope"],

@@ -16,6 +16,9 @@ from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RF
 
 
 def _no_stride_with_dilation(p: dict[str, Any]) -> None:
+    """Conv2D and Conv2DTranspose only: Keras' constructors refuse the pair. Depthwise and
+    separable convolutions take it (Keras >= 3.15 runs them dilated at stride 1, then subsamples),
+    so their rules do not call this."""
     if max(p["strides"]) > 1 and max(p["dilation_rate"]) > 1:
         raise BlockProblem(f"strides {fmt_pair(p['strides'])} cannot be combined with "
                            f"dilation_rate {fmt_pair(p['dilation_rate'])} (Keras and TensorFlow "
@@ -95,7 +98,6 @@ CONV2D = BlockSpec(
 def depthwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     (s,) = shapes
     need_rank(s, 3, "DepthwiseConv2D")
-    _no_stride_with_dilation(p)
     h, w = window_output(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
     kh, kw = p["kernel_size"]
     out_c = s[2] * p["depth_multiplier"]
@@ -148,7 +150,6 @@ DEPTHWISE = BlockSpec(
 def separable_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     (s,) = shapes
     need_rank(s, 3, "SeparableConv2D")
-    _no_stride_with_dilation(p)
     h, w = window_output(s, p["kernel_size"], p["strides"], p["padding"], p["dilation_rate"])
     kh, kw = p["kernel_size"]
     mid = s[2] * p["depth_multiplier"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from playground.blocks import CATALOGUE
@@ -58,6 +59,15 @@ def _cases() -> list[Case]:
         add("DepthwiseConv2D", {"kernel_size": 3, "dilation_rate": 2, "use_bias": False}, shape)
         add("SeparableConv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": [2, 1],
                                 "use_bias": False, "padding": "same"}, shape)
+        # Strides with dilation: Conv2D and Conv2DTranspose refuse the pair (REFUSED below);
+        # depthwise and separable convolutions build and run it (issue 11's fuzzer).
+        add("DepthwiseConv2D", {"kernel_size": 3, "strides": 2, "dilation_rate": 2}, shape)
+        add("DepthwiseConv2D", {"kernel_size": [2, 3], "strides": [1, 3], "dilation_rate": [3, 1],
+                                "padding": "same", "depth_multiplier": 2}, shape)
+        add("SeparableConv2D", {"filters": 4, "kernel_size": 3, "strides": [2, 3],
+                                "dilation_rate": 2, "padding": "same"}, shape)
+        add("SeparableConv2D", {"filters": 3, "kernel_size": [3, 1], "strides": 3,
+                                "dilation_rate": [1, 4]}, shape)
         add("Conv2DTranspose", {"filters": 3, "kernel_size": 3, "dilation_rate": 2}, shape)
         add("Conv2DTranspose", {"filters": 3, "kernel_size": 2, "dilation_rate": 3,
                                 "padding": "same", "use_bias": False}, shape)
@@ -215,6 +225,7 @@ def test_every_block_type_has_parity_cases() -> None:
 
 def test_checker_matches_keras_for_every_case() -> None:
     checker = Checker()
+    rng = np.random.default_rng(0)
     mismatches: list[str] = []
     for case in CASES:
         graph = _graph(case)
@@ -242,6 +253,16 @@ def test_checker_matches_keras_for_every_case() -> None:
         if got != want:
             diff = {k: (got[k], want[k]) for k in got if got[k] != want[k]}
             mismatches.append(f"{_describe(case)}: (checker, keras) {diff}")
+        # A forward pass on a batch of 2 runs on TensorFlow's CPU kernels (unequal strides,
+        # dilated depthwise and transposed convolutions) and gives the checker's shape.
+        feed = [rng.standard_normal((2, *t.shape[1:])).astype("float32") for t in model.inputs]
+        try:
+            out = model(feed if len(feed) > 1 else feed[0])
+        except Exception as exc:  # noqa: BLE001 - any failure is a mismatch
+            mismatches.append(f"{_describe(case)}: forward pass fails: {exc}")
+        else:
+            if tuple(out.shape[1:]) != report.shape:
+                mismatches.append(f"{_describe(case)}: forward pass gives {tuple(out.shape)}")
         # A composite's inner layers are named <id>_<part> and match Keras' layers one to one.
         if CATALOGUE[case[0]].composite:
             inner = {layer.name: layer for layer in model.layers if layer.name.startswith("x_")}
@@ -268,6 +289,7 @@ REFUSED: list[tuple[str, dict[str, Any], list[tuple[int, ...]], str]] = [
     ("SeparableConv2D", {"filters": 3, "kernel_size": 5}, [(3, 3, 2)], "larger than"),
     ("Conv2DTranspose", {"filters": 3, "strides": 2, "dilation_rate": 2}, [(9, 9, 2)],
      "dilation_rate"),
+    ("ReLU", {"threshold": -0.5}, [(4, 4, 2)], "threshold must be >= 0"),
     ("MaxPooling2D", {"pool_size": 4}, [(3, 3, 2)], "pool window"),
     ("AveragePooling2D", {"pool_size": [1, 4]}, [(3, 3, 2)], "width"),
     ("Add", {}, [(3, 3, 2), (3, 3, 4)], "input shapes differ"),
@@ -292,7 +314,7 @@ def test_checker_refuses_what_keras_refuses(block_type: str, params: dict[str, A
     assert words in errors[0].message
     spec = CATALOGUE[block_type]
     values, problems = resolve_params(spec, params)
-    assert not problems
+    values.update({p.param: params[p.param] for p in problems})  # build what the file says
     inputs = [keras.Input(shape) for shape in shapes]
     with pytest.raises(ValueError):
         keras.Model(inputs, spec.build(_Context("x"), values, inputs))
