@@ -100,9 +100,27 @@ def _replace_member(archive_path: Path, member: str, data: bytes,
                 compression if name == member else zipfile.ZIP_STORED))
 
 
+def _legacy_h5(path: Path, model) -> Path:
+    """A Keras 2 style ``.h5`` (keras.applications' layout: ``layer_names``/``weight_names``)."""
+    with h5py.File(path, "w") as h5:
+        names = [layer.name for layer in model.layers if layer.weights]
+        h5.attrs["layer_names"] = [n.encode() for n in names]
+        for name in names:
+            layer = model.get_layer(name)
+            group = h5.create_group(name)
+            group.attrs["name"] = name          # lets _kernel_path find the conv group
+            weight_names = [str(i) for i in range(len(layer.weights))]
+            group.attrs["weight_names"] = [w.encode() for w in weight_names]
+            for w, value in zip(weight_names, layer.get_weights(), strict=True):
+                group[w] = value
+    return path
+
+
 def _weights_file(tmp_path: Path, container: str) -> Path:
-    """A real Keras 3 weights file of the tiny graph (``.weights.h5`` or ``.keras``)."""
+    """A real weights file of the tiny graph (``.weights.h5``, legacy ``.h5`` or ``.keras``)."""
     source = _model()
+    if container == "legacy.h5":
+        return _legacy_h5(tmp_path / "stranger.h5", source)
     if container == "weights.h5":
         path = tmp_path / "stranger.weights.h5"
         source.save_weights(path)
@@ -115,7 +133,7 @@ def _weights_file(tmp_path: Path, container: str) -> Path:
 def _crafted(tmp_path: Path, container: str, kind: str) -> Path:
     secret, values = _secret(tmp_path)
     path = _weights_file(tmp_path, container)
-    if container == "weights.h5":
+    if container in ("weights.h5", "legacy.h5"):
         _craft(path, kind, tmp_path, secret, values)
     else:
         inner = tmp_path / "inner.weights.h5"
@@ -126,7 +144,7 @@ def _crafted(tmp_path: Path, container: str, kind: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("container", ["weights.h5", "keras"])
+@pytest.mark.parametrize("container", ["weights.h5", "legacy.h5", "keras"])
 @pytest.mark.parametrize("kind", ["external_storage", "external_link", "soft_link", "virtual"])
 def test_hdf5_pointing_outside_the_file_is_refused(tmp_path, container, kind, monkeypatch):
     from playground.keras_build.weights import WeightsError, load_weights
@@ -141,6 +159,16 @@ def test_hdf5_pointing_outside_the_file_is_refused(tmp_path, container, kind, mo
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
     secret_values = _secret(tmp_path)[1]
     assert not any(np.array_equal(w, secret_values) for w in model.get_weights())
+
+
+@pytest.mark.parametrize("container", ["weights.h5", "legacy.h5", "keras"])
+def test_plain_files_of_every_kind_still_load(tmp_path, container):
+    from playground.keras_build.weights import load_weights
+
+    path = _weights_file(tmp_path, container)
+    model = _model()
+    report = load_weights(model, path)
+    assert sorted(report.matched) == ["conv", "out"] and not report.skipped
 
 
 def test_cli_export_with_external_storage_weights_writes_nothing(tmp_path, capsys, monkeypatch):
