@@ -16,8 +16,24 @@ def _spatial_rf(shape: tuple[int, ...]) -> RFStep | None:
 
 
 # -------------------------------------------------------------------------- Input
+# Beyond these no model can be built or drawn: a 52-axis Input of 10^6 per axis declares 10^312
+# values per sample, past what a float (and so every figure of the editor) can hold.
+MAX_INPUT_RANK = 5
+MAX_INPUT_VALUES = 2**31 - 1
+
+
 def input_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
-    return Inference(tuple(p["shape"]), rf=_spatial_rf(tuple(p["shape"])))
+    shape = tuple(p["shape"])
+    if len(shape) > MAX_INPUT_RANK:
+        raise BlockProblem(f"shape has {len(shape)} axes; an Input takes at most "
+                           f"{MAX_INPUT_RANK} (e.g. [height, width, channels])", param="shape")
+    values = math.prod(shape)
+    if values > MAX_INPUT_VALUES:
+        digits = len(str(values))
+        size = f"{values:,}" if digits <= 16 else f"about 10^{digits - 1}"
+        raise BlockProblem(f"shape {fmt_shape(shape)} holds {size} values per sample; an Input "
+                           f"holds at most {MAX_INPUT_VALUES:,}", param="shape")
+    return Inference(shape, rf=_spatial_rf(shape))
 
 
 def input_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference

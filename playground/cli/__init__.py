@@ -75,6 +75,18 @@ def _register_broken(parser: argparse.ArgumentParser, name: str, module_name: st
     parser.set_defaults(run=run)
 
 
+def _tolerant_output() -> None:
+    """Text from a stranger's file (a graph named with a lone surrogate) is printed escaped
+    instead of raising UnicodeEncodeError halfway through a command's output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError, TypeError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
@@ -85,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         argv = ["open", *argv]
     command = argv[0] if argv[0] in COMMANDS else None
+    _tolerant_output()
     parser = build_parser(command)
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:

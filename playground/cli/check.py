@@ -12,6 +12,7 @@ from playground.cli.common import (
     add_retarget_args,
     apply_retarget,
     load_or_report,
+    one_line,
     size_hint,
     wrap,
 )
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze(graph)
     for problem in analysis.problems:
         if problem.severity == "error" or args.warnings:
-            print(problem)
+            print(one_line(str(problem)))
     if analysis.valid:
         print(f"ok: {args.file}: {len(graph)} nodes, {analysis.total_params:,} params, "
               f"{len(analysis.warnings)} warning(s)")

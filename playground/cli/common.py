@@ -20,23 +20,87 @@ class ExitWith(Exception):
         super().__init__(code)
 
 
+MAX_LINE = 400   # characters of one problem line; a 100 KB parameter name is cut, not printed
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` as one printable line of at most ``limit`` characters.
+
+    Problem messages quote what the file holds (a parameter name, an id, a value): a newline
+    there would break the one-line-per-problem contract and 100,000 characters would flood the
+    terminal, so control characters (and lone surrogates) become escapes and the rest is cut
+    with a note of the full length."""
+    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text)[:limit * 2])
+    full = len(str(text))
+    if len(out) > limit or full > limit * 2:
+        return f"{out[:limit]}... ({full:,} characters)"
+    return out
+
+
 def load_or_report(path: str) -> Graph:
     """Load a graph; an unreadable file exits 2, invalid content prints check lines and exits 1."""
     try:
         return fileformat.load(path)
     except GraphFileError as exc:
         if exc.unreadable:
-            print(f"error: {exc}", file=sys.stderr)
+            print(one_line(f"error: {exc}"), file=sys.stderr)
             raise ExitWith(2) from None
         for where, message in exc.problems:
-            print(f"error: {where}: {message}")
+            print(one_line(f"error: {where}: {message}"))
         raise ExitWith(1) from None
 
 
+MAX_SEED = 2**32 - 1          # what NumPy's and TensorFlow's seeding accept
+MAX_INPUT_SIDE = 1_000_000    # the Input block's own limit per axis
+MAX_CLASSES = 10_000_000      # the Dense block's own limit on units
+
+
+def seed_arg(text: str) -> int:
+    """``--seed``: a whole number 0..2**32-1, checked by argparse (exit 2, before any import
+    of TensorFlow or any dataset is loaded)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r} (a whole number from 0 "
+                                         f"to {MAX_SEED})") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to {MAX_SEED})")
+    return value
+
+
+def input_shape_arg(text: str) -> str:
+    """``--input-shape H,W,C``: exactly three whole numbers 1..1,000,000, checked by argparse.
+
+    Returns the text (``apply_retarget`` parses it again); a wrong shape is refused up front
+    with exit 2 instead of after the dataset is loaded."""
+    try:
+        shape = parse_shape(text)
+    except RetargetError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+    if len(shape) != 3:
+        raise argparse.ArgumentTypeError(f"{text!r} has {len(shape)} size(s); give height, "
+                                         "width and channels, e.g. 32,32,3")
+    if any(d > MAX_INPUT_SIDE for d in shape):
+        raise argparse.ArgumentTypeError(f"{text!r}: each size must be at most "
+                                         f"{MAX_INPUT_SIDE:,}")
+    return text
+
+
+def classes_arg(text: str) -> int:
+    """``--classes N``: a whole number 1..10,000,000, checked by argparse."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 1 <= value <= MAX_CLASSES:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to {MAX_CLASSES:,})")
+    return value
+
+
 def add_retarget_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input-shape", metavar="H,W,C",
+    parser.add_argument("--input-shape", metavar="H,W,C", type=input_shape_arg,
                         help="retarget the graph's Input to this shape (no batch axis)")
-    parser.add_argument("--classes", type=int, metavar="N",
+    parser.add_argument("--classes", type=classes_arg, metavar="N",
                         help="set the class count of the classifier head(s)")
 
 

@@ -20,6 +20,7 @@ from playground.cli.common import (
     add_retarget_args,
     apply_retarget,
     load_or_report,
+    seed_arg,
     size_hint,
     wrap,
 )
@@ -49,7 +50,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", metavar="LIST",
                         help="comma-separated: flip, crop, translate, rotate, zoom, contrast, "
                              "colour, cutout")
-    parser.add_argument("--seed", type=int, help="seed for the split, shuffling and init")
+    parser.add_argument("--seed", type=seed_arg, help="seed for the split, shuffling and init "
+                        "(0 to 2**32-1)")
     parser.add_argument("--init-weights", metavar="FILE",
                         help="a .keras model, .weights.h5/.h5 weights or a run folder; loads "
                              "the layers whose names and shapes match and says which; 'imagenet' for "

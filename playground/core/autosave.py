@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import socket
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.core import fileformat
+from playground.core import fileformat, safefile
 from playground.core.atomic import write_text_atomic
 from playground.core.errors import GraphFileError
 from playground.core.graph import Graph
@@ -29,6 +30,7 @@ AUTOSAVE_FORMAT = "keras-playground-autosave"
 AUTOSAVE_VERSION = 1
 SUFFIX = ".autosave.json"
 MAX_AUTOSAVE_BYTES = fileformat.MAX_FILE_BYTES + 1024 * 1024
+MAX_PID = 2**31 - 1   # pid_t is a signed 32-bit int; a larger "pid" is not a process id
 
 
 def autosave_dir() -> Path:
@@ -68,7 +70,7 @@ def _process_state(pid: int) -> str | None:
 
 def process_alive(pid: int, start: int | None = None) -> bool:
     """True if process ``pid`` runs (and, when ``start`` is known, is the same process)."""
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid <= MAX_PID:
         return False
     try:
         os.kill(pid, 0)
@@ -76,7 +78,7 @@ def process_alive(pid: int, start: int | None = None) -> bool:
         return False
     except PermissionError:
         pass  # exists, owned by someone else
-    except OSError:
+    except (OSError, OverflowError):
         return False
     if _process_state(pid) in ("Z", "X"):
         return False  # killed, not yet reaped: it will write nothing more
@@ -186,19 +188,25 @@ class Autosave:
         return entries
 
     def _read(self, path: Path) -> RecoveryEntry | None:
+        """One snapshot; whatever is wrong with it (even a FIFO, a pid of 2**63, a time of
+        10**400) sets only this file aside, never the others."""
         try:
-            if path.stat().st_size > MAX_AUTOSAVE_BYTES:
-                raise ValueError("the file is too large to be a recovery file")
-            record = fileformat.parse_json(path.read_text(encoding="utf-8"), str(path))
+            # A regular file only, read up to the cap: a FIFO or /dev/zero here must not hang.
+            data = safefile.read_capped(path, MAX_AUTOSAVE_BYTES)
+            record = fileformat.parse_json(data.decode("utf-8"), str(path))
             entry = _entry_from(path, record)
+            if entry.pid == self.pid and entry.host == self.host:
+                return None  # our own live snapshot
+            if entry.host == self.host and process_alive(entry.pid, entry.pid_start):
+                return None  # another running instance is still editing it
         except FileNotFoundError:
             return None  # another instance took it meanwhile
+        except safefile.FileTooLarge:
+            return self._quarantine(path, "the file is too large to be a recovery file")
         except (OSError, UnicodeDecodeError, ValueError, GraphFileError) as exc:
             return self._quarantine(path, str(exc))
-        if entry.pid == self.pid and entry.host == self.host:
-            return None  # our own live snapshot
-        if entry.host == self.host and process_alive(entry.pid, entry.pid_start):
-            return None  # another running instance is still editing it
+        except Exception as exc:  # noqa: BLE001 - one bad file must not block the good ones
+            return self._quarantine(path, f"{type(exc).__name__}: {str(exc)[:200]}")
         return entry
 
     def _quarantine(self, path: Path, reason: str) -> RecoveryEntry:
@@ -224,17 +232,33 @@ def _entry_from(path: Path, record: Any) -> RecoveryEntry:
     pid = record.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool):
         raise ValueError("'pid' is missing")
+    if not 0 < pid <= MAX_PID:
+        raise ValueError(f"'pid' {_short(pid)} is not a process id")
     stamp = record.get("time")
     if not isinstance(stamp, int | float) or isinstance(stamp, bool):
         raise ValueError("'time' is missing")
+    try:
+        finite = math.isfinite(float(stamp))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ValueError(f"'time' {_short(stamp)} is not a time")
     source = record.get("source_path")
     if source is not None and not isinstance(source, str):
         raise ValueError("'source_path' must be a string")
     doc = record.get("graph")
     graph = fileformat.from_document(doc, source=str(path))  # GraphFileError if broken
     start = record.get("pid_start")
+    if isinstance(start, int) and not 0 <= start < 2**63:
+        start = None
     return RecoveryEntry(
         path=path, doc_key=str(record.get("doc_key", "")), source_path=source,
         time=float(stamp), pid=pid, name=graph.name, host=str(record.get("host", "")),
         pid_start=start if isinstance(start, int) and not isinstance(start, bool) else None,
         _document=doc)
+
+
+def _short(value: Any) -> str:
+    """A number from a hostile file, short enough for a message (10**400 has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"

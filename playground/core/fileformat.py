@@ -12,9 +12,9 @@ import json
 import math
 import os
 import re
-from pathlib import Path
 from typing import Any
 
+from playground.core import safefile
 from playground.core.atomic import write_text_atomic
 from playground.core.errors import GraphFileError, GraphSaveError
 from playground.core.graph import Edge, Graph, Node, valid_id
@@ -318,14 +318,16 @@ def load(path: str | os.PathLike[str]) -> Graph:
     """Read a graph file; every failure is a ``GraphFileError`` naming the file."""
     source = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise GraphFileError(f"the file is {size // (1024 * 1024)} MiB; graph files over "
-                                 f"{MAX_FILE_BYTES // (1024 * 1024)} MiB are refused",
-                                 source=source)
-        data = Path(path).read_bytes()
-    except GraphFileError:
-        raise
+        # A regular file only (a FIFO or /dev/zero, even behind a symlink, would hang or never
+        # end), and never more than the cap, whatever the size the file system reports.
+        data = safefile.read_capped(path, MAX_FILE_BYTES)
+    except safefile.FileTooLarge as exc:
+        raise GraphFileError(f"the file is {exc.size // (1024 * 1024)} MiB; graph files over "
+                             f"{MAX_FILE_BYTES // (1024 * 1024)} MiB are refused",
+                             source=source) from None
+    except safefile.NotARegularFile as exc:
+        raise GraphFileError(f"{exc.strerror}; a graph file must be a regular file",
+                             source=source) from None
     except IsADirectoryError:
         raise GraphFileError("is a folder, not a graph file", source=source) from None
     except FileNotFoundError:

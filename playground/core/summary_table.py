@@ -37,6 +37,8 @@ class Row:
 # ------------------------------------------------------------------ number formatting
 def human_count(value: float, unit: str = "") -> str:
     """1_819_066_368 -> '1.82 G' (SI prefixes, as MACs and FLOPs are usually quoted)."""
+    if _beyond_float(value):
+        return f"{_scientific(value)} {unit}".rstrip()
     for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= factor:
             return f"{value / factor:.2f} {prefix}{unit}"
@@ -45,10 +47,22 @@ def human_count(value: float, unit: str = "") -> str:
 
 def human_bytes(value: float) -> str:
     """Binary units, as memory is usually quoted: 9_633_792 -> '9.19 MiB'."""
+    if _beyond_float(value):
+        return f"{_scientific(value)} B"
     for factor, prefix in ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
         if abs(value) >= factor:
             return f"{value / factor:.2f} {prefix}"
     return f"{int(value)} B"
+
+
+def _beyond_float(value: float) -> bool:
+    """An int no float can hold (10**400): dividing it would raise OverflowError."""
+    return isinstance(value, int) and abs(value) >= 10**300
+
+
+def _scientific(value: int) -> str:
+    digits = str(abs(value))
+    return f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
 
 
 def shape_text(shape: tuple[int, ...] | None) -> str:

@@ -331,15 +331,15 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
     return graph
 
 
-def _stored_params(weights_h5: bytes | None) -> int | None:
+def _stored_params(weights_h5: bytes | None, source: str) -> int | None:
     if not weights_h5:
         return None
-    import io
-
     import h5py
 
+    from playground.keras_build.weights import _open_h5
+
     total = 0
-    with h5py.File(io.BytesIO(weights_h5), "r") as h5:
+    with _open_h5(weights_h5, source) as h5:  # links and external data refused first
         def visit(_path: str, obj: Any) -> None:
             nonlocal total
             if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{_path}":
@@ -351,8 +351,28 @@ def _stored_params(weights_h5: bytes | None) -> int | None:
 
 
 def import_model(path: str | os.PathLike[str]) -> Imported:
-    """Read a ``.keras`` file and return its graph, checked by the pure checker."""
+    """Read a ``.keras`` file and return its graph, checked by the pure checker.
+
+    Every failure is a ``ModelImportError`` naming the file: a crafted config can make the
+    parsing below fail in any way (a number where a list belongs, nesting, a damaged HDF5)."""
     source = str(path)
+    try:
+        return _import_model(path, source)
+    except ModelImportError:
+        raise
+    except PlaygroundError as exc:
+        raise ModelImportError(str(exc) if source in str(exc) else f"{source}: {exc}") from None
+    except MemoryError:
+        raise ModelImportError(f"{source}: the file declares more data than fits in memory; "
+                               "refused") from None
+    except RecursionError:
+        raise ModelImportError(f"{source}: the model is nested too deeply; refused") from None
+    except Exception as exc:  # noqa: BLE001 - a crafted file must end in a message, not a crash
+        raise ModelImportError(f"{source}: damaged or crafted model file "
+                               f"({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _import_model(path: str | os.PathLike[str], source: str) -> Imported:
     if not source.endswith(".keras"):
         raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format)")
     try:
@@ -365,7 +385,7 @@ def import_model(path: str | os.PathLike[str]) -> Imported:
         lines = "; ".join(str(p) for p in analysis.errors[:10])
         raise ModelImportError(f"{source}: the imported graph does not check: {lines}",
                            [str(p) for p in analysis.errors])
-    stored = _stored_params(archive.weights_h5)
+    stored = _stored_params(archive.weights_h5, source)
     notes = []
     if stored is not None and stored != analysis.total_params:
         notes.append(f"warning: the file stores {stored:,} weights but the graph counts "

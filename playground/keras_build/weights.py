@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -25,10 +26,22 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from playground.core import safefile
 from playground.core.errors import PlaygroundError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+MAX_METADATA_BYTES = 1024 * 1024
+# model.weights.h5 inside a .keras is read into memory: a cap, and a compression ratio no real
+# weights reach (float weights hardly compress; Keras stores them uncompressed), against a few
+# MB of zip that declare gigabytes.
+MAX_WEIGHTS_MEMBER_BYTES = 8 * 1024 ** 3
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECK_FROM_BYTES = 1024 * 1024
+# One weight array: far above any layer of the catalogue (VGG's fc6 kernel is 411 MB), far
+# below what a crafted header can declare.
+MAX_ARRAY_BYTES = 2 * 1024 ** 3
+MAX_ATTRIBUTE_BYTES = 64 * 1024 * 1024
 # Keras' own containers whose nested "layers" are inspected like a model's.
 MODEL_CLASSES = {"Functional", "Sequential", "Model"}
 # Classes that carry arbitrary Python code in their config.
@@ -39,6 +52,16 @@ EXTERNAL_CLASSES = {"TFSMLayer"}
 
 class WeightsError(PlaygroundError):
     """The weights file cannot be used; the message names the file and the reason."""
+
+
+class Unread(NamedTuple):
+    """A weight array seen in the file but not read: its declared shape and dtype only.
+
+    Arrays the model cannot use (no such layer, another shape) are never read, so a header that
+    declares gigabytes costs nothing; reports still show their shapes."""
+
+    shape: tuple[int, ...]
+    dtype: Any
 
 
 @dataclass
@@ -186,40 +209,71 @@ def read_keras_archive(path: str | os.PathLike[str], want_weights: bool = True,
     ``collect``: see ``inspect_model_config``."""
     source = str(path)
     _check_exists(path)
-    if not zipfile.is_zipfile(path):
-        raise WeightsError(f"{source}: not a .keras model (not a zip archive: the file is "
-                           "truncated, damaged, or of another kind)")
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "config.json" not in names:
-                raise WeightsError(f"{source}: not a Keras model (the archive has no "
-                                   "config.json)")
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                raise WeightsError(f"{source}: config.json is {info.file_size:,} bytes; refused")
-            try:
-                config = json.loads(archive.read("config.json").decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise WeightsError(f"{source}: not a Keras model (config.json is not valid "
-                                   f"JSON: {exc})") from None
-            metadata: dict[str, Any] = {}
-            if "metadata.json" in names:
-                try:
-                    metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    metadata = {}
-            layers = inspect_model_config(config, source, collect)
-            weights = None
-            if want_weights:
-                if "model.weights.h5" not in names:
-                    raise WeightsError(f"{source}: the archive holds no model.weights.h5 "
-                                       "(sharded or npz weights are not supported)")
-                weights = archive.read("model.weights.h5")
+        with safefile.open_regular(path) as handle:
+            if not zipfile.is_zipfile(handle):
+                raise WeightsError(f"{source}: not a .keras model (not a zip archive: the file "
+                                   "is truncated, damaged, or of another kind)")
+            with zipfile.ZipFile(handle) as archive:
+                return _read_archive(archive, source, want_weights, collect)
+    except WeightsError:
+        raise
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise WeightsError(f"{source}: damaged .keras archive ({exc})") from None
     except OSError as exc:
         raise WeightsError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise WeightsError(f"{source}: the archive declares more data than fits in memory; "
+                           "refused") from None
+    except RecursionError:
+        raise WeightsError(f"{source}: config.json is nested too deeply to be a Keras model; "
+                           "refused") from None
+    except Exception as exc:  # noqa: BLE001 - a crafted archive may break anything below
+        raise WeightsError(f"{source}: damaged or crafted .keras archive "
+                           f"({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _member(archive: zipfile.ZipFile, name: str, limit: int, source: str) -> bytes:
+    """One archive member, its declared size and compression ratio checked before reading.
+
+    ``zipfile`` never returns more than the declared size (and fails the CRC on a liar), so
+    the declared size bounds the memory this read can take."""
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise WeightsError(f"{source}: {name} declares {info.file_size:,} bytes (more than "
+                           f"{limit:,}); refused")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_CHECK_FROM_BYTES and ratio > MAX_COMPRESSION_RATIO:
+        raise WeightsError(f"{source}: {name} would expand {info.compress_size:,} bytes to "
+                           f"{info.file_size:,} (ratio {ratio:,.0f}:1, a zip bomb); refused")
+    return archive.read(name)
+
+
+def _read_archive(archive: zipfile.ZipFile, source: str, want_weights: bool,
+                  collect: list[str] | None) -> KerasArchive:
+    names = set(archive.namelist())
+    if "config.json" not in names:
+        raise WeightsError(f"{source}: not a Keras model (the archive has no config.json)")
+    try:
+        config = json.loads(_member(archive, "config.json", MAX_CONFIG_BYTES, source)
+                            .decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{source}: not a Keras model (config.json is not valid "
+                           f"JSON: {exc})") from None
+    metadata: Any = {}
+    if "metadata.json" in names:
+        raw = _member(archive, "metadata.json", MAX_METADATA_BYTES, source)
+        try:
+            metadata = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            metadata = {}
+    layers = inspect_model_config(config, source, collect)
+    weights = None
+    if want_weights:
+        if "model.weights.h5" not in names:
+            raise WeightsError(f"{source}: the archive holds no model.weights.h5 "
+                               "(sharded or npz weights are not supported)")
+        weights = _member(archive, "model.weights.h5", MAX_WEIGHTS_MEMBER_BYTES, source)
     return KerasArchive(config, layers, weights, metadata if isinstance(metadata, dict) else {})
 
 
@@ -230,6 +284,12 @@ def _check_exists(path: str | os.PathLike[str]) -> None:
     if p.is_dir():
         raise WeightsError(f"{path}: is a folder (a SavedModel folder has no layer names; give "
                            "a .keras or .weights.h5 file)")
+    try:
+        safefile.check_regular(path)  # a FIFO would hang the reader, a device never ends
+    except safefile.NotARegularFile as exc:
+        raise WeightsError(f"{path}: {exc.strerror}; refused") from None
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------- reading arrays
@@ -249,49 +309,139 @@ def _open_h5(data: bytes | str, source: str):
             raise WeightsError(f"{source}: not an HDF5 weights file{hint}")
         handle = data
     try:
-        return h5py.File(handle, "r")
+        h5 = h5py.File(handle, "r")
     except (OSError, ValueError) as exc:
         raise WeightsError(f"{source}: damaged HDF5 file ({exc})") from None
+    try:
+        _refuse_links_and_foreign_storage(h5, source)
+    except BaseException:
+        h5.close()
+        raise
+    return h5
 
 
-def _datasets_in_order(group: Any) -> list[np.ndarray]:
-    keys = sorted(group.keys(), key=lambda k: int(k) if str(k).isdigit() else 10**9)
-    return [np.asarray(group[k][()]) for k in keys]
+def _refuse_links_and_foreign_storage(h5: Any, source: str) -> None:
+    """Every link must be a hard link and every dataset's data must live inside this file.
+
+    HDF5 can make a dataset's bytes come from another file (external storage, a virtual
+    dataset) and a name point elsewhere (soft and external links): followed, they put the bytes
+    of a local file (a key, a password store) into the model. The whole file is checked
+    before any array is read; compact, contiguous and chunked layouts are data in the file."""
+    import h5py
+    from h5py import h5d
+
+    problems: list[str] = []
+
+    def visit(name: str, link: Any) -> None:
+        if isinstance(link, h5py.SoftLink):
+            problems.append(f"{name!r} is a soft link to {link.path!r}")
+        elif isinstance(link, h5py.ExternalLink):
+            problems.append(f"{name!r} is an external link to {link.filename!r}")
+        elif not isinstance(link, h5py.HardLink):
+            problems.append(f"{name!r} is a {type(link).__name__}")
+
+    h5.visititems_links(visit)
+    if not problems:
+        def storage(name: str, obj: Any) -> None:
+            if not isinstance(obj, h5py.Dataset):
+                return
+            plist = obj.id.get_create_plist()
+            layout = plist.get_layout()
+            if plist.get_external_count() or obj.external:
+                files = ", ".join(repr(str(e[0])) for e in (obj.external or []))
+                problems.append(f"dataset {name!r} stores its data in another file ({files})")
+            elif layout not in (h5d.COMPACT, h5d.CONTIGUOUS, h5d.CHUNKED) or obj.is_virtual:
+                problems.append(f"dataset {name!r} is virtual (its data comes from other "
+                                "files)")
+
+        h5.visititems(storage)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
+                                           if len(problems) > 5 else "")
+        raise WeightsError(f"{source}: refused, the HDF5 file points outside itself (links and "
+                           f"external data are never followed): {shown}")
 
 
-def _read_keras3(h5: Any, source: str, layer_order: list[LayerEntry] | None
-                 ) -> dict[str, list[np.ndarray]]:
-    """Keras 3 layout: ``layers/<snake_class>[_n]/vars/<i>``; ``vars`` records the layer name
-    (Keras >= 3.x); older files are mapped through the model config's layer order."""
+def _attribute(obj: Any, name: str, source: str) -> Any:
+    """An HDF5 attribute, its declared size checked before it is read."""
+    attr_id = obj.attrs.get_id(name)
+    if attr_id.get_storage_size() > MAX_ATTRIBUTE_BYTES:
+        raise WeightsError(f"{source}: attribute {name!r} of {obj.name!r} declares "
+                           f"{attr_id.get_storage_size():,} bytes; refused")
+    return obj.attrs[name]
+
+
+def _read_dataset(obj: Any, source: str, expected: tuple[int, ...] | None,
+                  read: bool) -> np.ndarray | Unread:
+    """The array, or ``Unread`` when it is not wanted (``read`` False or another shape)."""
     import h5py
 
-    result: dict[str, list[np.ndarray]] = {}
-    unnamed: dict[str, list[np.ndarray]] = {}
+    if not isinstance(obj, h5py.Dataset):
+        raise WeightsError(f"{source}: {obj.name!r} is not a dataset (damaged weights)")
+    shape = tuple(int(d) for d in (obj.shape or ()))
+    if not read or (expected is not None and shape != tuple(expected)):
+        return Unread(shape, obj.dtype)
+    declared = math.prod(shape) * obj.dtype.itemsize
+    if declared > MAX_ARRAY_BYTES:
+        raise WeightsError(f"{source}: dataset {obj.name!r} declares {shape} "
+                           f"({declared:,} bytes); refused")
+    return np.asarray(obj[()])
+
+
+def _datasets_in_order(group: Any, source: str, expected: list[tuple[int, ...]] | None = None,
+                       read: bool = True) -> list[np.ndarray | Unread]:
+    """A layer's arrays by index; with ``expected`` (the model's shapes for the layer) only
+    arrays that match are read."""
+    keys = sorted(group.keys(), key=lambda k: int(k) if str(k).isdigit() else 10**9)
+    if expected is not None and len(expected) != len(keys):
+        read = False
+    return [_read_dataset(group[k], source, expected[i] if expected is not None else None, read)
+            for i, k in enumerate(keys)]
+
+
+Expected = dict[str, list[tuple[int, ...]]]
+
+
+def _read_keras3(h5: Any, source: str, layer_order: list[LayerEntry] | None,
+                 expected: Expected | None = None) -> dict[str, list[np.ndarray | Unread]]:
+    """Keras 3 layout: ``layers/<snake_class>[_n]/vars/<i>``; ``vars`` records the layer name
+    (Keras >= 3.x); older files are mapped through the model config's layer order. Layers are
+    located first and their arrays read last, only where ``expected`` wants them."""
+    import h5py
+
+    named: dict[str, str] = {}      # layer name -> path of its vars group
+    unnamed: dict[str, str] = {}    # owner path -> path of its vars group
 
     def visit(path: str, obj: Any) -> None:
         if not isinstance(obj, h5py.Group) or path.rsplit("/", 1)[-1] != "vars":
             return
         if not path.startswith("layers/"):
             return  # the optimizer's and metrics' state: not layer weights
-        arrays = _datasets_in_order(obj)
-        name = obj.attrs.get("name")
+        name = _attribute(obj, "name", source) if "name" in obj.attrs else None
         if isinstance(name, bytes):
             name = name.decode("utf-8", "replace")
-        owner = path[: -len("/vars")] if path.endswith("/vars") else ""
+        owner = path[: -len("/vars")]
         if isinstance(name, str) and owner:
-            result.setdefault(name, arrays)
+            named.setdefault(name, path)
         elif owner:
-            unnamed[owner] = arrays
+            unnamed[owner] = path
 
     h5.visititems(visit)
     if unnamed and layer_order is not None:
         for entry_path, name in _keras3_paths(layer_order).items():
-            if entry_path in unnamed and name not in result:
-                result[name] = unnamed[entry_path]
-    elif unnamed and not result:
+            if entry_path in unnamed and name not in named:
+                named[name] = unnamed[entry_path]
+    elif unnamed and not named:
         raise WeightsError(f"{source}: this weights file does not record layer names (an older "
                            "Keras 3 file); load the .keras model file instead")
-    return {k: v for k, v in result.items() if v}
+    result = {}
+    for name, group_path in named.items():
+        want = None if expected is None else expected.get(name)
+        arrays = _datasets_in_order(h5[group_path], source, want,
+                                    read=expected is None or want is not None)
+        if arrays:
+            result[name] = arrays
+    return result
 
 
 def _keras3_paths(entries: list[LayerEntry]) -> dict[str, str]:
@@ -314,12 +464,13 @@ def _keras3_paths(entries: list[LayerEntry]) -> dict[str, str]:
     return paths
 
 
-def _read_legacy(h5: Any, source: str) -> dict[str, list[np.ndarray]]:
+def _read_legacy(h5: Any, source: str, expected: Expected | None = None
+                 ) -> dict[str, list[np.ndarray | Unread]]:
     """Keras 2 layout (also keras.applications' ImageNet files): ``layer_names`` on the root (or
     on ``model_weights``), each layer group listing its ``weight_names`` in order."""
     group = h5["model_weights"] if "model_weights" in h5 else h5
     if "model_config" in h5.attrs:
-        raw = h5.attrs["model_config"]
+        raw = _attribute(h5, "model_config", source)
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
         try:
@@ -327,22 +478,33 @@ def _read_legacy(h5: Any, source: str) -> dict[str, list[np.ndarray]]:
         except (TypeError, json.JSONDecodeError):
             raise WeightsError(f"{source}: the model configuration inside is damaged") from None
         inspect_model_config(config, source)
-    result: dict[str, list[np.ndarray]] = {}
-    for raw_name in group.attrs["layer_names"]:
+    result: dict[str, list[np.ndarray | Unread]] = {}
+    for raw_name in _attribute(group, "layer_names", source):
         name = raw_name.decode("utf-8") if isinstance(raw_name, bytes) else str(raw_name)
         if name not in group:
             raise WeightsError(f"{source}: layer {name!r} is listed but missing (damaged file)")
         layer_group = group[name]
         weight_names = [w.decode("utf-8") if isinstance(w, bytes) else str(w)
-                        for w in layer_group.attrs.get("weight_names", [])]
-        arrays = [np.asarray(layer_group[w][()]) for w in weight_names]
+                        for w in (_attribute(layer_group, "weight_names", source)
+                                  if "weight_names" in layer_group.attrs else [])]
+        want = None if expected is None else expected.get(name)
+        read = expected is None or (want is not None and len(want) == len(weight_names))
+        arrays = [_read_dataset(layer_group[w], source, want[i] if read and want else None,
+                                read) for i, w in enumerate(weight_names)]
         if arrays:
             result[name] = arrays
     return result
 
 
-def read_weights(path: str | os.PathLike[str]) -> dict[str, list[np.ndarray]]:
-    """Layer name -> arrays (in the layer's ``weights`` order) from any accepted file."""
+def read_weights(path: str | os.PathLike[str], expected: Expected | None = None
+                 ) -> dict[str, list[np.ndarray | Unread]]:
+    """Layer name -> arrays (in the layer's ``weights`` order) from any accepted file.
+
+    ``expected`` (layer name -> the model's weight shapes): only arrays of those layers with
+    those shapes are read; the others come back as ``Unread`` (declared shape and dtype), so a
+    crafted header declaring gigabytes is never allocated. Without it every array is read
+    (each capped at ``MAX_ARRAY_BYTES``). Every failure is a ``WeightsError`` naming the file.
+    """
     source = str(path)
     _check_exists(path)
     suffix = "".join(Path(path).suffixes[-2:]).lower()
@@ -351,14 +513,14 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, list[np.ndarray]]:
             archive = read_keras_archive(path)
             assert archive.weights_h5 is not None
             with _open_h5(archive.weights_h5, source) as h5:
-                return _read_keras3(h5, source, archive.layers)
+                return _read_keras3(h5, source, archive.layers, expected)
         if suffix.endswith((".h5", ".hdf5")):
             with _open_h5(str(path), source) as h5:
                 if "layer_names" in h5.attrs or ("model_weights" in h5
                                                  and "layer_names" in h5["model_weights"].attrs):
-                    return _read_legacy(h5, source)
+                    return _read_legacy(h5, source, expected)
                 if "layers" in h5 or "vars" in h5:
-                    weights = _read_keras3(h5, source, None)
+                    weights = _read_keras3(h5, source, None, expected)
                     if not weights and "layers" not in h5:
                         raise WeightsError(f"{source}: holds no layer weights")
                     return weights
@@ -366,9 +528,14 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, list[np.ndarray]]:
                                    "in it)")
     except WeightsError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except MemoryError:
+        raise WeightsError(f"{source}: the file declares more data than fits in memory; "
+                           "refused") from None
+    except RecursionError:
+        raise WeightsError(f"{source}: nested too deeply to be a weights file; refused") from None
+    except Exception as exc:  # noqa: BLE001 - h5py/numpy on a crafted file may raise anything
         raise WeightsError(f"{source}: damaged or unexpected weights file "
-                           f"({type(exc).__name__}: {exc})") from None
+                           f"({type(exc).__name__}: {str(exc)[:200]})") from None
     raise WeightsError(f"{source}: expected a .keras model or a .weights.h5 / .h5 weights file")
 
 
@@ -410,20 +577,55 @@ def apply_weights(model: Any, weights: dict[str, list[np.ndarray]], source: str,
                                    f"[{_shapes(variables)}]"))
             continue
         for variable, array in zip(variables, arrays, strict=True):
-            if not np.all(np.isfinite(array)) and np.issubdtype(array.dtype, np.floating):
-                raise WeightsError(f"{source}: layer {layer.name!r} holds NaN or infinite "
-                                   "values; refusing the file")
-            staged.append((variable, array))
+            staged.append((variable, _checked_cast(array, variable, layer.name, source)))
         report.matched.append(layer.name)
     report.unused = [name for name in weights if name not in seen]
     for variable, array in staged:
-        variable.assign(array.astype(variable.dtype, copy=False))
+        variable.assign(array)
     return report
 
 
+def _checked_cast(array: Any, variable: Any, layer: str, source: str) -> np.ndarray:
+    """The array in the variable's dtype, refused unless it is float data and stays finite.
+
+    Integer, boolean or string arrays are not weights a float layer can take (a float64 1e300
+    is finite and turns into inf in float32, so finiteness is checked after the cast)."""
+    if isinstance(array, Unread):   # cannot happen for a matched layer; never assign a stand-in
+        raise WeightsError(f"{source}: layer {layer!r}: its weights were not read")
+    target = np.dtype(_numpy_dtype(variable))
+    if target.kind == "f" and array.dtype.kind != "f":
+        raise WeightsError(f"{source}: layer {layer!r} holds {array.dtype} weights, not floating "
+                           "point numbers; refusing the file")
+    if target.kind != "f":
+        return np.asarray(array)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = np.asarray(array).astype(target, copy=False)
+    if not np.all(np.isfinite(cast)):
+        raise WeightsError(f"{source}: layer {layer!r} holds NaN or infinite values (or values "
+                           f"beyond the range of {target}); refusing the file")
+    return cast
+
+
+def _numpy_dtype(variable: Any) -> str:
+    dtype = getattr(variable, "dtype", "float32")
+    name = getattr(dtype, "name", dtype)
+    try:
+        return np.dtype(str(name)).name
+    except TypeError:
+        return "float32"   # bfloat16 and other dtypes numpy lacks: checked as float32
+
+
+def model_shapes(model: Any) -> Expected:
+    """Layer name -> the shapes of its weights: what ``read_weights(expected=...)`` may read."""
+    return {layer.name: [tuple(int(d) for d in v.shape) for v in layer.weights]
+            for layer in _model_layers(model)}
+
+
 def load_weights(model: Any, path: str | os.PathLike[str]) -> LoadReport:
-    """``--init-weights FILE``: read the file (safely), then apply by name and shape."""
-    weights = read_weights(path)
+    """``--init-weights FILE``: read the file (safely), then apply by name and shape.
+
+    Only the arrays the model can take are read (see ``read_weights``)."""
+    weights = read_weights(path, expected=model_shapes(model))
     if not weights:
         raise WeightsError(f"{path}: holds no layer weights")
     report = apply_weights(model, weights, str(path))

@@ -61,6 +61,8 @@ class RunConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise bad(key, "must be a whole number >= 0")
+        if self.seed > 2**32 - 1:   # NumPy and TensorFlow refuse larger seeds mid-run
+            raise bad("seed", "must be at most 2**32-1 (4294967295)")
         for key in ("lr", "momentum", "step_gamma", "weight_decay", "val_split", "test_split"):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) \

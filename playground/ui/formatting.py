@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def scientific(n: int) -> str:
+    """An int too large for a float (10**400) as '1.0e400', from its digits."""
+    digits = str(abs(int(n)))
+    return f"{'-' if n < 0 else ''}{digits[0]}.{digits[1:2] or '0'}e{len(digits) - 1}"
+
+
 def human_count(n: int | float | None) -> str:
     """1234 -> '1.2k', 25_557_032 -> '25.6M' (for faces where space is short)."""
     if n is None:
         return "-"
-    n = float(n)
+    try:
+        n = float(n)
+    except OverflowError:
+        return scientific(n)
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= scale:
             value = n / scale
@@ -24,7 +33,10 @@ def grouped(n: int | None) -> str:
 def human_bytes(n: int | float | None) -> str:
     if n is None:
         return "-"
-    n = float(n)
+    try:
+        n = float(n)
+    except OverflowError:
+        return scientific(n) + " B"
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
