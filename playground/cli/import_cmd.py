@@ -56,10 +56,17 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze(graph)
     if args.with_weights:
         from playground.keras_build.compile import build
-        from playground.keras_build.weights import apply_weights, read_weights, save_weights
+        from playground.keras_build.weights import (
+            apply_weights,
+            model_shapes,
+            read_weights,
+            save_weights,
+        )
 
         model = build(graph, analysis).model
-        report = apply_weights(model, read_weights(args.model), args.model)
+        # Only arrays of the model's shapes are read: a header declaring gigabytes costs nothing.
+        report = apply_weights(model, read_weights(args.model, expected=model_shapes(model)),
+                               args.model)
         if report.skipped:
             for line in report.lines():
                 print(line)

@@ -45,7 +45,8 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
 
     Raises ``IsADirectoryError`` for a folder, ``NotARegularFile`` for a FIFO/device/socket,
     and the usual ``OSError`` subclasses (``FileNotFoundError``, ``PermissionError``)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    nonblock = getattr(os, "O_NONBLOCK", 0)   # POSIX; Windows has no FIFOs to wait on
+    flags = os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO returns at once instead of waiting
     try:
         mode = os.fstat(fd).st_mode
@@ -54,7 +55,7 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
         if not stat.S_ISREG(mode):
             raise NotARegularFile(errno.EINVAL, f"is {_kind(mode)}, not a regular file",
                                   str(path))
-        if hasattr(os, "set_blocking"):
+        if nonblock:
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:

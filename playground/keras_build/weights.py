@@ -381,6 +381,9 @@ def _read_dataset(obj: Any, source: str, expected: tuple[int, ...] | None,
     shape = tuple(int(d) for d in (obj.shape or ()))
     if not read or (expected is not None and shape != tuple(expected)):
         return Unread(shape, obj.dtype)
+    if obj.dtype.kind not in "fiub":   # strings, objects, compounds: never weights, not read
+        raise WeightsError(f"{source}: dataset {obj.name!r} holds {obj.dtype} data, not "
+                           "numbers; refused")
     declared = math.prod(shape) * obj.dtype.itemsize
     if declared > MAX_ARRAY_BYTES:
         raise WeightsError(f"{source}: dataset {obj.name!r} declares {shape} "
