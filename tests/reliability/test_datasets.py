@@ -77,7 +77,7 @@ def test_cli_train_names_the_culprit_before_training(tmp_path, capsys, monkeypat
     for name, (path, words) in cases.items():
         code, out, err = run_cli(capsys, "train", graph, "--dataset", path, "--epochs", "1",
                                  "--no-run")
-        assert code == 1, (name, out, err)
+        assert code == 2, (name, out, err)
         errors = [line for line in err.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1, (name, err)
         for word in words:
@@ -113,7 +113,7 @@ def test_mixed_sizes_and_modes_are_converted_and_train(tmp_path, capsys, monkeyp
     assert np.bincount(data.y).tolist() == [6, 7]
     assert data.skipped == 1
     notes = " ".join(data.notes)
-    assert "mixed image modes" in notes and "resized" in notes
+    assert "resized to 8x8" in notes
 
     graph = write_graph(tmp_path / "g.json", tiny_document())
     code, out, err = run_cli(capsys, "train", graph, "--dataset", root, "--epochs", "1",
