@@ -17,6 +17,8 @@ import numpy as np
 
 from playground.data.adapt import split_indices
 
+SKIP_HINT = " (to skip such files instead: --bad-images skip, or 'skip unreadable images')"
+
 
 @dataclass
 class Evaluation:
@@ -130,7 +132,17 @@ class DataFeeds:
         if not self.streamed:
             x = self.x_val if self.n_val else self.x_train
             return x[pick], labels[pick]
-        raw = self.data.decode(rows[pick])
+        from playground.data.dataset import DatasetError
+        from playground.data.stream import decode_files
+
+        paths = [self.data.paths[int(r)] for r in rows[pick]]
+        if self.data.bad_images == "skip":
+            keep = [i for i, p in enumerate(paths) if len(decode_files([p], self.shape, True))]
+            pick, paths = pick[keep], [paths[i] for i in keep]
+        try:
+            raw = decode_files(paths, self.shape)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc}{SKIP_HINT}") from None
         return raw.astype(np.float32) / 255.0, labels[pick]
 
     def evaluation(self, batch_size: int) -> Evaluation | None:
@@ -179,8 +191,7 @@ class DataFeeds:
         if not found:
             return None
         path, why = found[0]
-        return (f"{path}: {why}; training stopped (pass --bad-images skip, or choose "
-                "'skip unreadable images', to skip such files)")
+        return f"{path}: {why}; training stopped{SKIP_HINT}"
 
     def cleanup(self) -> None:
         if self.cache is not None:

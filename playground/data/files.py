@@ -59,7 +59,7 @@ def check_image(path: str, policy: str, problems: Problems, where: str = "") -> 
         if policy == "skip":
             problems.add("unreadable or non-image file(s)", path)
             return None
-        hint = " (to skip such files instead: --bad-images skip)"
+        hint = " (to skip such files instead: --bad-images skip, or 'skip unreadable images')"
         what = "" if isinstance(exc, NotAnImage) or "bomb" in str(exc) else \
             "corrupt or unreadable image: "
         raise DatasetError(f"{path}{where}: {what}{exc}{hint}") from None

@@ -12,6 +12,7 @@ file (:func:`find_bad_files`), with ``"skip"`` it is dropped and named in the lo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,27 +51,36 @@ def decode_resize(contents, shape):
     return tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8)
 
 
-def decode_files(paths: list[str], shape) -> np.ndarray:
-    """Eagerly decode a few files (preview, evaluation view); errors name the file."""
+def decode_files(paths: list[str], shape, skip: bool = False) -> np.ndarray:
+    """Eagerly decode a few files (preview, evaluation view, telemetry probe); an undecodable
+    file raises a DatasetError naming it, or with ``skip`` is left out."""
     from playground.data.sniff import BadImage, NotAnImage, identify
 
     tf = _tf()
-    out = np.empty((len(paths), *(int(d) for d in shape)), dtype=np.uint8)
-    for i, path in enumerate(paths):
+    out = []
+    for path in paths:
         try:
             identify(path)
-            out[i] = decode_resize(tf.io.read_file(path), shape).numpy()
+            out.append(decode_resize(tf.io.read_file(path), shape).numpy())
         except (NotAnImage, BadImage) as exc:
-            raise DatasetError(f"{path}: {exc}") from None
+            if not skip:
+                raise DatasetError(f"{path}: {exc}") from None
         except (tf.errors.OpError, ValueError) as exc:
-            raise DatasetError(f"{path}: corrupt or unreadable image "
-                               f"({_first_line(exc)})") from None
-    return out
+            if not skip:
+                raise DatasetError(f"{path}: corrupt or unreadable image "
+                                   f"({tf_reason(exc)})") from None
+    if not out:
+        return np.zeros((0, *(int(d) for d in shape)), dtype=np.uint8)
+    return np.stack(out)
 
 
-def _first_line(exc: BaseException) -> str:
+def tf_reason(exc: BaseException) -> str:
+    """The readable part of a TensorFlow op error ("Invalid PNG data, size 79")."""
     text = getattr(exc, "message", None) or str(exc)
-    return text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+    text = re.sub(r"\{\{[^}]*\}\}", "", text)
+    text = re.sub(r"\[Op:[^\]]*\].*", "", text, flags=re.DOTALL)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return (lines[0][:200] if lines else type(exc).__name__).rstrip(" .")
 
 
 # ---------------------------------------------------------------------------------- cache

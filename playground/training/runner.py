@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,8 +334,13 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     else:
         # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
         try:
-            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      callbacks=callbacks, verbose=0, shuffle=False, class_weight=class_weight)
+            with warnings.catch_warnings():
+                # A streamed split whose length TensorFlow cannot know in advance (skipped
+                # files, device prefetch) ends each epoch this way; it is not a problem.
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+                model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                          callbacks=callbacks, verbose=0, shuffle=False,
+                          class_weight=class_weight)
         except Exception as exc:  # a file that fails to decode mid-epoch: name it
             culprit = feeds.name_bad_file(exc) if _is_decode_error(exc) else None
             if culprit is None:
