@@ -138,9 +138,9 @@ def plan_cache(n_images: int, shape, mode: str = "auto", run_dir: str | None = N
         free = 0
     if free < need + DISK_MARGIN:
         return CachePlan("none", f"no cache ({over}; {free / 1024 ** 3:.1f} GiB free on disk)")
-    why = "" if mode == "file" else f" ({over})"
-    return CachePlan("file", f"decoded images cached in a file in the run folder "
-                             f"({mib:.0f} MiB){why}", folder=str(run_dir))
+    why = f"{mib:.0f} MiB" if mode == "file" else over
+    return CachePlan("file", f"decoded images cached in a file in the run folder ({why})",
+                     folder=str(run_dir))
 
 
 # ------------------------------------------------------------------------------ pipeline

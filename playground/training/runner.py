@@ -280,7 +280,13 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         return tuple([y] * n_out) if n_out > 1 else y
 
     global_batch = config.batch_size
-    augmenter = build_augmenter(config.augment, model_shape, seed=config.seed)
+    pca = None
+    if "pca" in config.augment:  # AlexNet's fancy PCA: eigenvectors of the training pixels
+        from playground.data.augment import training_pca
+
+        pca = training_pca(dataset, feeds.split.train, seed=config.seed,
+                           channels=model_shape[2])
+    augmenter = build_augmenter(config.augment, model_shape, seed=config.seed, pca=pca)
     if augmenter is not None:
         log(f"augmentation: {', '.join(config.augment)}")
     train_ds, val_ds = feeds.pipelines(global_batch, augmenter,

@@ -775,7 +775,12 @@ class TrainingPanel(QWidget):
             rows = rng.choice(len(data.y), size=min(16, len(data.y)), replace=False)
             raw = np.asarray(data.x[rows])
             augmented = None
-            aug = build_augmenter(config.augment, shape, config.seed)
+            pca = None
+            if "pca" in config.augment:
+                from playground.data.augment import training_pca
+
+                pca = training_pca(data, seed=config.seed, count=64, channels=shape[2])
+            aug = build_augmenter(config.augment, shape, config.seed, pca=pca)
             if aug is not None:
                 x = aug(adapt_array(raw, shape), training=True)
                 augmented = np.clip(np.asarray(x) * 255.0, 0, 255).astype(np.uint8)
