@@ -80,3 +80,10 @@ def test_checking_a_graph_and_the_check_command_import_no_qt_and_no_tensorflow()
     )
     found = _imported_heavy(code)
     assert found == {h: [] for h in HEAVY}, found
+
+
+def test_the_training_session_imports_no_qt_and_no_tensorflow() -> None:
+    """The editor holds a TrainingSession; TensorFlow belongs to the child process it starts."""
+    found = _imported_heavy("import playground.training.session, playground.training.events, "
+                            "playground.training.run_queue, playground.training.child")
+    assert found == {h: [] for h in HEAVY}, found

@@ -26,8 +26,9 @@ from playground.cli.common import (
 )
 
 DATASET_HELP = ("digits (built in, offline), mnist, fashion_mnist, cifar10 (downloaded once "
-                "into the Keras cache), a FOLDER with one subfolder per class, or FILE.npz "
-                "with x and y arrays")
+                "into the Keras cache), a FOLDER with one subfolder per class, FILE.csv "
+                "(header path,label; paths relative to the CSV), or FILE.npz with x and y "
+                "arrays")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +53,15 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "colour, cutout")
     parser.add_argument("--seed", type=seed_arg, help="seed for the split, shuffling and init "
                         "(0 to 2**32-1)")
+    parser.add_argument("--bad-images", choices=["stop", "skip"],
+                        help="folders/CSV: an unreadable or non-image file stops the run naming "
+                             "it (stop, the default) or is skipped and named in the log")
+    parser.add_argument("--cache", choices=["auto", "memory", "file", "none"],
+                        help="folders/CSV: keep decoded images between epochs in memory, in a "
+                             "file in the run folder, or not at all (auto: memory when small, "
+                             "else a file)")
+    parser.add_argument("--class-weights", action="store_true",
+                        help="weight the loss by inverse class frequency (unbalanced classes)")
     parser.add_argument("--init-weights", metavar="FILE",
                         help="a .keras model, .weights.h5/.h5 weights or a run folder; loads "
                              "the layers whose names and shapes match and says which; 'imagenet' for "
@@ -76,7 +86,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 OPTION_KEYS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
                "lr": "lr", "schedule": "schedule", "weight_decay": "weight_decay",
                "early_stopping": "early_stopping", "val_split": "val_split",
-               "test_split": "test_split", "seed": "seed", "strategy": "strategy"}
+               "test_split": "test_split", "seed": "seed", "strategy": "strategy",
+               "bad_images": "bad_images", "cache": "cache"}
 
 
 def _fmt(value) -> str:
@@ -116,6 +127,27 @@ def _output_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _scan_dataset(graph, config):
+    """A folder, CSV index or .npz checked up front (no TensorFlow): the dataset, or exit 2
+    naming the bad file (and CSV line). Built-in sets load inside the run."""
+    from playground.core.errors import PlaygroundError
+    from playground.data.dataset import BUILTIN, DatasetError, load_dataset
+    from playground.training.runner import input_shape_of
+
+    if config.dataset in BUILTIN:
+        return None
+    try:
+        shape = input_shape_of(graph)
+    except PlaygroundError:
+        return None  # the run reports the graph's problem
+    try:
+        return load_dataset(config.dataset, shape, bad_images=config.bad_images,
+                            progress=lambda text: print(text, file=sys.stderr, flush=True))
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise ExitWith(2) from None
+
+
 def _print_size_hint(graph) -> None:
     """After a failed run: the smallest input that works, if the input was too small."""
     hint = size_hint(graph)
@@ -148,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
             overrides["mixed_precision"] = True
         if args.xla:
             overrides["xla"] = True
+        if args.class_weights:
+            overrides["class_weights"] = True
         config = RunConfig.from_dict(overrides, source="options", base=base)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -163,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # found now, not after the training it would throw away
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    dataset = _scan_dataset(graph, config)  # bad files named now, before TensorFlow loads
     freeze = [f.strip() for f in args.freeze.split(",") if f.strip()] if args.freeze else None
     chief = config.strategy != "multiworker" or _is_chief()
 
@@ -186,7 +221,8 @@ def run(args: argparse.Namespace) -> int:
     from playground.training.runner import run_training
 
     try:
-        result = run_training(graph, config, sink=sink, run_dir=args.run_dir if chief else None,
+        result = run_training(graph, config, dataset=dataset, sink=sink,
+                              run_dir=args.run_dir if chief else None,
                               resume=args.resume, init_weights=args.init_weights,
                               freeze=freeze, save_path=args.save if chief else None,
                               export_dir=args.export if chief else None,
@@ -197,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not result.ok:
         print(f"error: {result.message}", file=sys.stderr)
+        if getattr(result, "bad_data", False):
+            return 2
         _print_size_hint(graph)
         return 1
     ev = result.evaluation

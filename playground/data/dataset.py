@@ -120,12 +120,15 @@ def _first_bad_label(y: np.ndarray) -> int:
     return int(np.argmax(bad))
 
 
-def load_dataset(spec: str, target_shape: tuple[int, int, int] | list[int] | None = None
-                 ) -> Dataset:
-    """``digits|mnist|fashion_mnist|cifar10|FOLDER|FILE.npz`` -> Dataset.
+def load_dataset(spec: str, target_shape: tuple[int, int, int] | list[int] | None = None,
+                 bad_images: str = "stop", progress=None):
+    """``digits|mnist|fashion_mnist|cifar10|FOLDER|FILE.csv|FILE.npz`` -> a dataset.
 
-    ``target_shape`` (the model's Input, H x W x C) lets a folder of mixed-size images be decoded
-    straight to one size; the other sources keep their own size.
+    Folders and CSV indexes are only listed and checked here (no image is decoded): they return
+    a :class:`playground.data.files.FileDataset` that the ``tf.data`` pipeline decodes at
+    ``target_shape`` (the model's Input, H x W x C). ``bad_images`` (``stop``/``skip``): what
+    an unreadable or non-image file does. ``progress(text)`` hears about long scans. The other
+    sources return an in-memory :class:`Dataset` at their own size.
     """
     if spec == "digits":
         from playground.data.digits import load_digits
@@ -133,15 +136,21 @@ def load_dataset(spec: str, target_shape: tuple[int, int, int] | list[int] | Non
     if spec in BUILTIN:
         from playground.data.keras_sets import load_keras_dataset
         return load_keras_dataset(spec)
+    size = tuple(int(d) for d in target_shape[:2]) if target_shape is not None else None
+    channels = int(target_shape[2]) if target_shape is not None else 3
     if spec.lower().endswith(".npz"):
         from playground.data.npz import load_npz
         return load_npz(spec)
+    if spec.lower().endswith(".csv") and not os.path.isdir(spec):
+        if not os.path.lexists(spec):
+            raise DatasetError(f"{spec}: file not found")
+        from playground.data.csv_index import load_csv
+        return load_csv(spec, size, channels, bad_images, progress)  # type: ignore[arg-type]
     if os.path.isdir(spec):
         from playground.data.folder import load_folder
-        size = tuple(target_shape[:2]) if target_shape is not None else None
-        return load_folder(spec, image_size=size)  # type: ignore[arg-type]
+        return load_folder(spec, size, channels, bad_images, progress)  # type: ignore[arg-type]
     if os.path.exists(spec):
-        raise DatasetError(f"{spec}: not a dataset (expected a folder of class subfolders or an "
-                           ".npz file with x and y arrays)")
+        raise DatasetError(f"{spec}: not a dataset (expected a folder of class subfolders, a "
+                           "CSV index with path,label or an .npz file with x and y arrays)")
     raise DatasetError(f"dataset {spec!r} not found: use one of {', '.join(BUILTIN)}, a folder "
-                       "with one subfolder per class, or an .npz file")
+                       "with one subfolder per class, a CSV index (path,label) or an .npz file")

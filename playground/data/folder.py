@@ -1,96 +1,125 @@
-"""An image folder with one subfolder per class, read like ``keras.utils.image_dataset_from_directory``.
+"""An image folder with one subfolder per class, listed like ``keras.utils.image_dataset_from_directory``.
 
-Same semantics (class subfolders in sorted order, images found recursively, formats bmp/gif/jpeg/
-png), but decoded with Pillow up front so that a stray file is skipped and counted, a corrupt image
-is named in the error, and images of mixed sizes and modes end up as one array.
+Same semantics (class subfolders in sorted order, images found recursively, file extensions
+bmp/gif/jpeg/jpg/png, plus webp), but nothing is decoded here: the scan lists the files, checks
+each header (:mod:`playground.data.sniff`: content, not name; bomb limit; regular files only)
+and returns a :class:`playground.data.files.FileDataset` that the ``tf.data`` pipeline decodes.
+Symlinks (class folders or files) that lead out of the dataset folder are not followed; FIFOs
+and devices are never opened; symlinked sub-folders are not descended (Keras' default).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 
 import numpy as np
 
-from playground.data.dataset import Dataset, DatasetError
+from playground.data.dataset import DatasetError
+from playground.data.files import (
+    BAD_IMAGE_POLICIES,
+    IMAGE_EXTENSIONS,
+    FileDataset,
+    Problems,
+    Progress,
+    check_classes,
+    check_image,
+    inside,
+)
 
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+PROGRESS_EVERY = 2.0  # seconds between progress lines while scanning a big folder
 
 
-def _scan(root: str) -> tuple[list[str], list[tuple[str, int]], int]:
-    classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
-    files: list[tuple[str, int]] = []
+def _class_folders(root: str, root_real: str, problems: Problems) -> list[str]:
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        raise DatasetError(f"{root}: cannot be read ({exc.strerror or exc})") from None
+    classes = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()  # follows a symlink
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            continue
+        if entry.is_symlink() and not inside(entry.path, root_real):
+            problems.add("class folder link(s) leading out of the dataset folder (not followed)",
+                         entry.path)
+            continue
+        classes.append(entry.name)
+    return classes
+
+
+def scan_folder(root: str, policy: str = "stop", progress: Progress | None = None
+                ) -> tuple[list[str], list[str], list[int], list[tuple[int, int]], Problems, int]:
+    """(class names, paths, labels, (h, w) per file, problems, stray non-image files)."""
+    root_real = os.path.realpath(root)
+    problems = Problems()
+    classes = _class_folders(root, root_real, problems)
+    paths: list[str] = []
+    labels: list[int] = []
+    sizes: list[tuple[int, int]] = []
     stray = 0
+    last = time.monotonic()
     for index, name in enumerate(classes):
         for dirpath, dirnames, filenames in os.walk(os.path.join(root, name)):
-            dirnames.sort()
+            linked = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            for d in linked:
+                problems.add("linked sub-folder(s) (not followed)", os.path.join(dirpath, d))
+            dirnames[:] = sorted(d for d in dirnames if d not in linked)
             for fname in sorted(filenames):
-                if fname.lower().endswith(IMAGE_EXTENSIONS):
-                    files.append((os.path.join(dirpath, fname), index))
-                else:
+                path = os.path.join(dirpath, fname)
+                if not fname.lower().endswith(IMAGE_EXTENSIONS):
                     stray += 1
-    return classes, files, stray
+                    continue
+                if os.path.islink(path) and not inside(path, root_real):
+                    problems.add("file link(s) leading out of the dataset folder "
+                                 "(not followed)", path)
+                    continue
+                info = check_image(path, policy, problems)
+                if info is None:
+                    continue
+                paths.append(path)
+                labels.append(index)
+                sizes.append((info.height, info.width))
+                if progress is not None and time.monotonic() - last > PROGRESS_EVERY:
+                    last = time.monotonic()
+                    progress(f"scanning {root}: {len(paths)} images so far ({name})")
+    return classes, paths, labels, sizes, problems, stray
 
 
-def load_folder(root: str, image_size: tuple[int, int] | None = None) -> Dataset:
-    """Read every image; ``image_size`` (H, W) resizes all of them (else the most common size)."""
-    from PIL import Image, UnidentifiedImageError
-
+def load_folder(root: str, image_size: tuple[int, int] | None = None, channels: int = 3,
+                bad_images: str = "stop", progress: Progress | None = None) -> FileDataset:
+    """List and check the folder; ``image_size`` (H, W) is the decode size (else the most
+    common size among the files)."""
+    if bad_images not in BAD_IMAGE_POLICIES:
+        raise DatasetError(f"bad_images {bad_images!r}: choose {' or '.join(BAD_IMAGE_POLICIES)}")
     if not os.path.isdir(root):
         raise DatasetError(f"{root}: not a folder")
-    classes, files, stray = _scan(root)
+    classes, paths, labels, sizes, problems, stray = scan_folder(root, bad_images, progress)
     if not classes:
         raise DatasetError(f"{root}: no class subfolders; put the images of each class in its own "
                            "subfolder (e.g. cats/, dogs/)")
-    counts = Counter(label for _, label in files)
-    if not files:
+    if not paths:
         raise DatasetError(f"{root}: the class subfolders hold no images "
                            f"({', '.join(IMAGE_EXTENSIONS)})")
-    if len(classes) < 2:
-        raise DatasetError(f"{root}: only one class ({classes[0]}); a classifier needs at least "
-                           "two class subfolders")
-    empty = [c for i, c in enumerate(classes) if counts[i] == 0]
-    if empty:
-        raise DatasetError(f"{root}: class folder(s) {', '.join(empty)} hold no images")
-    images: list = []
-    modes: Counter[str] = Counter()
-    sizes: Counter[tuple[int, int]] = Counter()
-    for path, _ in files:
-        try:
-            with Image.open(path) as img:
-                img.load()
-                frame = img.copy()
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise DatasetError(f"{path}: corrupt or unreadable image ({exc})") from None
-        modes[frame.mode] += 1
-        sizes[(frame.height, frame.width)] += 1
-        images.append(frame)
-    gray = all(m in GRAY_MODES for m in modes)
-    size = tuple(image_size) if image_size else sizes.most_common(1)[0][0]
-    h, w = int(size[0]), int(size[1])
-    mode = "L" if gray else "RGB"
-    x = np.empty((len(images), h, w, 1 if gray else 3), dtype=np.uint8)
-    resized = 0
-    for i, frame in enumerate(images):
-        if frame.mode in ("I", "I;16", "F"):
-            arr = np.asarray(frame, dtype=np.float64)
-            top = 65535.0 if arr.max() > 255 else 255.0
-            frame = Image.fromarray(np.clip(arr * 255.0 / top, 0, 255).astype(np.uint8))
-        frame = frame.convert(mode)
-        if (frame.height, frame.width) != (h, w):
-            frame = frame.resize((w, h), Image.Resampling.BILINEAR)
-            resized += 1
-        arr = np.asarray(frame, dtype=np.uint8)
-        x[i] = arr[..., None] if gray else arr
-    y = np.array([label for _, label in files], dtype=np.int64)
-    notes = [f"{root}: {len(files)} images in {len(classes)} classes"]
+    check_classes(root, classes, labels)
+    size_counts = Counter(sizes)
+    h, w = (int(d) for d in (image_size or size_counts.most_common(1)[0][0]))
+    y = np.array(labels, dtype=np.int64)
+    data = FileDataset(os.path.basename(os.path.normpath(root)) or root, root, paths, y,
+                       classes, (h, w), channels, bad_images=bad_images)
+    data.notes.append(f"{root}: {len(paths)} images in {len(classes)} classes "
+                      f"({data.counts_line()})")
     if stray:
-        notes.append(f"{root}: skipped {stray} non-image file(s)")
+        data.notes.append(f"{root}: skipped {stray} non-image file(s)")
+    data.notes += problems.notes(root)
+    resized = sum(n for s, n in size_counts.items() if s != (h, w))
     if resized:
-        notes.append(f"{root}: resized {resized} image(s) to {h}x{w}")
-    if len(modes) > 1:
-        notes.append(f"{root}: mixed image modes {dict(modes)} converted to "
-                     f"{'grayscale' if gray else 'RGB'}")
-    return Dataset(os.path.basename(os.path.normpath(root)) or root, x, y, classes, notes=notes,
-                   skipped=stray)
+        data.notes.append(f"{root}: {resized} image(s) resized to {h}x{w} when decoded")
+    data.skipped = stray + problems.count
+    return data

@@ -48,6 +48,9 @@ class RunConfig:
     strategy: str = "default"
     telemetry: bool = True
     probe_size: int = 64           # samples used for per-epoch telemetry
+    bad_images: str = "stop"       # folders/CSV: an unreadable image stops the run, or "skip"
+    cache: str = "auto"            # folders/CSV: decoded-image cache: auto, memory, file, none
+    class_weights: bool = False    # weight the loss by inverse class frequency (unbalanced data)
 
     def validate(self, source: str = "run settings") -> RunConfig:
         def bad(key: str, why: str) -> ConfigError:
@@ -82,6 +85,12 @@ class RunConfig:
             raise bad("schedule", f"choose one of {', '.join(SCHEDULES)}")
         if self.strategy not in STRATEGIES:
             raise bad("strategy", f"choose one of {', '.join(STRATEGIES)}")
+        if self.bad_images not in ("stop", "skip"):
+            raise bad("bad_images", "choose stop or skip")
+        if self.cache not in ("auto", "memory", "file", "none"):
+            raise bad("cache", "choose one of auto, memory, file, none")
+        if not isinstance(self.class_weights, bool):
+            raise bad("class_weights", "must be true or false")
         from playground.data.augment import parse_augment
         from playground.data.dataset import DatasetError
 

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class RunResult:
     built: Any = None
     graph: Graph | None = None   # the graph the model was built from (classes retargeted)
     dataset: Dataset | None = None
+    feeds: Any = None        # playground.data.feeds.DataFeeds: split, pipelines, cache files
+    bad_data: bool = False   # the failure is the dataset's (a file named in the message)
     eval_indices: np.ndarray | None = None  # rows of dataset.x (or x_test) the evaluation used
     eval_source: str = "train"              # "train" (val split of x) or "test" (x_test)
     raw_shape: tuple[int, int, int] | None = None
@@ -139,6 +142,9 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
                     batch_every, batch_interval, result)
     except PlaygroundError as exc:
         result.status, result.message = "error", str(exc)
+        from playground.data.dataset import DatasetError
+
+        result.bad_data = isinstance(exc, DatasetError)
     except Exception as exc:  # noqa: BLE001 - the worker must end with a message, not a crash
         if _is_oom(exc):
             result.status = "oom"
@@ -150,6 +156,9 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
             result.message = f"{type(exc).__name__}: {exc}"
             if os.environ.get("PLAYGROUND_DEBUG"):
                 traceback.print_exc()
+    finally:
+        if result.feeds is not None:
+            result.feeds.cleanup()
     emit({"kind": "done", "status": result.status, "message": result.message,
           "history": result.history, "evaluation": result.evaluation,
           "run_dir": result.run_dir})
@@ -170,7 +179,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         from playground.data.dataset import load_dataset
 
         log(f"loading dataset {config.dataset}")
-        dataset = load_dataset(config.dataset, model_shape)
+        dataset = load_dataset(config.dataset, model_shape, bad_images=config.bad_images,
+                               progress=log)
     result.dataset = dataset
     for note in dataset.notes:
         log(note)
@@ -195,8 +205,9 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
     import keras
 
-    from playground.data.adapt import adapt_array, dataset_summary, make_dataset, split_indices
+    from playground.data.adapt import dataset_summary
     from playground.data.augment import build_augmenter
+    from playground.data.feeds import DataFeeds
     from playground.keras_build.compile import build
     from playground.training import device, runs
     from playground.training.callbacks import ProgressCallback
@@ -207,18 +218,11 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     strategy = device.make_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)
     log(dataset_summary(dataset, model_shape))
-    split = split_indices(len(dataset.x), config.val_split,
-                          config.test_split if dataset.x_test is None else 0.0,
-                          seed=config.seed, labels=dataset.y)
-    x_all = adapt_array(dataset.x, model_shape)
-    x_train, y_train = x_all[split.train], dataset.y[split.train]
-    x_val, y_val = x_all[split.val], dataset.y[split.val]
-    if dataset.x_test is not None:
-        x_test, y_test, test_rows = adapt_array(dataset.x_test, model_shape), dataset.y_test, None
-    else:
-        x_test, y_test, test_rows = x_all[split.test], dataset.y[split.test], split.test
-    log(f"split: {len(x_train)} train, {len(x_val)} validation, {len(x_test)} test "
-        f"(seed {config.seed})")
+    # Folders and CSV indexes stream from disk (playground.data.stream); arrays are sliced.
+    feeds = DataFeeds(dataset, model_shape, config, log)
+    for line in feeds.describe_split():
+        log(line)
+    result.feeds = feeds  # run_training removes its cache files however the run ends
 
     # ----- the run folder
     if run_dir is None and keep_runs:
@@ -276,26 +280,35 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         return tuple([y] * n_out) if n_out > 1 else y
 
     global_batch = config.batch_size
-    augmenter = build_augmenter(config.augment, model_shape, seed=config.seed)
+    pca = None
+    if "pca" in config.augment:  # AlexNet's fancy PCA: eigenvectors of the training pixels
+        from playground.data.augment import training_pca
+
+        pca = training_pca(dataset, feeds.split.train, seed=config.seed,
+                           channels=model_shape[2])
+    augmenter = build_augmenter(config.augment, model_shape, seed=config.seed, pca=pca)
     if augmenter is not None:
         log(f"augmentation: {', '.join(config.augment)}")
-    train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=config.seed,
-                            augment=augmenter)
+    train_ds, val_ds = feeds.pipelines(global_batch, augmenter,
+                                       str(run_dir) if run_dir is not None else None)
     if n_out > 1:
         train_ds = train_ds.map(lambda a, b: (a, targets(b)))
-    val_ds = None
-    if len(x_val):
-        val_ds = make_dataset(x_val, y_val, global_batch, shuffle=False, seed=config.seed)
-        if n_out > 1:
+        if val_ds is not None:
             val_ds = val_ds.map(lambda a, b: (a, targets(b)))
-    steps = int(math.ceil(len(x_train) / global_batch))
+    steps = int(math.ceil(feeds.n_train / global_batch))
+    class_weight = None
+    if config.class_weights:
+        if n_out > 1:
+            log("class weights: not applied (the model has several outputs)")
+        else:
+            class_weight = feeds.class_weight()
+            log("class weights: " + ", ".join(
+                f"{name} {class_weight[i]:.3g}" for i, name in enumerate(dataset.class_names)
+                if i < 20))
 
     telemetry = None
     if config.telemetry and config.strategy == "default":
-        probe_rows = (np.arange(len(x_val)) if len(x_val) else np.arange(len(x_train)))
-        probe_rows = probe_rows[: config.probe_size]
-        px = x_val[probe_rows] if len(x_val) else x_train[probe_rows]
-        py = y_val[probe_rows] if len(x_val) else y_train[probe_rows]
+        px, py = feeds.probe(config.probe_size)
         telemetry = Telemetry(built, px, py)
     progress = ProgressCallback(emit, stop=stop, epochs=config.epochs, steps=steps,
                                 batch_size=global_batch, telemetry=telemetry,
@@ -322,12 +335,27 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         from playground.training.multiworker import fit_multiworker
 
         fit_multiworker(model, strategy, train_ds, val_ds, epochs=config.epochs,
-                        train_samples=len(x_train), val_samples=len(x_val),
+                        train_samples=feeds.n_train, val_samples=feeds.n_val,
                         global_batch=global_batch, callbacks=callbacks)
     else:
         # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
-        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
-                  verbose=0, shuffle=False)
+        try:
+            with warnings.catch_warnings():
+                # A streamed split whose length TensorFlow cannot know in advance (skipped
+                # files, device prefetch) ends each epoch this way; it is not a problem.
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+                model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                          callbacks=callbacks, verbose=0, shuffle=False,
+                          class_weight=class_weight)
+        except Exception as exc:  # a file that fails to decode mid-epoch: name it
+            culprit = feeds.name_bad_file(exc) if _is_decode_error(exc) else None
+            if culprit is None:
+                raise
+            from playground.data.dataset import DatasetError
+
+            raise DatasetError(culprit) from None
+        if feeds.skipped:
+            log(f"skipped {len(feeds.skipped)} unreadable image(s) during training")
     result.history = progress.history
     if progress.nan_batch is not None:
         epoch, batch = progress.nan_batch
@@ -352,17 +380,11 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     # ----- evaluation on the test split if there is one, else validation
     from playground.training.evaluation import evaluate_predictions
 
-    if len(x_test):
-        ex, ey, split_name = x_test, y_test, "test"
-        result.eval_source = "test" if dataset.x_test is not None else "train"
-        result.eval_indices = test_rows if test_rows is not None else np.arange(len(x_test))
-    else:
-        ex, ey, split_name = x_val, y_val, "validation"
-        result.eval_source, result.eval_indices = "train", split.val
-    if len(ex):
-        probs = model.predict(ex, batch_size=max(global_batch, 128), verbose=0)
-        if isinstance(probs, (list, tuple)):
-            probs = probs[0]
+    plan = feeds.evaluation(max(global_batch, 128))
+    if plan is not None:
+        split_name = plan.split
+        probs, ey, rows = plan.predict(model)
+        result.eval_source, result.eval_indices = plan.source, rows
         result.evaluation = evaluate_predictions(np.asarray(probs, np.float64), ey,
                                                  dataset.class_names, split_name)
         ev = result.evaluation
@@ -381,6 +403,18 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
           "history": result.history, "evaluation": result.evaluation,
           "run_dir": result.run_dir})
     return result
+
+
+def _is_decode_error(exc: BaseException) -> bool:
+    """A TensorFlow op error raised by the input pipeline (decode/read), not by the model."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return False
+    text = str(exc)[:5000]
+    return isinstance(exc, (tf.errors.InvalidArgumentError, tf.errors.NotFoundError,
+                            tf.errors.DataLossError, tf.errors.UnknownError)) and (
+        "Decode" in text or "ReadFile" in text or "image" in text.lower())
 
 
 def _save_keras(model: Any, path: str) -> None:

