@@ -235,6 +235,10 @@ class LearningRateSetter(keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(self.rule(epoch))
 
 
+# At most this many seconds of training are lost to a kill (issue 11: "at most 30 s").
+CHECKPOINT_SECONDS = 30.0
+
+
 class ThrottledBackup(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that writes at most every ``min_interval`` seconds of training, and
     always when the run stops (user, NaN, early stopping) or reaches its last epoch.
@@ -249,9 +253,10 @@ class ThrottledBackup(keras.callbacks.BackupAndRestore):
 
     async_safe = True
 
-    def __init__(self, backup_dir: str, min_interval: float = 30.0, epochs: int = 0) -> None:
+    def __init__(self, backup_dir: str, min_interval: float | None = None,
+                 epochs: int = 0) -> None:
         super().__init__(backup_dir, delete_checkpoint=False)
-        self.min_interval = min_interval
+        self.min_interval = CHECKPOINT_SECONDS if min_interval is None else min_interval
         self.epochs = epochs
         self._last_save = time.perf_counter()
 

@@ -29,8 +29,9 @@ class CheckpointWriteError(PlaygroundError):
         self.path = path
         self.errno = getattr(exc, "errno", None)
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        if self.errno != errno.ENOSPC and "No space left" in str(exc):
-            reason = os.strerror(errno.ENOSPC)  # h5py's RuntimeError text, made plain
+        if self.errno == errno.ENOSPC or "No space left" in str(exc):
+            reason = os.strerror(errno.ENOSPC)  # h5py's many-line text, made plain
+        reason = " ".join(str(reason).split())[:200]
         super().__init__(f"cannot write {path}: {reason}; training stopped, and the last "
                          "complete checkpoint and weights files are kept (free some space, "
                          "then continue with --resume)")
