@@ -34,9 +34,10 @@ def non_vector_outputs(shapes: dict[str, Sequence[Any] | None]) -> list[str]:
 
 
 def checker_message(shape: Sequence[Any]) -> str:
-    return (f"becomes a model output of shape {fmt_shape(tuple(shape))}, not a vector of class "
-            "scores, so it cannot feed the classification loss and Train would fail; connect "
-            "it onwards (e.g. GlobalAveragePooling2D -> Dense) or delete it")
+    return (f"has no outgoing edge, so it becomes an extra model output of shape "
+            f"{fmt_shape(tuple(shape))}, not a vector of class scores, so it cannot feed the "
+            "classification loss and Train would fail; connect it onwards (e.g. "
+            "GlobalAveragePooling2D -> Dense) or delete it")
 
 
 def training_output_problems(analysis: Any) -> list[str]:

@@ -17,10 +17,8 @@ def special_target_problem(path: str | os.PathLike[str]) -> str | None:
     text = os.fspath(path)
     try:
         mode = os.stat(text).st_mode
-    except FileNotFoundError:
-        return None  # absent, or a dangling symlink: replacing it harms nothing
-    except OSError as exc:
-        return f"{text}: cannot inspect the existing target ({exc.strerror or exc})"
+    except OSError:
+        return None  # absent, a dangling symlink, a path under a file: the write says why
     kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
              (stat.S_ISSOCK, "a socket")]

@@ -136,28 +136,34 @@ def check_fits(analysis: Analysis, batch_size: int = 1, limit: int | None = None
                momentum: float = 0.0) -> None:
     """Refuse, with the estimate and the limit, a model that would not fit in memory (before
     TensorFlow allocates anything: past the limit the kernel kills the process silently)."""
-    where = "available"
+    source = ""
     if limit is None:
         limit, source = memory_limit()
-        where = f"available ({source})"
     parts = estimate_parts(analysis, batch_size, training=training, optimizer=optimizer,
                            momentum=momentum)
     need = parts.total
     if need > limit:
-        mib = 1024**2
         detail = (f"{analysis.total_params:,} parameters, "
-                  f"{analysis.memory_bytes / mib:,.0f} MiB of activations per sample x "
+                  f"{analysis.memory_bytes / 1024**2:,.0f} MiB of activations per sample x "
                   f"{batch_size})")
         if training:
-            detail = (f"{detail[:-1]}; to train: weights {parts.weights / mib:,.0f} MiB, "
-                      f"gradients {parts.gradients / mib:,.0f} MiB, optimizer state "
-                      f"{parts.optimizer / mib:,.0f} MiB, activations kept for backprop "
-                      f"{parts.activations / mib:,.0f} MiB, backward pass "
-                      f"{parts.backward / mib:,.0f} MiB)")
+            detail = (f"{detail[:-1]}; to train: weights {_size(parts.weights)}, gradients "
+                      f"{_size(parts.gradients)}, optimizer state {_size(parts.optimizer)}, "
+                      f"activations kept for backprop {_size(parts.activations)}, backward "
+                      f"pass {_size(parts.backward)})")
+        where = f" (the limit: {source})" if source.startswith("cgroup") else ""
         raise CompileError(
             f"the model needs about {need / 1024**3:.1f} GiB"
             f"{' to train' if training else ''} ({detail} but only "
-            f"{limit / 1024**3:.1f} GiB is {where}; shrink the input, the widths or the batch")
+            f"{limit / 1024**3:.1f} GiB is available; shrink the input, the widths or the "
+            f"batch{where}")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} bytes"
 
 
 def model_name(graph: Graph) -> str:

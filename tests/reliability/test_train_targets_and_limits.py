@@ -79,9 +79,10 @@ def test_the_checker_names_an_output_that_cannot_feed_the_loss(tmp_path, capsys)
     path = write_graph(tmp_path / "g.json", _dangling_conv_document())
     code, out, _ = run_cli(capsys, "check", path)
     assert code == 0                          # exportable, so still valid; but said
-    assert ("warning: node conv2: becomes a model output of shape (6, 6, 8), not a vector of "
-            "class scores, so it cannot feed the classification loss") in out
-    assert "extra model output" not in out    # one warning for the node, not two
+    assert ("warning: node conv2: has no outgoing edge, so it becomes an extra model output of "
+            "shape (6, 6, 8), not a vector of class scores, so it cannot feed the "
+            "classification loss") in out
+    assert out.count("node conv2") == 1       # one warning for the node, not two
     # U-Net's only output is an image: a dense-prediction model, not a broken classifier.
     from playground.core.presets import load_preset
 
@@ -98,8 +99,8 @@ def test_training_never_retargets_a_node_that_is_not_a_classifier_head(tmp_path,
     code, out, err = run_cli(capsys, "train", path, "--dataset", "digits", "--epochs", "1",
                              "--no-run")
     assert code == 1 and out == ""
-    assert ("error: node conv2: becomes a model output of shape (6, 6, 8), not a vector of "
-            "class scores") in err
+    assert ("error: node conv2: has no outgoing edge, so it becomes an extra model output of "
+            "shape (6, 6, 8), not a vector of class scores") in err
     assert "retargeted" not in err and "ValueError" not in err and "Keras" not in err
 
 
@@ -210,4 +211,5 @@ def test_train_refuses_up_front_under_a_cgroup_limit(graph_file, tmp_path, capsy
                              "--no-run")
     assert code == 1 and out == ""
     assert "error: the model needs about " in err and " to train (" in err
-    assert "is available (cgroup limit 0.5 GiB in /sys/fs/cgroup/memory.max" in err
+    assert ("is available; shrink the input, the widths or the batch (the limit: cgroup limit "
+            "0.5 GiB in /sys/fs/cgroup/memory.max") in err
