@@ -43,6 +43,12 @@ def _pick(logs: dict[str, Any], key: str) -> float | None:
     return None
 
 
+class StopBeforeTraining(Exception):
+    """Stop was pressed before the first training step of the run (while the model was still
+    being prepared): the step, whose first call traces and compiles the whole model (minutes for
+    a big one), must not run at all."""
+
+
 class ProgressCallback(keras.callbacks.Callback):
     """Batch/epoch progress, stop requests, NaN guard, best weights and history on disk.
 
@@ -129,6 +135,10 @@ class ProgressCallback(keras.callbacks.Callback):
         self.epoch_t0 = time.perf_counter()
 
     def on_train_batch_begin(self, batch, logs=None):
+        if not getattr(self, "_stepped", False):
+            self._stepped = True
+            if self.stop.is_set():
+                raise StopBeforeTraining
         if self.stop.is_set() and not self.model.stop_training:
             self.stopped_by_user = True
             self.model.stop_training = True

@@ -242,7 +242,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     from playground.data.augment import build_augmenter
     from playground.keras_build.compile import build
     from playground.training import device, runs
-    from playground.training.callbacks import ProgressCallback
+    from playground.training.callbacks import ProgressCallback, StopBeforeTraining
     from playground.training.telemetry import Telemetry
 
     stage[0] = "preparing the data"
@@ -392,6 +392,9 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
             # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
                       callbacks=callbacks, verbose=0, shuffle=False)
+    except StopBeforeTraining:
+        _stopped_early(result, stop, emit, "before the first training step")
+        return result
     finally:
         result.history = progress.history
         if run_dir is not None:

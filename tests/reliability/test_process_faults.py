@@ -375,7 +375,12 @@ def test_a_run_killed_by_the_kernel_is_reported_once_at_the_next_start(tmp_path)
 
 
 # ------------------------------------------------------------------ Stop
-def test_stop_during_start_up_cancels_before_any_training(tmp_path):
+@pytest.mark.parametrize("when, said", [
+    ("loading dataset", "while loading the dataset"),   # Stop pressed while the data loads
+    ("model:", "while building the model"),            # ... while the model is built
+    ("training:", "before the first training step"),   # ... just before fit's first step
+])
+def test_stop_during_start_up_cancels_before_any_training(tmp_path, when, said):
     from playground.training.config import RunConfig
     from playground.training.runner import run_training
 
@@ -384,16 +389,17 @@ def test_stop_during_start_up_cancels_before_any_training(tmp_path):
 
     def sink(event):
         events.append(event)
-        if event["kind"] == "log" and event["text"].startswith("loading dataset"):
-            stop.set()                             # Stop pressed while the data loads
+        if event["kind"] == "log" and event["text"].startswith(when):
+            stop.set()
 
     result = run_training(tiny_graph(), RunConfig(epochs=50, batch_size=16), sink=sink,
                           stop=stop, run_dir=tmp_path / "run")
     assert result.status == "stopped"
-    assert result.message == "stopped while loading the dataset; nothing was trained"
-    assert not [e for e in events if e["kind"] in ("start", "batch", "epoch")]
-    assert result.history == [] and result.evaluation is None and result.model is None
+    assert result.message == f"stopped {said}; nothing was trained"
+    assert not [e for e in events if e["kind"] in ("batch", "epoch")]
+    assert result.history == [] and result.evaluation is None
     assert [e["status"] for e in events if e["kind"] == "done"] == ["stopped"]
+    assert not (tmp_path / "run" / ".running").exists()
 
 
 def test_after_stop_validation_and_evaluation_are_skipped(tmp_path, monkeypatch):
