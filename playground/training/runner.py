@@ -273,6 +273,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         from playground.training import rundir
         from playground.training.checkpoint import remove_partials
 
+        stage[0] = f"writing the run folder {run_dir}"
+
         rundir.check(run_dir, resume)   # never a folder of the user's own files
         run_dir = rundir.claim(Path(run_dir))
         note = rundir.killed_note(run_dir)
@@ -287,6 +289,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         runs.write_config(run_dir, {"config": config.to_dict(), "dataset": dataset.describe(),
                                     "classes": dataset.class_names, "graph": to_document(graph),
                                     "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+        if not resume or not (run_dir / "history.csv").exists():
+            runs.write_history(run_dir, [])  # a run folder always holds both files
         result.run_dir = str(run_dir)
         log(f"run folder: {run_dir}")
     history_rows = runs.read_history(run_dir) if (run_dir is not None and resume) else []

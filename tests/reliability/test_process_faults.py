@@ -400,6 +400,9 @@ def test_stop_during_start_up_cancels_before_any_training(tmp_path, when, said):
     assert result.history == [] and result.evaluation is None
     assert [e["status"] for e in events if e["kind"] == "done"] == ["stopped"]
     assert not (tmp_path / "run" / ".running").exists()
+    if when != "loading dataset":   # the run folder exists from the data on, with both files
+        assert (tmp_path / "run" / "config.json").is_file()
+        assert (tmp_path / "run" / "history.csv").read_text().startswith("epoch,loss,")
 
 
 def test_after_stop_validation_and_evaluation_are_skipped(tmp_path, monkeypatch):
