@@ -242,9 +242,13 @@ def run(args: argparse.Namespace) -> int:
     if result.run_dir:
         _say(f"run: {result.run_dir}", sys.stderr)
     if stop.signal_name:
-        where = f" in {result.run_dir}" if result.run_dir else ""
-        _say(f"stopped by {stop.signal_name}; the checkpoint{where} is kept"
-             + (" (continue with --resume)" if result.run_dir else ""), sys.stderr)
+        from playground.training.rundir import has_checkpoint
+
+        if result.run_dir and has_checkpoint(result.run_dir):
+            kept = f"the checkpoint in {result.run_dir} is kept (continue with --resume)"
+        else:
+            kept = "no training had started, so there is no checkpoint"
+        _say(f"stopped by {stop.signal_name}; {kept}", sys.stderr)
         return 128 + stop.signal_number
     return 0
 

@@ -274,7 +274,6 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         from playground.training.checkpoint import remove_partials
 
         stage[0] = f"writing the run folder {run_dir}"
-
         rundir.check(run_dir, resume)   # never a folder of the user's own files
         run_dir = rundir.claim(Path(run_dir))
         note = rundir.killed_note(run_dir)
