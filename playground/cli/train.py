@@ -246,8 +246,10 @@ def run(args: argparse.Namespace) -> int:
 
         if result.run_dir and has_checkpoint(result.run_dir):
             kept = f"the checkpoint in {result.run_dir} is kept (continue with --resume)"
-        else:
+        elif result.run_dir:
             kept = "no training had started, so there is no checkpoint"
+        else:
+            kept = "no run folder was kept, so there is no checkpoint"
         _say(f"stopped by {stop.signal_name}; {kept}", sys.stderr)
         return 128 + stop.signal_number
     return 0
