@@ -62,6 +62,10 @@ def check(path: str | os.PathLike[str], resume: bool = False) -> None:
                 f"--run-dir {text}: the folder is not empty and is not a run folder made by "
                 f"this app (no {MARKER} file); refusing to write into it. Give a new or empty "
                 "folder")
+        owner = _live_owner(text)
+        if owner is not None and owner != os.getpid():
+            raise RunDirError(f"--run-dir {text}: another training process (pid {owner}) is "
+                              "writing this run folder; wait for it or choose another folder")
     else:
         probe = os.path.dirname(os.path.abspath(text))
         while not os.path.exists(probe) and os.path.dirname(probe) != probe:
@@ -120,24 +124,35 @@ def end(path: str | os.PathLike[str]) -> None:
         pass
 
 
+def _live_owner(path: str | os.PathLike[str]) -> int | None:
+    """The pid of the process training in ``path`` now, if its flag names a live one."""
+    try:
+        with open(os.path.join(path, RUNNING), encoding="utf-8") as handle:
+            info = json.loads(handle.read(4096))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    start = _process_start(pid) if pid > 0 else None
+    if start is not None and (start == "unknown" or start == info.get("start")):
+        return pid
+    return None
+
+
 def killed_note(path: str | os.PathLike[str], forget: bool = True) -> str | None:
     """If the last run in ``path`` was killed while training, a sentence saying so.
 
     ``forget`` removes the stale flag, so it is reported once.
     """
     flag = os.path.join(path, RUNNING)
+    if not os.path.exists(flag) or _live_owner(path) is not None:
+        return None  # no flag, or still training (in this process or another)
     try:
         with open(flag, encoding="utf-8") as handle:
             info = json.loads(handle.read(4096))
-        pid = int(info["pid"])
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError):
-        info, pid = {}, -1
-    if pid > 0:
-        start = _process_start(pid)
-        if start is not None and (start == "unknown" or start == info.get("start")):
-            return None  # still training (in this process or another)
+        if not isinstance(info, dict):
+            info = {}
+    except (OSError, ValueError):
+        info = {}
     from playground.training.runs import read_history
 
     try:

@@ -371,7 +371,20 @@ def test_a_run_killed_by_the_kernel_is_reported_once_at_the_next_start(tmp_path)
                                "while training, after 2 finished epoch(s): most likely the "
                                "system ran out of memory")
     assert rundir.killed_runs(tmp_path / "runs") == []   # said once
+    rundir.check(alive)                           # our own run: usable
     rundir.end(alive)
+    # A folder another live process is training in is refused.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = rundir._process_start(other.pid)
+        (alive / ".running").write_text(json.dumps({"pid": other.pid, "start": start}))
+        with pytest.raises(rundir.RunDirError, match=f"another training process \\(pid "
+                                                      f"{other.pid}\\) is writing"):
+            rundir.check(alive)
+        assert rundir.killed_note(alive) is None
+    finally:
+        other.kill()
+        other.wait()
 
 
 # ------------------------------------------------------------------ Stop
