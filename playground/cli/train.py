@@ -68,6 +68,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "keras.applications twins (VGG16, ResNet50, MobileNet...)")
     parser.add_argument("--freeze", metavar="ID[,ID...]", help="node ids to freeze")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model")
+    parser.add_argument("--force", action="store_true",
+                        help="let --save replace an existing model file (never a device, FIFO "
+                             "or folder)")
     parser.add_argument("--export", metavar="DIR", help="export a SavedModel that takes raw "
                                                         "images (0..255) and returns probabilities")
     parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
@@ -75,7 +78,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")
     parser.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     parser.add_argument("--run-dir", metavar="DIR",
-                        help="keep the run here (config, history.csv, weights, checkpoint)")
+                        help="keep the run here (config, history.csv, weights, checkpoint): a "
+                             "new or empty folder, or a run folder this app made")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --run-dir from its last checkpoint")
     parser.add_argument("--no-run", action="store_true", help="keep no run folder")
@@ -114,6 +118,14 @@ def _output_problem(args: argparse.Namespace) -> str | None:
             return f"--save {args.save}: the file name must end in .keras"
         if os.path.isdir(args.save):
             return f"--save {args.save}: is a folder; give a file path"
+        from playground.core.targets import special_target_problem
+
+        special = special_target_problem(args.save)
+        if special:
+            return f"--save {special}"
+        if os.path.lexists(args.save) and not getattr(args, "force", False):
+            return (f"--save {args.save}: the file already exists; pass --force to replace it "
+                    "(as with export)")
         probe = os.path.dirname(os.path.abspath(args.save))
         while not os.path.exists(probe) and os.path.dirname(probe) != probe:
             probe = os.path.dirname(probe)
@@ -197,6 +209,20 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # found now, not after the training it would throw away
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    if args.run_dir:
+        from playground.training.rundir import RunDirError, check
+
+        try:
+            check(args.run_dir, resume=args.resume)  # never someone's folder; resume needs a
+        except RunDirError as exc:                   # checkpoint (not a quiet fresh start)
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    elif not args.no_run:
+        from playground.training.rundir import killed_runs
+        from playground.training.runs import runs_root
+
+        for note in killed_runs(runs_root()):
+            _say(f"note: {note}", sys.stderr)
     dataset = _scan_dataset(graph, config)  # bad files named now, before TensorFlow loads
     freeze = [f.strip() for f in args.freeze.split(",") if f.strip()] if args.freeze else None
     chief = config.strategy != "multiworker" or _is_chief()
@@ -204,9 +230,9 @@ def run(args: argparse.Namespace) -> int:
     def sink(event: dict) -> None:
         kind = event["kind"]
         if kind == "log":
-            print(event["text"], file=sys.stderr, flush=True)
+            _say(event["text"], sys.stderr)
         elif kind == "device":
-            print(f"device: {event['text']}", file=sys.stderr, flush=True)
+            _say(f"device: {event['text']}", sys.stderr)
         elif kind == "epoch":
             row = event["row"]
             parts = [f"epoch {event['epoch']}/{event['epochs']}:",
@@ -216,23 +242,26 @@ def run(args: argparse.Namespace) -> int:
                           f"val_accuracy {_fmt(row.get('val_accuracy'))}"]
             parts += [f"lr {row.get('lr', float('nan')):.3g}",
                       f"({row.get('seconds', 0.0):.1f} s)"]
-            print(" ".join(parts), flush=True)
+            _say(" ".join(parts), sys.stdout)
 
+    from playground.cli.signals import graceful_stop
     from playground.training.runner import run_training
 
     try:
-        result = run_training(graph, config, dataset=dataset, sink=sink,
-                              run_dir=args.run_dir if chief else None,
-                              resume=args.resume, init_weights=args.init_weights,
-                              freeze=freeze, save_path=args.save if chief else None,
-                              export_dir=args.export if chief else None,
-                              keep_runs=chief and not args.no_run)
+        with graceful_stop() as stop:
+            result = run_training(graph, config, dataset=dataset, sink=sink,
+                                  stop=stop.event,
+                                  run_dir=args.run_dir if chief else None,
+                                  resume=args.resume, init_weights=args.init_weights,
+                                  freeze=freeze, save_path=args.save if chief else None,
+                                  export_dir=args.export if chief else None,
+                                  keep_runs=chief and not args.no_run)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _print_size_hint(graph)
         return 1
     if not result.ok:
-        print(f"error: {result.message}", file=sys.stderr)
+        _say(f"error: {result.message}", sys.stderr)
         if getattr(result, "bad_data", False):
             return 2
         _print_size_hint(graph)
@@ -247,9 +276,30 @@ def run(args: argparse.Namespace) -> int:
                   f"{ev['split']}_accuracy {_fmt(ev['accuracy'])}"]
         if "top5" in ev:
             final.append(f"{ev['split']}_top5 {_fmt(ev['top5'])}")
-    print(" ".join(final), flush=True)
+    _say(" ".join(final), sys.stdout)
     if result.status == "stopped":
-        print(result.message, file=sys.stderr)
+        _say(result.message, sys.stderr)
     if result.run_dir:
-        print(f"run: {result.run_dir}", file=sys.stderr)
+        _say(f"run: {result.run_dir}", sys.stderr)
+    if stop.signal_name:
+        from playground.training.rundir import has_checkpoint
+
+        if result.run_dir and has_checkpoint(result.run_dir):
+            kept = f"the checkpoint in {result.run_dir} is kept (continue with --resume)"
+        elif result.run_dir:
+            kept = "no training had started, so there is no checkpoint"
+        else:
+            kept = "no run folder was kept, so there is no checkpoint"
+        _say(f"stopped by {stop.signal_name}; {kept}", sys.stderr)
+        return 128 + stop.signal_number
     return 0
+
+
+def _say(text: str, stream) -> None:
+    """Print a line; a closed or broken output (``train ... | head -1``) never stops the work."""
+    from playground.cli.signals import silence_if_broken
+
+    try:
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError):
+        silence_if_broken(stream)

@@ -41,9 +41,23 @@ def set_input_shape(graph: Graph, shape: list[int]) -> str:
 
 
 def find_heads(graph: Graph) -> list[str]:
-    """Ids of the Dense/Conv2D nodes whose width is the class count of each model output."""
+    """Ids of the Dense/Conv2D nodes whose width is the class count of each model output.
+
+    In a classifier (some output is a vector), an output that is not a vector is not a head: a
+    conv left dangling must never be "retargeted" to the class count. A graph whose only
+    outputs are images (U-Net) keeps its per-pixel heads.
+    """
+    from playground.core.loss_outputs import non_vector_outputs
+    from playground.core.shapes import analyze
+
+    sinks = graph.sinks()
+    analysis = analyze(graph)
+    shapes = {s: analysis.nodes[s].shape if s in analysis.nodes else None for s in sinks}
+    not_heads = set(non_vector_outputs(shapes))
     heads: list[str] = []
-    for sink in graph.sinks():
+    for sink in sinks:
+        if sink in not_heads:
+            continue
         current = sink
         while True:
             node = graph.node(current)

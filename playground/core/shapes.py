@@ -17,6 +17,8 @@ from playground.blocks import get_spec
 from playground.blocks.geometry import fmt_shape
 from playground.blocks.spec import BlockProblem, Inference, InnerLayer, Shape, resolve_params
 from playground.core.graph import Graph
+from playground.core.loss_outputs import checker_message as loss_message
+from playground.core.loss_outputs import non_vector_outputs
 
 BYTES_PER_VALUE = 4  # float32
 # Blocks that are natural model outputs; other dangling nodes are flagged when outputs multiply.
@@ -296,8 +298,15 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
             warning(nid, message, fix)
 
     outputs = [nid for nid in graph.sinks() if specs.get(nid) is not None]
+    # A classifier's output that is not a vector cannot feed the loss (issue 11).
+    unlossable = set(non_vector_outputs({nid: reports[nid].shape for nid in outputs}))
+    for nid in outputs:
+        if nid in unlossable and not reports[nid].has_error:
+            warning(nid, loss_message(reports[nid].shape))
     if len(outputs) > 1:
         for nid in outputs:
+            if nid in unlossable:
+                continue
             if graph.node(nid).type not in OUTPUT_TYPES and not reports[nid].has_error:
                 warning(nid, "has no outgoing edge, so it becomes an extra model output; "
                         "connect it onwards or delete it")

@@ -7,7 +7,6 @@ activations would not fit in memory is refused before TensorFlow allocates anyth
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -65,34 +64,106 @@ class Built:
 
 
 def available_memory_bytes() -> int:
-    """Physical memory available to this process (Linux /proc, else total RAM)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 16 * 1024**3
+    """Physical memory available to this process: the least of the system's available memory
+    (Linux /proc) and what its cgroup limit still allows (containers, systemd slices, CI)."""
+    return memory_limit()[0]
 
 
-def memory_estimate(analysis: Analysis, batch_size: int = 1) -> int:
-    """Bytes to build and run the model: float32 weights plus one batch's activations."""
-    return analysis.total_params * 4 + analysis.memory_bytes * batch_size
+def memory_limit() -> tuple[int, str]:
+    """(bytes available, where that figure comes from) for :func:`check_fits`'s message."""
+    from playground.keras_build.memlimit import cgroup_available, system_available
+
+    best = system_available()
+    group = cgroup_available()
+    if group is not None and group[0] < best[0]:
+        return group
+    return best
 
 
-def check_fits(analysis: Analysis, batch_size: int = 1, limit: int | None = None) -> None:
-    limit = available_memory_bytes() if limit is None else limit
-    need = memory_estimate(analysis, batch_size)
+# Optimizer state per trainable weight (Keras 3): Adam/AdamW keep two moments, SGD with
+# momentum one velocity, RMSprop one average (two with momentum).
+def optimizer_slots(optimizer: str | None, momentum: float = 0.0) -> int:
+    if optimizer in ("adam", "adamw"):
+        return 2
+    if optimizer == "rmsprop":
+        return 2 if 0 < momentum < 1 else 1
+    if optimizer == "sgd":
+        return 1 if momentum else 0
+    return 0
+
+
+@dataclass
+class MemoryEstimate:
+    """Bytes, by what holds them. Training adds gradients (one float per trainable weight),
+    the optimizer's slots, and the gradients of the activations during the backward pass (the
+    forward activations are all kept for it: ``activations``)."""
+
+    weights: int
+    activations: int
+    gradients: int = 0
+    optimizer: int = 0
+    backward: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.activations + self.gradients + self.optimizer + self.backward
+
+
+def estimate_parts(analysis: Analysis, batch_size: int = 1, *, training: bool = False,
+                   optimizer: str | None = None, momentum: float = 0.0) -> MemoryEstimate:
+    est = MemoryEstimate(weights=analysis.total_params * 4,
+                         activations=analysis.memory_bytes * batch_size)
+    if training:
+        trainable = analysis.trainable_params * 4
+        est.gradients = trainable
+        est.optimizer = trainable * optimizer_slots(optimizer, momentum)
+        # The backward pass holds the gradient of a layer's output and of its input at once.
+        largest = max((r.memory_bytes for r in analysis.nodes.values()), default=0)
+        est.backward = 2 * largest * batch_size
+    return est
+
+
+def memory_estimate(analysis: Analysis, batch_size: int = 1, *, training: bool = False,
+                    optimizer: str | None = None, momentum: float = 0.0) -> int:
+    """Bytes to build and run the model: float32 weights plus one batch's activations; with
+    ``training``, also gradients, optimizer slots and the backward pass's buffers."""
+    return estimate_parts(analysis, batch_size, training=training, optimizer=optimizer,
+                          momentum=momentum).total
+
+
+def check_fits(analysis: Analysis, batch_size: int = 1, limit: int | None = None, *,
+               training: bool = False, optimizer: str | None = None,
+               momentum: float = 0.0) -> None:
+    """Refuse, with the estimate and the limit, a model that would not fit in memory (before
+    TensorFlow allocates anything: past the limit the kernel kills the process silently)."""
+    source = ""
+    if limit is None:
+        limit, source = memory_limit()
+    parts = estimate_parts(analysis, batch_size, training=training, optimizer=optimizer,
+                           momentum=momentum)
+    need = parts.total
     if need > limit:
+        detail = (f"{analysis.total_params:,} parameters, "
+                  f"{analysis.memory_bytes / 1024**2:,.0f} MiB of activations per sample x "
+                  f"{batch_size})")
+        if training:
+            detail = (f"{detail[:-1]}; to train: weights {_size(parts.weights)}, gradients "
+                      f"{_size(parts.gradients)}, optimizer state {_size(parts.optimizer)}, "
+                      f"activations kept for backprop {_size(parts.activations)}, backward "
+                      f"pass {_size(parts.backward)})")
+        where = f" (the limit: {source})" if source.startswith("cgroup") else ""
         raise CompileError(
-            f"the model needs about {need / 1024**3:.1f} GiB ({analysis.total_params:,} "
-            f"parameters, {analysis.memory_bytes / 1024**2:,.0f} MiB of activations per "
-            f"sample x {batch_size}) but only {limit / 1024**3:.1f} GiB is available; "
-            "shrink the input, the widths or the batch")
+            f"the model needs about {need / 1024**3:.1f} GiB"
+            f"{' to train' if training else ''} ({detail} but only "
+            f"{limit / 1024**3:.1f} GiB is available; shrink the input, the widths or the "
+            f"batch{where}")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} bytes"
 
 
 def model_name(graph: Graph) -> str:

@@ -55,6 +55,11 @@ def check_target(path: str | os.PathLike[str], fmt: str, force: bool = False) ->
         else:
             if target.is_dir():
                 raise ExportError(f"{target}: is a folder; give a file path")
+            from playground.core.targets import special_target_problem
+
+            special = special_target_problem(target)  # a device or FIFO: never, even forced
+            if special:
+                raise ExportError(special)
             if not force:
                 raise ExportError(f"{target}: the file already exists; pass --force to "
                                   "replace it")

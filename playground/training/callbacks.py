@@ -43,6 +43,12 @@ def _pick(logs: dict[str, Any], key: str) -> float | None:
     return None
 
 
+class StopBeforeTraining(Exception):
+    """Stop was pressed before the first training step of the run (while the model was still
+    being prepared): the step, whose first call traces and compiles the whole model (minutes for
+    a big one), must not run at all."""
+
+
 class ProgressCallback(keras.callbacks.Callback):
     """Batch/epoch progress, stop requests, NaN guard, best weights and history on disk.
 
@@ -84,9 +90,13 @@ class ProgressCallback(keras.callbacks.Callback):
 
     # ------------------------------------------------------------------ training
     def _write_history(self) -> None:
+        from playground.training.checkpoint import CheckpointWriteError
         from playground.training.runs import write_history
 
-        write_history(self.run_dir, self.history)
+        try:
+            write_history(self.run_dir, self.history)
+        except OSError as exc:  # a full disk: stop, naming the file (partials are removed)
+            raise CheckpointWriteError(f"{self.run_dir}/history.csv", exc) from None
         self._history_written = time.perf_counter()
 
     def on_train_end(self, logs=None):
@@ -125,9 +135,21 @@ class ProgressCallback(keras.callbacks.Callback):
         self.epoch_t0 = time.perf_counter()
 
     def on_train_batch_begin(self, batch, logs=None):
+        if not getattr(self, "_stepped", False):
+            self._stepped = True
+            if self.stop.is_set():
+                raise StopBeforeTraining
         if self.stop.is_set() and not self.model.stop_training:
             self.stopped_by_user = True
             self.model.stop_training = True
+
+    def on_test_batch_begin(self, batch, logs=None):
+        # After a Stop, the epoch's validation is cut short (it can take minutes on a big
+        # model); its partial figures are left out of the history.
+        if self.stop.is_set():
+            self.stopped_by_user = True
+            self.model.stop_training = True
+            self.model.stop_evaluating = True
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -175,6 +197,8 @@ class ProgressCallback(keras.callbacks.Callback):
                                "val_loss": logs.get("val_loss"),
                                "val_accuracy": logs.get("val_accuracy"),
                                "lr": self.lr, "seconds": time.perf_counter() - self.epoch_t0}
+        if self.stopped_by_user:
+            row["val_loss"] = row["val_accuracy"] = None  # validation skipped or cut short
         row = {k: (float(v) if v is not None else None) for k, v in row.items()}
         row["epoch"] = epoch + 1
         self.history.append(row)
@@ -202,12 +226,11 @@ class ProgressCallback(keras.callbacks.Callback):
 
 
 def _save_weights_atomic(model: Any, path: str) -> None:
-    """Weights into a temp file, then moved into place (a crash never truncates the old file)."""
-    import os
+    """Weights into a temp file, then moved into place (a crash never truncates the old file;
+    a failed write removes its partial file and raises ``CheckpointWriteError``)."""
+    from playground.training.checkpoint import save_weights_atomic
 
-    tmp = path[: -len(".weights.h5")] + ".tmp.weights.h5"
-    model.save_weights(tmp)
-    os.replace(tmp, path)
+    save_weights_atomic(model, path)
 
 
 class LearningRateSetter(keras.callbacks.Callback):
@@ -222,23 +245,43 @@ class LearningRateSetter(keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(self.rule(epoch))
 
 
+# At most this many seconds of training are lost to a kill (issue 11: "at most 30 s").
+CHECKPOINT_SECONDS = 30.0
+
+
 class ThrottledBackup(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that writes at most every ``min_interval`` seconds of training, and
     always when the run stops (user, NaN, early stopping) or reaches its last epoch.
 
     Writing weights and optimizer state to HDF5 after every epoch costs more than a whole epoch
     of a small model; this keeps resume exact after Stop and loses at most ``min_interval``
-    seconds of work after a crash. Its batch hook does nothing (epoch frequency), so it is safe
-    for Keras' asynchronous batch-callback dispatch.
+    seconds of work after a crash, also inside a long epoch (checked at each batch's start).
+    Each write goes to a temp file moved into place, so a kill mid-write keeps the previous
+    checkpoint. Its batch-end hook does nothing, so it is safe for Keras' asynchronous
+    batch-callback dispatch.
     """
 
     async_safe = True
 
-    def __init__(self, backup_dir: str, min_interval: float = 30.0, epochs: int = 0) -> None:
+    def __init__(self, backup_dir: str, min_interval: float | None = None,
+                 epochs: int = 0) -> None:
         super().__init__(backup_dir, delete_checkpoint=False)
-        self.min_interval = min_interval
+        self.min_interval = CHECKPOINT_SECONDS if min_interval is None else min_interval
         self.epochs = epochs
         self._last_save = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_now = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # Long epochs: also checkpoint mid-epoch, so a kill loses at most ``min_interval``
+        # seconds. (Synchronous hook: the weights are those after the previous step.) The
+        # checkpoint names the epoch in progress, which a resume runs again from its start
+        # with these weights.
+        if batch and time.perf_counter() - self._last_save >= self.min_interval:
+            self._current_epoch, self._last_batch_seen = getattr(self, "_epoch_now", 0), batch
+            self._save_model()
+            self._last_save = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
@@ -247,3 +290,9 @@ class ThrottledBackup(keras.callbacks.BackupAndRestore):
         if due or self.model.stop_training or epoch + 1 >= self.epochs:
             self._save_model()
             self._last_save = time.perf_counter()
+
+    def _save_model(self):
+        """Keras' layout, written atomically (temp file + ``os.replace``), partials removed."""
+        from playground.training.checkpoint import save_backup
+
+        save_backup(self.model, self.backup_dir, self._current_epoch, self._last_batch_seen)

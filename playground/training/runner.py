@@ -130,16 +130,17 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
     minimum seconds between batch events (the GUI asks for 0.02; the last batch of each epoch
     is always reported).
     """
-    emit: Sink = sink if sink is not None else (lambda event: None)
+    emit: Sink = _tolerant(sink) if sink is not None else (lambda event: None)
 
     def log(text: str) -> None:
         emit({"kind": "log", "text": text})
 
     result = RunResult("error")
+    stage = ["preparing the run"]  # what the run was doing when an unexpected error came
     try:
         return _run(graph, config, dataset, emit, log, stop or threading.Event(), run_dir,
                     resume, init_weights, freeze, save_path, export_dir, keep_runs,
-                    batch_every, batch_interval, result)
+                    batch_every, batch_interval, result, stage)
     except PlaygroundError as exc:
         result.status, result.message = "error", str(exc)
         from playground.data.dataset import DatasetError
@@ -153,7 +154,7 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
                               "smaller input")
         else:
             result.status = "error"
-            result.message = f"{type(exc).__name__}: {exc}"
+            result.message = _unexpected(exc, stage[0])
             if os.environ.get("PLAYGROUND_DEBUG"):
                 traceback.print_exc()
     finally:
@@ -165,9 +166,43 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
     return result
 
 
+def _tolerant(sink: Sink) -> Sink:
+    """The sink, except that an output error (a closed pipe, a full terminal log) is dropped:
+    printing progress must never stop the training or the saving after it."""
+
+    def emit(event: dict[str, Any]) -> None:
+        try:
+            sink(event)
+        except OSError:
+            pass
+
+    return emit
+
+
+def _unexpected(exc: BaseException, stage: str) -> str:
+    """A plain sentence for an error no check foresaw (often Keras refusing something), with the
+    first line of the original text; never a multi-line Keras dump."""
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return (f"training failed while {stage} ({type(exc).__name__}: {text}); set "
+            "PLAYGROUND_DEBUG=1 to see the details")
+
+
+def _stopped_early(result: RunResult, stop: threading.Event, emit: Sink, when: str) -> bool:
+    """A Stop during start-up: end now, before the next expensive step."""
+    if not stop.is_set():
+        return False
+    result.status = "stopped"
+    result.message = f"stopped {when}; nothing was trained"
+    emit({"kind": "done", "status": result.status, "message": result.message,
+          "history": result.history, "evaluation": None, "run_dir": result.run_dir})
+    return True
+
+
 def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights, freeze,
          save_path, export_dir, keep_runs, batch_every, batch_interval,
-         result: RunResult) -> RunResult:
+         result: RunResult, stage: list[str]) -> RunResult:
     config = RunConfig.from_dict(config.to_dict())  # validated private copy
     graph = graph.copy()
     for node_id in freeze or []:
@@ -179,9 +214,12 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         from playground.data.dataset import load_dataset
 
         log(f"loading dataset {config.dataset}")
+        stage[0] = "loading the dataset"
         dataset = load_dataset(config.dataset, model_shape, bad_images=config.bad_images,
                                progress=log)
     result.dataset = dataset
+    if _stopped_early(result, stop, emit, "while loading the dataset"):
+        return result
     for note in dataset.notes:
         log(note)
     from playground.core.retarget import find_heads, set_classes
@@ -194,6 +232,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         log(f"classes: {dataset.num_classes} in {dataset.name}; head(s) "
             f"{', '.join(f'{h} ({widths[h]} -> {dataset.num_classes})' for h in heads)} "
             "retargeted")
+    from playground.core.loss_outputs import training_output_problems
     from playground.core.shapes import analyze
     from playground.keras_build.compile import CompileError, check_fits
 
@@ -201,7 +240,11 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     if not analysis.valid:
         lines = "; ".join(str(p) for p in analysis.errors[:5])
         raise CompileError(f"the graph has {len(analysis.errors)} error(s): {lines}")
-    check_fits(analysis, config.batch_size)
+    outputs = training_output_problems(analysis)
+    if outputs:
+        raise CompileError("; ".join(outputs))
+    check_fits(analysis, config.batch_size, training=True, optimizer=config.optimizer,
+               momentum=config.momentum)
 
     import keras
 
@@ -210,9 +253,10 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     from playground.data.feeds import DataFeeds
     from playground.keras_build.compile import build
     from playground.training import device, runs
-    from playground.training.callbacks import ProgressCallback
+    from playground.training.callbacks import ProgressCallback, StopBeforeTraining
     from playground.training.telemetry import Telemetry
 
+    stage[0] = "preparing the data"
     emit({"kind": "device", "text": device.setup_devices()})
     # Multi-worker strategies must exist before TensorFlow runs any op (data adaptation does).
     strategy = device.make_strategy(config.strategy)
@@ -224,12 +268,23 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         log(line)
     result.feeds = feeds  # run_training removes its cache files however the run ends
 
+    if _stopped_early(result, stop, emit, "while preparing the data"):
+        return result
     # ----- the run folder
     if run_dir is None and keep_runs:
         run_dir = runs.new_run_dir(f"{graph.name}-{dataset.name}")
     if run_dir is not None:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        from playground.training import rundir
+        from playground.training.checkpoint import remove_partials
+
+        stage[0] = f"writing the run folder {run_dir}"
+        rundir.check(run_dir, resume)   # never a folder of the user's own files
+        run_dir = rundir.claim(Path(run_dir))
+        note = rundir.killed_note(run_dir)
+        if note:
+            log(f"note: {note}")
+        remove_partials(str(run_dir))
+        remove_partials(str(run_dir / "backup"))
         if not resume and (run_dir / "backup").exists():
             import shutil
 
@@ -237,6 +292,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         runs.write_config(run_dir, {"config": config.to_dict(), "dataset": dataset.describe(),
                                     "classes": dataset.class_names, "graph": to_document(graph),
                                     "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+        if not resume or not (run_dir / "history.csv").exists():
+            runs.write_history(run_dir, [])  # a run folder always holds both files
         result.run_dir = str(run_dir)
         log(f"run folder: {run_dir}")
     history_rows = runs.read_history(run_dir) if (run_dir is not None and resume) else []
@@ -245,6 +302,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     if config.strategy != "default":
         log(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} "
             "replica(s)")
+    stage[0] = "building the Keras model"
     with strategy.scope(), device.precision_policy(config.mixed_precision) as policy:
         built = build(graph, analysis)
         model = built.model
@@ -262,6 +320,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
             for line in report.lines(init_weights):
                 log(line)
         n_out = len(model.outputs)
+        stage[0] = "compiling the model"
         model.compile(optimizer=_optimizer(config),
                       loss=["sparse_categorical_crossentropy"] * n_out if n_out > 1
                       else "sparse_categorical_crossentropy",
@@ -329,34 +388,50 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         if resume and (run_dir / "backup").exists():
             log("resuming from the last checkpoint (weights, optimizer state, epoch)")
 
+    if _stopped_early(result, stop, emit, "while building the model"):
+        return result
     log(f"training: {config.epochs} epoch(s), batch {global_batch}, {config.optimizer} "
         f"lr {config.lr:g}, schedule {config.schedule}")
-    if config.strategy == "multiworker":
-        from playground.training.multiworker import fit_multiworker
+    stage[0] = "training"
+    if run_dir is not None:
+        from playground.training import rundir
 
-        fit_multiworker(model, strategy, train_ds, val_ds, epochs=config.epochs,
-                        train_samples=feeds.n_train, val_samples=feeds.n_val,
-                        global_batch=global_batch, callbacks=callbacks)
-    else:
-        # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
-        try:
-            with warnings.catch_warnings():
-                # A streamed split whose length TensorFlow cannot know in advance (skipped
-                # files, device prefetch) ends each epoch this way; it is not a problem.
-                warnings.filterwarnings("ignore", message="Your input ran out of data")
-                model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                          callbacks=callbacks, verbose=0, shuffle=False,
-                          class_weight=class_weight)
-        except Exception as exc:  # a file that fails to decode mid-epoch: name it
-            culprit = feeds.name_bad_file(exc) if _is_decode_error(exc) else None
-            if culprit is None:
+        rundir.begin(run_dir)  # a kill the process cannot report is found at the next start
+    try:
+        if config.strategy == "multiworker":
+            from playground.training.multiworker import fit_multiworker
+
+            fit_multiworker(model, strategy, train_ds, val_ds, epochs=config.epochs,
+                            train_samples=feeds.n_train, val_samples=feeds.n_val,
+                            global_batch=global_batch, callbacks=callbacks)
+        else:
+            # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
+            try:
+                with warnings.catch_warnings():
+                    # A streamed split whose length TensorFlow cannot know in advance (skipped
+                    # files, device prefetch) ends each epoch this way; it is not a problem.
+                    warnings.filterwarnings("ignore", message="Your input ran out of data")
+                    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                              callbacks=callbacks, verbose=0, shuffle=False,
+                              class_weight=class_weight)
+            except StopBeforeTraining:
                 raise
-            from playground.data.dataset import DatasetError
+            except Exception as exc:  # a file that fails to decode mid-epoch: name it
+                culprit = feeds.name_bad_file(exc) if _is_decode_error(exc) else None
+                if culprit is None:
+                    raise
+                from playground.data.dataset import DatasetError
 
-            raise DatasetError(culprit) from None
-        if feeds.skipped:
-            log(f"skipped {len(feeds.skipped)} unreadable image(s) during training")
-    result.history = progress.history
+                raise DatasetError(culprit) from None
+            if feeds.skipped:
+                log(f"skipped {len(feeds.skipped)} unreadable image(s) during training")
+    except StopBeforeTraining:
+        _stopped_early(result, stop, emit, "before the first training step")
+        return result
+    finally:
+        result.history = progress.history
+        if run_dir is not None:
+            rundir.end(run_dir)
     if progress.nan_batch is not None:
         epoch, batch = progress.nan_batch
         result.status = "nan"
@@ -377,10 +452,14 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
         _save_weights_atomic(model, str(run_dir / "last.weights.h5"))
 
-    # ----- evaluation on the test split if there is one, else validation
+    # ----- evaluation on the test split if there is one, else validation (skipped after a
+    # Stop: the user asked for the run to end, and a big model's evaluation takes minutes)
     from playground.training.evaluation import evaluate_predictions
 
-    plan = feeds.evaluation(max(global_batch, 128))
+    stage[0] = "evaluating"
+    plan = None if stop.is_set() else feeds.evaluation(max(global_batch, 128))
+    if stop.is_set():
+        log("evaluation skipped (stopped)")
     if plan is not None:
         split_name = plan.split
         probs, ey, rows = plan.predict(model)
@@ -390,6 +469,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         ev = result.evaluation
         log(f"{split_name}: accuracy {ev['accuracy']:.4f}, loss {ev['loss']:.4f}"
             + (f", top-5 {ev['top5']:.4f}" if "top5" in ev else ""))
+    stage[0] = "saving the model"
     if save_path:
         _save_keras(model, save_path)
         log(f"saved {save_path}")

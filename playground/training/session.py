@@ -257,7 +257,12 @@ class TrainingSession:
             name = Path(str(self.config.dataset).rstrip("/\\")).name or "data"
             self.run_dir = runs.new_run_dir(f"{self.graph.name}-{name}")
         if self.run_dir is not None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            from playground.training import rundir
+
+            # Never someone else's folder (RunDirError, before any process starts); claimed
+            # now, so the child's log file does not make it look like a stranger's folder.
+            rundir.check(self.run_dir, resume=bool(self.run_kwargs.get("resume")))
+            self.run_dir = rundir.claim(self.run_dir)
         job = {"graph": to_document(self.graph), "config": self.config.to_dict(),
                "run_dir": str(self.run_dir) if self.run_dir is not None else None,
                "kwargs": {"keep_runs": self.keep_runs, **self.run_kwargs},
@@ -395,6 +400,12 @@ class TrainingSession:
                                    exitcode)
             ended_raw = {"kind": "done", "status": "crashed", "message": message}
         ended_raw = {**ended_raw, "history": result.history, "run_dir": result.run_dir}
+        if self.run_dir is not None and (final is None or self._terminated):
+            from playground.training import rundir
+
+            # The child could not clear its "running" flag; this session has reported the end
+            # itself, so the next start must not report it again as a kill nobody saw.
+            rundir.end(self.run_dir)
         if self._stop_requested_at is not None:
             self.stopped_in = time.perf_counter() - self._stop_requested_at
         self.result = result

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from playground.core import disk_stamp
 from playground.core.errors import PlaygroundError
 from playground.core.graph import Graph
 from playground.core.shapes import Analysis, Checker
@@ -57,6 +58,8 @@ class Document(QObject):
         self.graph = graph
         self.graph.changed.subscribe(self._on_graph_event)
         self.path = Path(path) if path else None
+        # What the file held when we read it: a later save checks nobody wrote it since.
+        self.disk_stamp = disk_stamp.take(self.path) if self.path else None
         self.display_name = display_name or (self.path.name if self.path else "Untitled")
         self.key = uuid.uuid4().hex
         self.undo_stack.clear()
@@ -73,6 +76,7 @@ class Document(QObject):
 
     def mark_saved(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.disk_stamp = disk_stamp.take(self.path)
         self.display_name = self.path.name
         self._dirty_without_undo = False
         self.undo_stack.setClean()

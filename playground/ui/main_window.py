@@ -549,6 +549,8 @@ class MainWindow(QMainWindow):
 
     def save_to(self, path: str | Path) -> bool:
         """Atomic save; a failure says why and leaves the document marked unsaved."""
+        if not self._may_overwrite_changes_on_disk(path):
+            return False
         try:
             fileformat.save(self.doc.graph, path)
         except (OSError, PlaygroundError, ValueError) as exc:
@@ -562,6 +564,25 @@ class MainWindow(QMainWindow):
         self._clear_autosave()
         self._add_recent(str(Path(path).resolve()))
         self.show_message(f"saved {path}")
+        return True
+
+    def _may_overwrite_changes_on_disk(self, path: str | Path) -> bool:
+        """Two editors on one file: if another program wrote our file since we opened or saved
+        it, ask before replacing that work (default: Cancel)."""
+        from playground.core.disk_stamp import changed_since
+
+        same = self.doc.path is not None and Path(path).absolute() == self.doc.path.absolute()
+        if not same or not changed_since(path, getattr(self.doc, "disk_stamp", None)):
+            return True
+        B = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "File changed on disk",
+            f"{path} was changed on disk since you opened or last saved it (by another editor "
+            "or program).\n\nSave anyway and replace those changes with yours?",
+            B.Save | B.Cancel, B.Cancel)
+        if answer != B.Save:
+            self.show_message(f"not saved: {path} changed on disk; use Save As to keep both")
+            return False
         return True
 
     # ----------------------------------------------------------------- recents

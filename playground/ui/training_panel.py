@@ -493,6 +493,11 @@ class TrainingPanel(QWidget):
         weights = self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
+        from playground.training.rundir import killed_runs
+        from playground.training.runs import runs_root
+
+        for note in killed_runs(runs_root()):  # a run the kernel killed (out of memory) says so
+            self._log(f"note: {note}")
         self.worker = TrainingWorker(graph, config, **kwargs)
         self._log(("resuming " if resume else "starting ") + f"{graph.name} on {config.dataset}")
         self.worker.start()

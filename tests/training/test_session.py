@@ -77,8 +77,9 @@ def test_stop_during_start_up_cancels_before_training(tmp_path):
     session.stop()
     assert session.state == "stopping"
     assert session.wait(10)
-    assert time.perf_counter() - pressed < 2.0
-    assert session.state == "stopped"
+    took = time.perf_counter() - pressed
+    assert session.state == "stopped", session.result
+    assert took < 2.0, (took, session.result)
     assert "before training began" in session.result.message
     assert session.result.history == []
     assert not os.path.exists(f"/proc/{session.pid}") or _zombie_or_gone(session.pid)
