@@ -389,7 +389,7 @@ def _judge_refused(g: Graph, analysis: Analysis) -> list[Disagreement]:
     if failed is not None:
         return [Disagreement("accepted", failed, g.node(failed).type,
                              f"Keras build: {_why(exc)}")]  # type: ignore[arg-type]
-    model = keras.Model(inputs, tensors[culprit])
+    model = keras.Model(inputs if len(inputs) > 1 else inputs[0], tensors[culprit])
     batch = [_batch(tuple(t.shape[1:])) for t in inputs]
     for training in (False, True):
         try:
