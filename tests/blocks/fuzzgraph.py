@@ -113,6 +113,8 @@ def param_strategy(p: Param) -> st.SearchStrategy[Any]:
         base = _pair(p)
     elif kind == "pad2":
         base = _pad2(p)
+    elif kind == "floats":  # a number or one per channel (any length: a wrong one is refused)
+        base = _floats(p) | st.lists(_floats(p), min_size=1, max_size=4)
     elif kind in ("shape", "int_list"):
         base = st.lists(_ints(p), min_size=1, max_size=4)
     else:  # a kind this fuzzer does not know yet: the default is always allowed
