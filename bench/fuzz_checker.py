@@ -1,6 +1,7 @@
 """Long differential-fuzzing run: the shape checker against Keras on random graphs (issue 11).
 
     python bench/fuzz_checker.py [--examples 2000] [--seed 1] [--max-nodes 5] [--show 3]
+                                 [--max-side 12] [--span 4]
 
 The same generator and judge as ``tests/blocks/test_fuzz_checker.py`` (``tests/blocks/fuzzgraph.py``)
 but many more examples, a seed of your choice, and instead of stopping at the first disagreement it
@@ -33,15 +34,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="blocks per graph after the Input (default 5)")
     parser.add_argument("--show", type=int, default=3,
                         help="example graphs printed per kind of disagreement (default 3)")
+    parser.add_argument("--max-side", type=int, default=12,
+                        help="largest input height and width (default 12)")
+    parser.add_argument("--span", type=int, default=4,
+                        help="how far above its minimum a size param goes (kernels, strides, "
+                             "filters...; default 4)")
     args = parser.parse_args(argv)
-    if args.examples < 1 or args.max_nodes < 1 or args.show < 0:
-        parser.error("--examples and --max-nodes must be at least 1, --show at least 0")
+    if min(args.examples, args.max_nodes, args.max_side, args.span) < 1 or args.show < 0:
+        parser.error("--examples, --max-nodes, --max-side and --span must be at least 1, "
+                     "--show at least 0")
 
     from hypothesis import HealthCheck, given, seed, settings
     from hypothesis import strategies as st
 
     from playground.core.shapes import analyze
+    from tests.blocks import fuzzgraph
     from tests.blocks.fuzzgraph import graph_json, graphs, judge
+
+    fuzzgraph.MAX_SIDE, fuzzgraph.SPAN = args.max_side, args.span
 
     found: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     tally = {"graphs": 0, "valid": 0, "blocks": 0}
@@ -64,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     run()
     took = time.perf_counter() - start
     print(f"{tally['graphs']} graphs ({tally['valid']} valid, {tally['blocks']} blocks) in "
-          f"{took:.0f} s (seed {args.seed}); "
+          f"{took:.0f} s (seed {args.seed}, max side {args.max_side}, span {args.span}); "
           f"{len(found)} kind(s) of disagreement")
     for (kind, block, _), examples in sorted(found.items()):
         print(f"\n[{kind}] {block}: {len(examples)} graph(s)")

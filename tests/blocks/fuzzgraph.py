@@ -113,6 +113,8 @@ def param_strategy(p: Param) -> st.SearchStrategy[Any]:
         base = _pair(p)
     elif kind == "pad2":
         base = _pad2(p)
+    elif kind == "floats":  # a number or one per channel (any length: a wrong one is refused)
+        base = _floats(p) | st.lists(_floats(p), min_size=1, max_size=4)
     elif kind in ("shape", "int_list"):
         base = st.lists(_ints(p), min_size=1, max_size=4)
     else:  # a kind this fuzzer does not know yet: the default is always allowed
@@ -389,13 +391,18 @@ def _judge_refused(g: Graph, analysis: Analysis) -> list[Disagreement]:
     if failed is not None:
         return [Disagreement("accepted", failed, g.node(failed).type,
                              f"Keras build: {_why(exc)}")]  # type: ignore[arg-type]
-    model = keras.Model(inputs, tensors[culprit])
+    model = keras.Model(inputs if len(inputs) > 1 else inputs[0], tensors[culprit])
     batch = [_batch(tuple(t.shape[1:])) for t in inputs]
+    declared = tuple(tensors[culprit].shape[1:])
     for training in (False, True):
         try:
-            model(batch if len(batch) > 1 else batch[0], training=training)
+            out = np.asarray(model(batch if len(batch) > 1 else batch[0], training=training))
         except Exception:  # noqa: BLE001
             return []  # refused at the forward pass: the checker was right
+        # A model that breaks its own declared shape (Rescaling with 4 scales on 1 channel) or
+        # turns finite inputs into NaN (a negative variance) is broken: the refusal stands.
+        if out.shape[1:] != declared or not np.isfinite(out).all():
+            return []
     return [Disagreement("refused", culprit, block,
                          f"the checker says {messages[0]!r}, but Keras builds and runs it "
                          f"(output {tuple(tensors[culprit].shape[1:])})")]

@@ -107,3 +107,48 @@ def test_every_excused_strictness_is_documented() -> None:
         assert f"`{types[0]}`" in section, types[0]
     for also in ("rate` 1", "with one input"):  # refused before any rule runs: not fuzzed
         assert also in section
+
+
+# docs/FORMAT.md's table, row by row: the checker refuses, Keras builds and runs it (batch of 2).
+STRICTER: list[tuple[str, dict[str, Any], list[tuple[int, ...]], str]] = [
+    ("Add", {}, [(4, 4, 2)], "takes at least 2 inputs"),
+    ("Concatenate", {}, [(4, 4, 2)], "takes at least 2 inputs"),
+    ("Softmax", {"axis": 0}, [(4, 4, 2)], "axis 0 is the batch"),
+    ("Softmax", {"axis": -4}, [(4, 4, 2)], "axis 0 is the batch"),
+    ("Concatenate", {"axis": 0}, [(4, 4, 2), (4, 4, 2)], "axis 0 is the batch"),
+    ("Dropout", {"rate": 1.0}, [(4, 4, 2)], "rate must be below 1"),
+    ("SpatialDropout2D", {"rate": 1}, [(4, 4, 2)], "rate must be below 1"),
+    ("Resizing", {"height": 3, "width": 2}, [(4, 3)], "needs a H x W x C image tensor"),
+    ("InceptionModule", {"f3x3_reduce": 2, "f3x3": 0}, [(6, 6, 3)], "set f3x3"),
+]
+
+
+@pytest.mark.parametrize(("block", "params", "shapes", "words"), STRICTER)
+def test_documented_strictnesses_are_refused_here_and_run_in_keras(
+        block: str, params: dict[str, Any], shapes: list[tuple[int, ...]], words: str) -> None:
+    import keras
+    import numpy as np
+
+    from playground.blocks import CATALOGUE
+    from playground.blocks.spec import resolve_params
+    from playground.core.graph import Graph, Node
+    from playground.keras_build.compile import _Context
+
+    g = Graph("t")
+    for i, shape in enumerate(shapes):
+        g.add_node(Node(f"in{i}", "Input", {"shape": list(shape)}))
+    g.add_node(Node("x", block, params))
+    for i in range(len(shapes)):
+        g.add_edge(f"in{i}", "x")
+    errors = analyze(g).errors
+    assert [p.node for p in errors] == ["x"] and words in errors[0].message, errors
+
+    spec = CATALOGUE[block]
+    values, problems = resolve_params(spec, params)
+    values.update({p.param: params[p.param] for p in problems})  # what the file says
+    inputs = [keras.Input(shape) for shape in shapes]
+    output = spec.build(_Context("x"), values, inputs)
+    model = keras.Model(inputs if len(inputs) > 1 else inputs[0], output)
+    feed = [np.ones((2, *shape), "float32") for shape in shapes]
+    for training in (False, True):
+        model(feed if len(feed) > 1 else feed[0], training=training)
