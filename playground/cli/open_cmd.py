@@ -31,6 +31,10 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _folder(path: str) -> str:
+    return os.path.dirname(os.path.abspath(path))
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", nargs="?", help="graph file (.json) to open")
     parser.add_argument("--screenshot", metavar="PNG",
@@ -47,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --screenshot {args.screenshot}: the file name must end in .png",
               file=sys.stderr)
         return 2
+    if args.screenshot and not os.path.isdir(_folder(args.screenshot)):
+        print(f"error: --screenshot {args.screenshot}: the folder {_folder(args.screenshot)} "
+              "does not exist", file=sys.stderr)
+        return 2
     try:
         if args.screenshot:
             from playground.ui import app
@@ -60,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
                   "render with --screenshot PNG instead, or set QT_QPA_PLATFORM",
                   file=sys.stderr)
             return 2
+        from playground.qtcheck import problem
+
+        blocker = problem()  # Qt would abort (exit 134) on a missing system library
+        if blocker is not None:
+            print(f"error: {blocker}", file=sys.stderr)
+            return 1
         return app.run(args.file)
     except GraphFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -67,5 +81,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {where}: {message}", file=sys.stderr)
         return 2 if exc.unreadable else 1
     except OSError as exc:
-        print(f"error: {args.file or args.screenshot}: {exc.strerror or exc}", file=sys.stderr)
+        culprit = args.file
+        if args.screenshot and exc.filename is not None and os.path.dirname(
+                os.path.abspath(str(exc.filename))) == _folder(args.screenshot):
+            culprit = args.screenshot  # writing the PNG failed, not reading the graph
+        print(f"error: {culprit or args.screenshot}: {exc.strerror or exc}", file=sys.stderr)
         return 2
