@@ -34,6 +34,11 @@ def make_window(path: str | None = None, offer_recovery: bool = True):
     from playground.ui.main_window import MainWindow, application
 
     app = application()
+    # Qt's own file dialogs follow the app's theme (a desktop's native one may not: pale text on
+    # white in a dark app) and start where file_dialogs says.
+    from PySide6.QtCore import Qt
+
+    app.setAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs, True)
     if not app.styleSheet():
         app.setStyle("Fusion")
         app.setStyleSheet(_stylesheet())
@@ -61,8 +66,23 @@ def open_start_document(window) -> bool:
     return window.open_file(path, as_copy=True, ask=False)
 
 
+def _leave_source_folder() -> None:
+    """Started from the clone (``python main.py``), the working directory is the app's source
+    folder, where a dialog given no folder would open; move to the user's documents (or the
+    last folder used). Paths from the command line are already absolute by now."""
+    try:
+        if Path.cwd().resolve() != RESOURCES.parent.resolve():
+            return
+        from playground.ui.file_dialogs import start_dir
+
+        os.chdir(start_dir())
+    except OSError:
+        pass
+
+
 def run(path: str | None = None) -> int:
     app, window = make_window(path)
+    _leave_source_folder()
     if path is None:
         open_start_document(window)
     window.show()

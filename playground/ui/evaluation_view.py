@@ -94,6 +94,23 @@ class EvaluationView(QWidget):
             [[(i, str(n)) for i, n in enumerate(names)]] if len(names) <= 20 else [[]])
         self._show_wrong(result, images)
 
+    def clear(self) -> None:
+        """Nothing evaluated (another graph was opened): no figures of a model not shown."""
+        self.result = None
+        self.summary.setText("Train a model to see its evaluation here.")
+        self.heatmap.clear()
+        if self.bars is not None:
+            self.class_plot.removeItem(self.bars)
+            self.bars = None
+        self._clear_wrong()
+
+    def _clear_wrong(self) -> None:
+        while self.wrong_grid.count():
+            item = self.wrong_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.wrong_labels = []
+
     def _show_wrong(self, result: dict[str, Any], images: np.ndarray | None) -> None:
         while self.wrong_grid.count():
             item = self.wrong_grid.takeAt(0)

@@ -441,10 +441,13 @@ class MainWindow(QMainWindow):
         return True
 
     def open_dialog(self) -> None:
-        start = str(self.doc.path.parent) if self.doc.path else ""
+        from playground.ui import file_dialogs
+
+        start = str(self.doc.path.parent) if self.doc.path else file_dialogs.start_dir()
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
                                               "Graph files (*.json);;All files (*)")
         if path:
+            file_dialogs.remember(path)
             self.open_file(path)
 
     def open_file(self, path: str | Path, as_copy: bool = False, ask: bool = True) -> bool:
@@ -488,11 +491,15 @@ class MainWindow(QMainWindow):
         return self.save_to(self.doc.path)
 
     def save_as(self) -> bool:
-        suggested = str(self.doc.path) if self.doc.path else f"{self.doc.graph.name or 'graph'}.json"
+        from playground.ui import file_dialogs
+
+        suggested = str(self.doc.path) if self.doc.path else file_dialogs.start_path(
+            f"{self.doc.graph.name or 'graph'}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save graph", suggested,
                                               "Graph files (*.json)")
         if not path:
             return False
+        file_dialogs.remember(path)
         if not path.endswith(".json"):
             path += ".json"
         return self.save_to(path)
@@ -695,9 +702,13 @@ class MainWindow(QMainWindow):
                                   "Export")
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import Keras model", "",
+        from playground.ui import file_dialogs
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import Keras model",
+                                              file_dialogs.start_dir(),
                                               "Keras models (*.keras *.h5);;All files (*)")
         if path:
+            file_dialogs.remember(path)
             self.import_from(path)
 
     def import_from(self, path: str) -> FunctionThread | None:
@@ -765,8 +776,11 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------------- close
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Every question first (stop the run? save the changes?), then act: cancelling any
+        question leaves the run training and the document open."""
         panel = self.training_panel
-        if panel is not None and _call(panel, "is_running"):
+        running = panel is not None and _call(panel, "is_running")
+        if running:
             B = QMessageBox.StandardButton  # noqa: N806
             answer = QMessageBox.question(self, APP_NAME,
                                           "Training is running. Stop it and close?",
@@ -774,11 +788,11 @@ class MainWindow(QMainWindow):
             if answer != B.Yes:
                 event.ignore()
                 return
-            if not panel.stop_and_wait(15000):
-                self.show_message("training did not stop in time; try again")
-                event.ignore()
-                return
         if not self.maybe_save():
+            event.ignore()
+            return
+        if running and not panel.stop_and_wait(15000):
+            self.show_message("training did not stop in time; try again")
             event.ignore()
             return
         self.wait_for_workers()
