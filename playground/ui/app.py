@@ -12,13 +12,6 @@ from pathlib import Path
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
-def _stylesheet() -> str:
-    try:
-        return (RESOURCES / "style.qss").read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
 def _icon():
     from playground.ui.icons import app_icon
 
@@ -40,8 +33,9 @@ def make_window(path: str | None = None, offer_recovery: bool = True):
 
     app.setAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs, True)
     if not app.styleSheet():
-        app.setStyle("Fusion")
-        app.setStyleSheet(_stylesheet())
+        from playground.ui import themes
+
+        themes.apply(app, themes.preferred_choice())  # dark unless View > Theme says otherwise
         app.setWindowIcon(_icon())
     graph = fileformat.load(path) if path else None
     window = MainWindow(graph, str(Path(path).resolve()) if path else None,

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from playground.blocks import get_spec
 from playground.core.graph import MISSING
+from playground.ui import themes
 from playground.ui.document import Document
 from playground.ui.editing import Editor
 from playground.ui.formatting import grouped, human_bytes, shape_text
@@ -65,7 +66,7 @@ class Inspector(QScrollArea):
         node = self.doc.graph.node(node_id)
         spec = get_spec(node.type)
         self.title = QLabel(f"<b>{spec.label if spec else node.type}</b> "
-                            f"<span style='color:#888'>({node.type})</span>")
+                            f"<span style='color:{themes.current().subtext}'>({node.type})</span>")
         layout.addWidget(self.title)
         if spec is not None and spec.help:
             help_label = QLabel(spec.help)
@@ -190,10 +191,11 @@ class Inspector(QScrollArea):
         if report.inner:
             rows.append(("layers inside", str(len(report.inner))))
         self.info.setText("<table>" + "".join(
-            f"<tr><td style='color:#8a939e;padding-right:10px'>{k}</td><td>{v}</td></tr>"
+            f"<tr><td style='color:{themes.current().subtext};padding-right:10px'>{k}</td>"
+            f"<td>{v}</td></tr>"
             for k, v in rows) + "</table>")
         if self.problems is not None:
             self.problems.setText("\n".join(f"{p.severity}: {p.message}"
                                             for p in report.problems))
-            self.problems.setStyleSheet("color:#ff6b6b" if report.has_error else
-                                        "color:#e0b000")
+            self.problems.setStyleSheet(f"color:{themes.current().error}" if report.has_error
+                                        else f"color:{themes.current().warning}")

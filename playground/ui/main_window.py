@@ -30,7 +30,7 @@ from playground import __version__
 from playground.core import fileformat
 from playground.core.errors import GraphFileError, PlaygroundError
 from playground.core.graph import Graph
-from playground.ui import theme
+from playground.ui import theme, themes
 from playground.ui.canvas.scene import GraphScene
 from playground.ui.canvas.view import GraphView
 from playground.ui.document import Document
@@ -292,10 +292,38 @@ class MainWindow(QMainWindow):
             if dock is not None:
                 panels.addAction(dock.toggleViewAction())
 
+        self._build_theme_menu(view)
+
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
         self._rebuild_recent_menu()
+
+    def _build_theme_menu(self, view: QMenu) -> None:
+        """View > Theme: dark (default), light, or the desktop's choice; remembered."""
+        from PySide6.QtGui import QActionGroup
+
+        menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for key, label in (("dark", "&Dark"), ("light", "&Light"),
+                           ("system", "Follow the &system")):
+            act = menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(key == themes.choice())
+            group.addAction(act)
+            act.triggered.connect(lambda _checked=False, k=key: self.set_theme(k))
+            self.theme_actions[key] = act
+
+    def set_theme(self, name: str) -> None:
+        """Switch every window to the ``dark``, ``light`` or ``system`` theme."""
+        themes.apply(QApplication.instance(), name)
+        if self._settings() is not None:
+            themes.save_choice(name)
+        for key, act in self.theme_actions.items():
+            act.setChecked(key == themes.choice())
+        self._update_status(self.doc.analysis)
+        self._selection_changed()
 
     def _connect(self) -> None:
         self.editor.message.connect(self.show_message)
@@ -334,12 +362,12 @@ class MainWindow(QMainWindow):
         n_err, n_warn = len(analysis.errors), len(analysis.warnings)
         if n_err:
             labels["validity"].setText(f"\u2716 {n_err} error{'s' if n_err != 1 else ''}")
-            labels["validity"].setStyleSheet("color:#ff5c5c;font-weight:bold")
+            labels["validity"].setStyleSheet(f"color:{themes.current().error};font-weight:bold")
         else:
             text = "\u2714 valid" + (f" ({n_warn} warning{'s' if n_warn != 1 else ''})"
                                       if n_warn else "")
             labels["validity"].setText(text)
-            labels["validity"].setStyleSheet("color:#5cd65c;font-weight:bold")
+            labels["validity"].setStyleSheet(f"color:{themes.current().ok};font-weight:bold")
 
     def _selection_changed(self) -> None:
         try:

@@ -15,6 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from playground.ui import themes
+
 
 class Series:
     """A growable pair of float arrays (x, y); capacity doubles, nothing is reallocated per point."""
@@ -82,7 +84,7 @@ class TrainingPlots(QWidget):
         layout.addWidget(legend)
         # One GraphicsLayoutWidget (one view to repaint) holding the three plots.
         self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setBackground("w")
+        self.canvas.setBackground(themes.current().plot_bg)
         layout.addWidget(self.canvas, 1)
         self.loss_plot = self._plot("loss", 0)
         self.acc_plot = self._plot("accuracy", 1)
@@ -106,6 +108,7 @@ class TrainingPlots(QWidget):
                                                name="validation"),
             "lr": self.lr_plot.plot(pen=pen(COLOURS["lr"], width=2), name="lr"),
         }
+        self.apply_theme(themes.current())
         self.series = {name: Series() for name in self.curves}
         self.smooth_loss = Smoother()
         self.smooth_acc = Smoother()
@@ -116,6 +119,12 @@ class TrainingPlots(QWidget):
         # not repainted at all.
         self.changed: set[str] = set()
         self.redraws = 0
+
+    def apply_theme(self, theme: themes.Theme) -> None:
+        """Background, axes and titles in the app theme's colours (called on a switch)."""
+        self.canvas.setBackground(theme.plot_bg)
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            themes.style_plot(plot, theme)
 
     def _plot(self, title: str, column: int) -> pg.PlotItem:
         plot = self.canvas.addPlot(row=0, col=column, title=title)

@@ -684,7 +684,9 @@ class TrainingPanel(QWidget):
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status_text = text
         self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020;" if error else "")
+        from playground.ui.themes import current
+
+        self.status.setStyleSheet(f"color: {current().error};" if error else "")
         self.status.setToolTip(text)
 
     def _log(self, text: str) -> None:

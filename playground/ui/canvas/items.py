@@ -362,7 +362,7 @@ class NodeItem(QGraphicsItem):
             draw_lock(painter, self.lock_rect(), QColor(255, 255, 255, 90))
 
         text_color = theme.NODE_TEXT if not frozen else QColor("#b9bec5")
-        sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#8d939b")
+        sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#9aa0a8")
         y = theme.HEADER_HEIGHT + 3
         line_h = 17.0
         painter.setFont(_ID_FONT)
