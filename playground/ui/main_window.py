@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
                                             Qt.DockWidgetArea.BottomDockWidgetArea)
             self.tabifyDockWidget(self.problems_dock, self.training_dock)
             self.problems_dock.raise_()
+            self.training_dock.visibilityChanged.connect(self._training_dock_shown)
             for name, slot in (("telemetry", self.scene.set_telemetry),
                                ("device_changed", self._set_device)):
                 signal = getattr(self.training_panel, name, None)
@@ -155,6 +156,33 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+
+    def fit_docks(self) -> None:
+        """Side panels in proportion to the window (a 1024-wide window keeps a usable canvas):
+        the palette and the inspector take at most 210 and 300 px, less in a narrow window."""
+        width = max(self.width(), 640)
+        self.resizeDocks([self.palette_dock, self.inspector_dock],
+                         [min(210, int(0.18 * width)), min(300, int(0.24 * width))],
+                         Qt.Orientation.Horizontal)
+
+    def training_share(self) -> int:
+        """The bottom panel's height when Training is shown: enough for the plots (about 45 %
+        of the window, at least 300 px) while the canvas keeps at least 280 px."""
+        height = self.height()
+        return max(min(int(0.45 * height), height - 360), min(300, height - 280), 160)
+
+    def _training_dock_shown(self, visible: bool) -> None:
+        if visible and self.training_dock is not None \
+                and self.training_dock.height() < self.training_share() - 20:
+            self.resizeDocks([self.training_dock], [self.training_share()],
+                             Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not getattr(self, "_docks_fitted", False):
+            self._docks_fitted = True
+            if not getattr(self, "_restored_state", False):
+                self.fit_docks()
+        super().showEvent(event)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -579,7 +607,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = settings.value("window/state")
         if isinstance(state, QByteArray | bytes):
-            self.restoreState(state)
+            self._restored_state = bool(self.restoreState(state))
         recent = settings.value("recentFiles", [])
         if isinstance(recent, str):
             recent = [recent]

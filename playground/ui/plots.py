@@ -75,12 +75,15 @@ class TrainingPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # A static legend: pyqtgraph's LegendItem re-renders its labels on every setData.
+        # Coloured squares, text in the theme's text colour (coloured text would miss AA).
         legend = QLabel(
-            f"<span style='color:{_hex(COLOURS['batch'])}'>&#9632; batches (smoothed)</span> "
-            f"&nbsp; <span style='color:{_hex(COLOURS['train'])}'>&#9632; train (epoch)</span>"
-            f" &nbsp; <span style='color:{_hex(COLOURS['val'])}'>&#9632; validation</span> "
-            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632; learning rate</span>"
+            f"<span style='color:{_hex(COLOURS['batch'])}'>&#9632;</span> batches (smoothed) "
+            f"&nbsp; <span style='color:{_hex(COLOURS['train'])}'>&#9632;</span> train (epoch)"
+            f" &nbsp; <span style='color:{_hex(COLOURS['val'])}'>&#9632;</span> validation "
+            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632;</span> learning rate"
             " &nbsp; compared runs: dashed = validation, dotted = training")
+        legend.setWordWrap(True)   # a narrow window wraps it instead of widening the panel
+        self.legend = legend
         layout.addWidget(legend)
         # One GraphicsLayoutWidget (one view to repaint) holding the three plots.
         self.canvas = pg.GraphicsLayoutWidget()

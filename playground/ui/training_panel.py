@@ -88,7 +88,8 @@ def _path_row(placeholder: str, browse: Callable[[], None]) -> tuple[QLineEdit, 
     field = QLineEdit()
     field.setPlaceholderText(placeholder)
     button = QPushButton("...")
-    button.setMaximumWidth(30)
+    button.setStyleSheet("padding: 2px 6px;")   # the theme's 12 px padding would hide the dots
+    button.setMaximumWidth(34)
     button.clicked.connect(browse)
     row = QHBoxLayout()
     row.addWidget(field, 1)
@@ -167,10 +168,14 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self._runs_widget(), "Runs")
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
+        # The settings column as wide as its fields need (no clipped browse buttons), then the
+        # plots take the rest.
+        need = self._settings_box.minimumSizeHint().width() + 24
+        split.setSizes([max(260, min(400, need)), 900])
         self._update_buttons()
 
     def _settings_widget(self) -> QWidget:
-        box = QWidget()
+        box = self._settings_box = QWidget()
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.dataset_combo = QComboBox()
@@ -260,6 +265,8 @@ class TrainingPanel(QWidget):
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(260)
+        # Fields shrink to the column instead of a sideways scroll bar at 1024 px.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._dataset_kind_changed()
         return scroll
 
