@@ -59,17 +59,20 @@ def ensure_positions(graph: Graph, aspect: float = 1.6) -> str | None:
     long strip of many nodes (fitted to a window its nodes would be specks). Returns a note for
     the status bar when it changed anything.
     """
-    from playground.ui.wrap_layout import is_degenerate, wrap_layout
+    from playground.ui.wrap_layout import is_cramped, is_degenerate, wrap_layout
 
     size = (theme.NODE_WIDTH, theme.NODE_HEIGHT)
     missing = any(n.pos is None for n in graph.nodes)
-    if not missing and not is_degenerate([n.pos for n in graph.nodes], size):
+    cramped = not missing and is_cramped(graph, size)
+    if not missing and not cramped and not is_degenerate([n.pos for n in graph.nodes], size):
         return None
     positions = wrap_layout(graph, aspect, spacing=LAYOUT_SPACING["LR"], node_size=size)
     for nid, pos in positions.items():
         graph.node(nid).pos = (float(pos[0]), float(pos[1]))
     if missing:
         return "nodes without positions were laid out automatically"
+    if cramped:
+        return "layout: nodes stood too close; spaced out automatically"
     return "layout: wrapped into rows to fit the window"
 
 
