@@ -284,7 +284,10 @@ class MainWindow(QMainWindow):
         self.act_node_params = a("Parameter counts on nodes", self._toggle_node_params,
                                  checkable=True, checked=True)
         self.act_about = a("&About", self.about)
-        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.act_help = a("&Help", self.show_help, "F1",
+                          tip="How to read the canvas, every block, transfer learning and "
+                              "augmentation advice")
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "Shift+F1")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -326,6 +329,7 @@ class MainWindow(QMainWindow):
         self._build_theme_menu(view)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_help)
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
         self._rebuild_recent_menu()
@@ -818,6 +822,22 @@ class MainWindow(QMainWindow):
             self, f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Build convolutional networks as graphs, see "
             "shapes, parameters and MACs as you edit, train with Keras and export.")
+
+    def show_help(self, section: str | None = None):
+        """F1: the help window (kept, non-modal), at the selected node's block if there is one."""
+        from playground.ui.help_view import HelpWindow
+
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(self)
+        if section is None:
+            ids = self.scene.selected_node_ids()
+            if len(ids) == 1 and ids[0] in self.doc.graph:
+                section = f"block-{self.doc.graph.node(ids[0]).type}"
+        self.help_window.show()
+        self.help_window.raise_()
+        if section:
+            self.help_window.show_section(section)
+        return self.help_window
 
     def show_shortcuts(self) -> None:
         from playground.ui.dialogs import ShortcutsDialog
