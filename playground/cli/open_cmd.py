@@ -26,7 +26,10 @@ def _size(text: str) -> tuple[int, int]:
 
 def _display_available() -> bool:
     """Qt aborts the process when it cannot reach a display; say so politely instead."""
-    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith("xcb") and sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY"))    # xcb asked for, no X server: Qt would abort
+    if platform or not sys.platform.startswith("linux"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 

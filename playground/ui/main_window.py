@@ -63,8 +63,9 @@ def ensure_positions(graph: Graph, aspect: float = 1.6) -> str | None:
 
     size = (theme.NODE_WIDTH, theme.NODE_HEIGHT)
     missing = any(n.pos is None for n in graph.nodes)
-    cramped = not missing and is_cramped(graph, size)
-    if not missing and not cramped and not is_degenerate([n.pos for n in graph.nodes], size):
+    strip = not missing and is_degenerate([n.pos for n in graph.nodes], size)
+    cramped = not missing and not strip and is_cramped(graph, size)
+    if not missing and not strip and not cramped:
         return None
     positions = wrap_layout(graph, aspect, spacing=LAYOUT_SPACING["LR"], node_size=size)
     for nid, pos in positions.items():
