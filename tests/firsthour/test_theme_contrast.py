@@ -145,3 +145,22 @@ def test_combo_popup_and_file_dialog_reach_aa(themed, window, qtbot) -> None:
     assert ratio >= AA
     assert QColor(bg).lightness() < 128 if themed.name == "dark" else QColor(bg).lightness() > 128
     dialog.close()
+
+
+def test_view_menu_switches_the_theme_live(window, qapp) -> None:
+    saved_palette, saved_sheet = qapp.palette(), qapp.styleSheet()
+    try:
+        window.set_theme("light")
+        assert window.theme_actions["light"].isChecked()
+        assert not window.theme_actions["dark"].isChecked()
+        plots = window.training_panel.plots.canvas
+        assert plots.backgroundBrush().color().name() == themes.LIGHT.plot_bg
+        assert qapp.palette().color(QPalette.ColorRole.Base).name() == themes.LIGHT.base
+        ratio, _fg, bg = rendered_contrast(window.status_labels["validity"])
+        assert ratio >= AA and QColor(bg).lightness() > 128
+        window.set_theme("dark")
+        assert plots.backgroundBrush().color().name() == themes.DARK.plot_bg
+    finally:
+        qapp.setStyleSheet(saved_sheet)
+        qapp.setPalette(saved_palette)
+        themes._current = themes.DARK
