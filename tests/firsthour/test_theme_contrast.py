@@ -116,6 +116,9 @@ def test_rendered_panels_reach_aa(themed, window, qtbot) -> None:
     for key in ("params", "validity"):
         results[f"status {key}"] = rendered_contrast(window.status_labels[key])
     results["plots"] = rendered_contrast(panel.plots.canvas)
+    panel.tabs.setCurrentWidget(panel.evaluation)
+    QApplication.processEvents()
+    results["evaluation plot"] = rendered_contrast(panel.evaluation.confusion_plot)
     low = {k: v for k, v in results.items() if v[0] < AA}
     assert low == {}
     # The plots are drawn on the theme's background, not pyqtgraph's default black or white.
