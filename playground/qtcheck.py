@@ -144,12 +144,10 @@ def problem(environ: Mapping[str, str] | None = None, plugin: Path | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the missing packages, one a line; exit 1 when any are missing."""
-    args = sys.argv[1:] if argv is None else argv
-    env = dict(os.environ)
-    if "--assume-display" in args:   # the launcher asks before a desktop session is known
-        env.setdefault("DISPLAY", ":0")
-    if not applies(env):
+    """Print the missing packages, one a line; exit 1 when any are missing. (The launcher
+    sets QT_QPA_PLATFORM=xcb and a DISPLAY so the check runs before any desktop is known.)"""
+    del argv   # no options
+    if not applies():
         return 0
     plugin = xcb_plugin()
     if plugin is None:
