@@ -34,6 +34,16 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _qt_cannot_start() -> str | None:
+    """One sentence with the fix when Qt's window plugin lacks a system library (checked
+    without starting Qt; see playground.qtcheck), else None."""
+    if not _display_available():
+        return None
+    from playground.qtcheck import problem
+
+    return problem()
+
+
 def _folder(path: str) -> str:
     return os.path.dirname(os.path.abspath(path))
 
@@ -54,29 +64,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --screenshot {args.screenshot}: the file name must end in .png",
               file=sys.stderr)
         return 2
-    if args.screenshot and not os.path.isdir(_folder(args.screenshot)):
-        print(f"error: --screenshot {args.screenshot}: the folder {_folder(args.screenshot)} "
-              "does not exist", file=sys.stderr)
-        return 2
     try:
         if args.screenshot:
+            if not os.path.isdir(_folder(args.screenshot)):   # blame the PNG, not the graph
+                print(f"error: --screenshot {args.screenshot}: the folder "
+                      f"{_folder(args.screenshot)} does not exist", file=sys.stderr)
+                return 2
             from playground.ui import app
 
             app.prefer_offscreen()
             return app.screenshot(args.file, args.screenshot, args.size)
         from playground.ui import app
 
+        blocker = _qt_cannot_start()   # Qt itself would abort (exit 134) on a missing library
+        if blocker is not None:
+            print(f"error: {blocker}", file=sys.stderr)
+            return 1
         if not _display_available():
             print("error: no display to open a window on (DISPLAY/WAYLAND_DISPLAY unset); "
                   "render with --screenshot PNG instead, or set QT_QPA_PLATFORM",
                   file=sys.stderr)
             return 2
-        from playground.qtcheck import problem
-
-        blocker = problem()  # Qt would abort (exit 134) on a missing system library
-        if blocker is not None:
-            print(f"error: {blocker}", file=sys.stderr)
-            return 1
         return app.run(args.file)
     except GraphFileError as exc:
         print(f"error: {exc}", file=sys.stderr)

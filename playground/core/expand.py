@@ -172,7 +172,7 @@ def can_expand(graph: Graph, node_id: str, analysis: Analysis | None = None) -> 
 
 
 def _inner_positions(plan: _Plan, center: tuple[float, float]) -> dict[str, tuple[float, float]]:
-    """Columns by depth from the input, rows by branch, from the old node's place."""
+    """Columns by depth from the input, rows by branch, centred on the old node's place."""
     from playground.core.layout import NODE_SIZE, auto_layout
 
     sub = Graph()
@@ -240,9 +240,6 @@ def expand_command(graph: Graph, node_id: str, analysis: Analysis | None = None)
     name[INPUT] = source
     places = _inner_positions(plan, node.pos if node.pos is not None else (0.0, 0.0))
     commands: list[Command] = []
-    room = _make_room(graph, node_id, places)
-    if room:
-        commands.append(MoveNodes(room))
     for k, (part, type_name, params) in enumerate(plan.nodes):
         commands.append(AddNode(Node(name[part], type_name, dict(params), node.trainable,
                                      places[part] if node.pos is not None else None),
@@ -254,4 +251,7 @@ def expand_command(graph: Graph, node_id: str, analysis: Analysis | None = None)
         remove = RemoveEdge(node_id, dst)
         commands += [remove, _AddEdgeWhere(last, dst, remove)]
     commands.append(RemoveNodes([node_id]))
+    room = _make_room(graph, node_id, places)   # the neighbours step aside for the region
+    if room:
+        commands.append(MoveNodes(room))
     return Compound(f"Expand {node_id}", commands)

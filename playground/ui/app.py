@@ -60,27 +60,13 @@ def open_start_document(window) -> bool:
     return window.open_file(path, as_copy=True, ask=False)
 
 
-def _leave_source_folder() -> None:
-    """Started from the clone (``python main.py``), the working directory is the app's source
-    folder, where a dialog given no folder would open; move to the user's documents (or the
-    last folder used). Paths from the command line are already absolute by now."""
-    try:
-        if Path.cwd().resolve() != RESOURCES.parent.resolve():
-            return
-        from playground.ui.file_dialogs import start_dir
-
-        os.chdir(start_dir())
-    except OSError:
-        pass
-
-
 def run(path: str | None = None) -> int:
     app, window = make_window(path)
-    _leave_source_folder()
     if path is None:
         open_start_document(window)
     window.show()
     window.view.fit_all()
+    _leave_source_folder()
     code = int(app.exec())
     # The window asked about unsaved work before closing and autosave is flushed; leave now.
     # Running the C++ exit handlers after Python's finalization lets a Qt global static destroy
@@ -134,3 +120,17 @@ def prefer_offscreen() -> None:
             sys.stderr.write(message + "\n")
 
     qInstallMessageHandler(handler)
+
+
+def _leave_source_folder() -> None:
+    """Started from the clone (``python main.py``), the working directory is the app's source
+    folder, where a dialog given no folder would open; move to the user's documents (or the
+    last folder used). Paths from the command line are already absolute by now."""
+    try:
+        if Path.cwd().resolve() != RESOURCES.parent.resolve():
+            return
+        from playground.ui.file_dialogs import start_dir
+
+        os.chdir(start_dir())
+    except OSError:
+        pass

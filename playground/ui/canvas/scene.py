@@ -36,8 +36,7 @@ class GraphScene(QGraphicsScene):
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}
         self._syncing = False
-        self._corridors: tuple[tuple[int, int] | int, list[float]] = (-1, [])
-        self._corridors_graph = None
+        self._corridors: tuple[int, list[float]] = (-1, [])
         self._reroute_pending = False
         self.setBackgroundBrush(theme.CANVAS_BG)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -190,12 +189,12 @@ class GraphScene(QGraphicsScene):
         from playground.ui.wrap_layout import corridors
 
         graph = self.doc.graph
-        key = (id(graph), graph.revision)
-        if self._corridors[0] != key or self._corridors_graph is not graph:
+        if self._corridors[0] != graph.revision or getattr(self, "_corridors_of", None) \
+                is not graph:
             boxes = [(n.pos[1], n.pos[1] + theme.NODE_HEIGHT) for n in graph.nodes
                      if n.pos is not None]
-            self._corridors = (key, corridors(boxes))
-            self._corridors_graph = graph
+            self._corridors = (graph.revision, corridors(boxes))
+            self._corridors_of = graph
         return self._corridors[1]
 
     def _reroute(self) -> None:
