@@ -38,7 +38,7 @@ class Inspector(QScrollArea):
         self.setWidgetResizable(True)
         self.setMinimumWidth(260)
         doc.graph_changed.connect(self._on_graph_changed)
-        doc.analyzed.connect(lambda _a: self._refresh_info())
+        doc.analyzed.connect(lambda _a: self._refresh_themed())
         doc.reset.connect(lambda: self.show_node(None))
         self.show_node(None)
 
@@ -116,7 +116,7 @@ class Inspector(QScrollArea):
         layout.addWidget(self.problems)
         layout.addStretch(1)
         self.setWidget(body)
-        self._refresh_info()
+        self._refresh_themed()
 
     # ------------------------------------------------------------------- edits
     def _edited(self, key: str, value: Any) -> None:
@@ -170,6 +170,15 @@ class Inspector(QScrollArea):
             self.frozen_box.setChecked(not node.trainable)
             self.frozen_box.blockSignals(False)
 
+    def _refresh_themed(self) -> None:
+        """The figures, then the problem line in the theme's error/warning colour (AA on the
+        theme's background, dark or light)."""
+        self._refresh_info()
+        report = self.doc.analysis.nodes.get(self.node_id) if self.node_id else None
+        if self.problems is not None and report is not None:
+            theme = themes.current()
+            self.problems.setStyleSheet(f"color:{theme.error if report.has_error else theme.warning}")
+
     def _refresh_info(self) -> None:
         if self.node_id is None or self.info is None:
             return
@@ -197,5 +206,5 @@ class Inspector(QScrollArea):
         if self.problems is not None:
             self.problems.setText("\n".join(f"{p.severity}: {p.message}"
                                             for p in report.problems))
-            self.problems.setStyleSheet(f"color:{themes.current().error}" if report.has_error
-                                        else f"color:{themes.current().warning}")
+            self.problems.setStyleSheet("color:#ff6b6b" if report.has_error else
+                                        "color:#e0b000")
