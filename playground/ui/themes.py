@@ -55,7 +55,7 @@ class Theme:
 
 DARK = Theme(
     name="dark", window="#1e2125", panel="#2a2e34", base="#24282d", alt_base="#272b31",
-    input="#2d3238", text="#e6ebf0", subtext="#aab4c0", disabled_text="#98a2ad",
+    input="#2d3238", text="#e6ebf0", subtext="#aab4c0", disabled_text="#a6afb9",
     border="#46525f", focus="#5b8cc8", button="#34404d", button_hover="#3d4b5a",
     tab_selected="#3a4049", highlight="#3d5a80", highlight_text="#ffffff", link="#8cc4ff",
     error="#ff8080", ok="#6fdc6f", warning="#f0c040", ok_button="#2f6f4f",

@@ -45,6 +45,9 @@ def test_every_text_pair_of_the_theme_reaches_aa(theme) -> None:
                                          t.tab_selected)]
     pairs += [(fg, bg) for fg in (t.error, t.ok, t.warning, t.link) for bg in (t.window, t.panel,
                                                                                 t.base)]
+    # Disabled controls are exempt in WCAG; they stay readable here all the same.
+    pairs += [(t.disabled_text, bg) for bg in (t.button, t.input, t.window)]
+    pairs += [(t.text, t.button_hover)]   # a hovered tab shows the full text colour
     pairs += [(t.highlight_text, t.highlight), (t.plot_fg, t.plot_bg),
               ("#ffffff", t.ok_button), ("#ffffff", t.ok_button_hover)]
     low = [(fg, bg, round(contrast(fg, bg), 2)) for fg, bg in pairs if contrast(fg, bg) < AA]
