@@ -176,8 +176,14 @@ class MainWindow(QMainWindow):
         return max(min(int(0.45 * height), height - 360), min(300, height - 280), 160)
 
     def _training_dock_shown(self, visible: bool) -> None:
-        if visible and self.training_dock is not None \
-                and self.training_dock.height() < self.training_share() - 20:
+        """Grow the panel to its share the first time it is shown; later only when it is too
+        short for the plots (a height the user chose above that is kept)."""
+        if not visible or self.training_dock is None:
+            return
+        height = self.training_dock.height()
+        first = not getattr(self, "_training_grown", False)
+        if height < self.training_share() - 20 and (first or height < 200):
+            self._training_grown = True
             self.resizeDocks([self.training_dock], [self.training_share()],
                              Qt.Orientation.Vertical)
 
