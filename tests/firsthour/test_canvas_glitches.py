@@ -121,3 +121,24 @@ def test_expand_lays_out_the_region_and_makes_room(window) -> None:
                 assert boxes[a].top() < boxes[b].top(), (a, b)
     window.doc.undo_stack.undo()
     assert {n.id: n.pos for n in graph.nodes} == before
+
+
+def test_row_wrap_edges_after_the_start_document_in_a_tall_window(window) -> None:
+    """The reported case: the app starts on LeNet-5, the window is maximized on a screen
+    where the canvas is taller than wide, then VGG-16, GoogLeNet and ResNet-34 are opened."""
+    from playground.ui.app import open_start_document
+
+    window.resize(800, 800)
+    QApplication.processEvents()
+    window.doc.set_graph(type(window.doc.graph)(), None)
+    assert open_start_document(window)
+    for name in ("vgg16", "googlenet", "resnet34"):
+        _open(window, name)
+        diagonal = []
+        for key, item in window.scene.edge_items.items():
+            path = item.path()
+            start, end = path.elementAt(0), path.elementAt(path.elementCount() - 1)
+            crosses_rows = end.x < start.x - 20 or abs(end.y - start.y) > 2 * H
+            if crosses_rows and path.elementCount() <= 4:   # a bare curve, not a routed path
+                diagonal.append(key)
+        assert diagonal == [], (name, diagonal)
