@@ -315,16 +315,12 @@ class TrainingPanel(QWidget):
         self.dataset_path.setEnabled(kind in ("folder", "npz"))
 
     def _browse_dataset(self) -> None:
-        from playground.ui import file_dialogs
-
         if self.dataset_combo.currentData() == "npz":
-            path, _ = QFileDialog.getOpenFileName(self, "Dataset (.npz)",
-                                                  file_dialogs.start_dir(), "NumPy (*.npz)")
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset (.npz)", "", "NumPy (*.npz)")
         else:
             path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per "
-                                                          "class)", file_dialogs.start_dir())
+                                                          "class)")
         if path:
-            file_dialogs.remember(path)
             self.dataset_path.setText(path)
 
     def keras_application(self) -> str | None:
