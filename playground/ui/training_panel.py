@@ -493,13 +493,13 @@ class TrainingPanel(QWidget):
             return False
         graph = self.get_graph()
         self.refresh_graph_options()
-        weights = self.initial_weights()
-        frozen_note = None
-        if not resume and not weights:
-            choice = self._frozen_without_weights(graph)
-            if choice is False:
-                return False
-            weights, frozen_note = choice if isinstance(choice, tuple) else (None, None)
+        # Frozen layers without initial weights: offer the last run's (Yes fills the field),
+        # or say plainly that they stay random; Cancel starts nothing.
+        frozen = None if resume or self.initial_weights() else \
+            self._frozen_without_weights(graph)
+        if frozen is False:
+            return False
+        frozen_note = frozen[1] if isinstance(frozen, tuple) else None
         self.plots.clear()
         self.progress.setValue(0)
         self.last_result = None
@@ -507,6 +507,7 @@ class TrainingPanel(QWidget):
         kwargs: dict[str, Any] = {"resume": resume, "batch_interval": BATCH_INTERVAL}
         if resume:
             kwargs["run_dir"] = self.last_run_dir
+        weights = self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
         self.worker = TrainingWorker(graph, config, **kwargs)
