@@ -1,5 +1,6 @@
-"""Render the README's training screenshot: the real main window after LeNet-5 trained on the
-built-in digits from the Training tab (live plots, per-node telemetry on the canvas).
+"""Render the README's training screenshot: the real main window at 1280x800 after LeNet-5
+trained on the built-in digits from the Training tab (live plots, per-node telemetry on the
+canvas).
 
     python docs/screenshots/render_training.py [docs/screenshots/training.png]
 
@@ -24,20 +25,19 @@ def main(out: str) -> int:
     from playground.ui.app import make_window, open_start_document, prefer_offscreen
 
     prefer_offscreen()
-    from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
     from playground.core.atomic import write_bytes_atomic
 
     app, window = make_window(None, offer_recovery=False)
     window.persist_settings = False        # a scripted render must not move the user's window
-    window.resize(1400, 1000)
+    window.resize(1280, 800)                 # a projector's size: everything must fit
     window.show()
     if not open_start_document(window):
         print("error: the LeNet-5 preset could not be opened", file=sys.stderr)
         return 1
     panel = window.training_panel
-    window.training_dock.raise_()
-    window.resizeDocks([window.training_dock], [520], Qt.Orientation.Vertical)
+    window.training_dock.raise_()            # as a user's click: the panel takes its share
     QCoreApplication.processEvents()
     window.view.fit_all()
     loop = QEventLoop()

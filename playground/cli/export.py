@@ -9,6 +9,7 @@ and shape first and says which layers it loaded and which it skipped.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from playground.cli.common import (
@@ -41,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         print("error: --init-weights has no effect with --format python (a script holds no "
               "weights); export --format keras to keep them", file=sys.stderr)
         return 2
+    early = _fail_fast(args)
+    if early is not None:
+        return early
     from playground.keras_build.export import check_target
 
     check_target(args.out, args.format, args.force)
@@ -80,6 +84,38 @@ def run(args: argparse.Namespace) -> int:
                                    args.force)
     print(f"wrote {path} ({args.format}, {analysis.total_params:,} params)")
     return 0
+
+
+def _fail_fast(args: argparse.Namespace) -> int | None:
+    """What can be refused without TensorFlow (~6 s to import) is refused here, at once: an
+    existing target without ``--force`` and a graph that ``check`` rejects. Then the folders
+    above ``--out`` are created (``--out served/resnet18`` works in an empty folder), only for
+    a graph that will be exported. The full target rules still run in ``check_target``."""
+    target = args.out
+    if not args.force and os.path.lexists(target):
+        kind = "folder" if os.path.isdir(target) else "file"
+        print(f"error: {target}: the {kind} already exists; pass --force to replace it",
+              file=sys.stderr)
+        return 1
+    graph = load_or_report(args.file)
+    apply_retarget(graph, args)
+    analysis = analyze(graph)
+    if not analysis.valid:
+        for problem in analysis.errors:
+            print(problem)
+        hint = size_hint(graph, analysis)
+        if hint:
+            print(hint)
+        return 1
+    parent = os.path.dirname(os.path.abspath(target))
+    if not os.path.lexists(parent):
+        try:
+            os.makedirs(parent)
+        except OSError as exc:
+            print(f"error: {target}: cannot create the folder {parent}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 1
+    return None
 
 
 def init_weights(model, graph, spec: str):

@@ -27,9 +27,26 @@ def _size(text: str) -> tuple[int, int]:
 
 def _display_available() -> bool:
     """Qt aborts the process when it cannot reach a display; say so politely instead."""
-    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith("xcb") and sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY"))    # xcb asked for, no X server: Qt would abort
+    if platform or not sys.platform.startswith("linux"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _qt_cannot_start() -> str | None:
+    """One sentence with the fix when Qt's window plugin lacks a system library (checked
+    without starting Qt; see playground.qtcheck), else None."""
+    if not _display_available():
+        return None
+    from playground.qtcheck import problem
+
+    return problem()
+
+
+def _folder(path: str) -> str:
+    return os.path.dirname(os.path.abspath(path))
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -60,12 +77,20 @@ def run(args: argparse.Namespace) -> int:
     view = {"select": args.select, "tab": args.tab}
     try:
         if args.screenshot:
+            if not os.path.isdir(_folder(args.screenshot)):   # blame the PNG, not the graph
+                print(f"error: --screenshot {args.screenshot}: the folder "
+                      f"{_folder(args.screenshot)} does not exist", file=sys.stderr)
+                return 2
             from playground.ui import app
 
             app.prefer_offscreen()
             return app.screenshot(args.file, args.screenshot, args.size, **view)
         from playground.ui import app
 
+        blocker = _qt_cannot_start()   # Qt itself would abort (exit 134) on a missing library
+        if blocker is not None:
+            print(f"error: {blocker}", file=sys.stderr)
+            return 1
         if not _display_available():
             print("error: no display to open a window on (DISPLAY/WAYLAND_DISPLAY unset); "
                   "render with --screenshot PNG instead, or set QT_QPA_PLATFORM",
@@ -78,5 +103,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {where}: {message}", file=sys.stderr)
         return 2 if exc.unreadable else 1
     except OSError as exc:
-        print(f"error: {args.file or args.screenshot}: {exc.strerror or exc}", file=sys.stderr)
+        culprit = args.file
+        if args.screenshot and exc.filename is not None and os.path.dirname(
+                os.path.abspath(str(exc.filename))) == _folder(args.screenshot):
+            culprit = args.screenshot  # writing the PNG failed, not reading the graph
+        print(f"error: {culprit or args.screenshot}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""``presets``: the bundled architectures, with their size as the checker computes it."""
+"""``presets``: the bundled architectures in lecture order, with their year and their size as the
+checker computes it."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(p.key) for p in presets)
     for p in presets:
         analysis = analyze(load(p.path))
-        line = (f"{p.key:<{width}}  {p.name:<28} {analysis.total_params:>13,} params  "
+        year = str(p.year) if p.year is not None else ""
+        line = (f"{p.key:<{width}}  {year:<4}  {p.name:<28} {analysis.total_params:>13,} params  "
                 f"{analysis.macs / 1e6:>10,.1f} M MACs")
         if args.paths:
             line += f"  {p.path}"

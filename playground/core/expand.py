@@ -20,6 +20,7 @@ from playground.core.commands import (
     AddNode,
     Command,
     Compound,
+    MoveNodes,
     RemoveEdge,
     RemoveNodes,
     _AddEdgeWhere,
@@ -81,12 +82,48 @@ def _inner_positions(plan: Plan, center: tuple[float, float]) -> dict[str, tuple
         sub.add_node(Node(n.part, n.type))
     for src, dst in plan.edges:
         sub.add_edge(src if src != INPUT else INPUT.strip("<>"), dst, check_cycle=False)
-    pos = auto_layout(sub, "LR", (NODE_SIZE[0] + 30.0, NODE_SIZE[1] + 30.0))
+    # The editor's left-to-right spacing: room for the ports and each edge's shape label.
+    pos = auto_layout(sub, "LR", (NODE_SIZE[0] + 110.0, NODE_SIZE[1] + 36.0))
     del pos[INPUT.strip("<>")]
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    cx, cy = (min(xs) + max(xs)) / 2.0, (min(ys) + max(ys)) / 2.0
-    return {part: (x - cx + center[0], y - cy + center[1]) for part, (x, y) in pos.items()}
+    # Starts where the composite started (its row's left part stays put) and is centred on
+    # its row; _make_room moves the neighbours out of the way.
+    left, cy = min(xs), (min(ys) + max(ys)) / 2.0
+    return {part: (x - left + center[0], y - cy + center[1]) for part, (x, y) in pos.items()}
+
+
+def _make_room(graph: Graph, node_id: str, places: dict[str, tuple[float, float]]
+               ) -> dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]:
+    """Moves that clear the expanded region: it is larger than the composite's box, so the
+    nodes beside it in its row step aside left/right, and the rows above/below step up/down by
+    as much as the region grew that way. Relative places are kept (rows stay rows)."""
+    from playground.core.layout import NODE_SIZE
+
+    node = graph.node(node_id)
+    if node.pos is None or not places:
+        return {}
+    w, h = NODE_SIZE
+    ox, oy = node.pos
+    xs = [p[0] for p in places.values()]
+    ys = [p[1] for p in places.values()]
+    grow = {"left": max(0.0, ox - min(xs)), "right": max(0.0, max(xs) - ox),
+            "up": max(0.0, oy - min(ys)), "down": max(0.0, max(ys) - oy)}
+    moves = {}
+    for other in graph.nodes:
+        if other.id == node_id or other.pos is None:
+            continue
+        x, y = other.pos
+        dx = dy = 0.0
+        if y < oy + h and y + h > oy:         # in the composite's row: beside it
+            dx = grow["right"] if x + w / 2 >= ox + w / 2 else -grow["left"]
+        elif y + h / 2 > oy + h / 2:          # a row below
+            dy = grow["down"]
+        else:                                 # a row above
+            dy = -grow["up"]
+        if dx or dy:
+            moves[other.id] = ((x, y), (x + dx, y + dy))
+    return moves
 
 
 def expand_command(graph: Graph, node_id: str, analysis: Analysis | None = None) -> Compound:
@@ -115,4 +152,7 @@ def expand_command(graph: Graph, node_id: str, analysis: Analysis | None = None)
         remove = RemoveEdge(node_id, dst)
         commands += [remove, _AddEdgeWhere(last, dst, remove)]
     commands.append(RemoveNodes([node_id]))
+    room = _make_room(graph, node_id, places)   # the neighbours step aside for the region
+    if room:
+        commands.append(MoveNodes(room))
     return Compound(f"Expand {node_id}", commands)

@@ -121,7 +121,7 @@ def vgg(depth: int) -> Graph:
             ("predictions", "Dense", dict(units=1000, activation="softmax")))
     return b.finish(
         keras_application=f"VGG{depth}",
-        year=2014,
+        year=2014, lecture_order=10,  # the lecture meets VGG before GoogLeNet (same year)
         paper="Simonyan, Zisserman, Very Deep Convolutional Networks for Large-Scale Image "
               "Recognition, ICLR 2015 (arXiv 2014)",
         introduced="depth from stacks of 3x3 convolutions",

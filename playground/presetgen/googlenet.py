@@ -86,7 +86,7 @@ def _googlenet(aux: bool) -> tuple[Graph, list[str]]:
                 (f"{head}_predictions", "Dense", dict(units=1000, activation="softmax")))
         outputs.append(f"{head}_predictions")
     loss_weights = {o: (1.0 if o == "predictions" else 0.3) for o in outputs} if aux else None
-    graph = b.finish(year=2014, paper=PAPER,
+    graph = b.finish(year=2014, lecture_order=20, paper=PAPER,
                      introduced="inception modules: parallel 1x1/3x3/5x5 with 1x1 bottlenecks",
                      loss_weights=loss_weights, training=dict(TRAINING))
     return graph, outputs
@@ -119,5 +119,5 @@ def inception_naive_vs_bottleneck() -> Graph:
     x = b.add("input", "Input", shape=[28, 28, 256])
     b.add("naive", "InceptionModule", x, **naive)
     b.add("bottleneck", "InceptionModule", x, **bottleneck)
-    return b.finish(year=2014, paper=PAPER,
+    return b.finish(year=2014, lecture_order=30, paper=PAPER,
                     introduced="1x1 bottlenecks cut an inception module's cost to a third")

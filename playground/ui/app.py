@@ -12,13 +12,6 @@ from pathlib import Path
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
-def _stylesheet() -> str:
-    try:
-        return (RESOURCES / "style.qss").read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
 def _icon():
     from playground.ui.icons import app_icon
 
@@ -34,9 +27,15 @@ def make_window(path: str | None = None, offer_recovery: bool = True):
     from playground.ui.main_window import MainWindow, application
 
     app = application()
+    # Qt's own file dialogs follow the app's theme (a desktop's native one may not: pale text on
+    # white in a dark app) and start where file_dialogs says.
+    from PySide6.QtCore import Qt
+
+    app.setAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs, True)
     if not app.styleSheet():
-        app.setStyle("Fusion")
-        app.setStyleSheet(_stylesheet())
+        from playground.ui import themes
+
+        themes.apply(app, themes.preferred_choice())  # dark unless View > Theme says otherwise
         app.setWindowIcon(_icon())
     graph = fileformat.load(path) if path else None
     window = MainWindow(graph, str(Path(path).resolve()) if path else None,
@@ -88,6 +87,7 @@ def run(path: str | None = None, select: str | None = None, tab: str | None = No
         return 2
     window.show()
     window.view.fit_all()
+    _leave_source_folder()
     code = int(app.exec())
     # The window asked about unsaved work before closing and autosave is flushed; leave now.
     # Running the C++ exit handlers after Python's finalization lets a Qt global static destroy
@@ -166,3 +166,17 @@ def prefer_offscreen() -> None:
             sys.stderr.write(message + "\n")
 
     qInstallMessageHandler(handler)
+
+
+def _leave_source_folder() -> None:
+    """Started from the clone (``python main.py``), the working directory is the app's source
+    folder, where a dialog given no folder would open; move to the user's documents (or the
+    last folder used). Paths from the command line are already absolute by now."""
+    try:
+        if Path.cwd().resolve() != RESOURCES.parent.resolve():
+            return
+        from playground.ui.file_dialogs import start_dir
+
+        os.chdir(start_dir())
+    except OSError:
+        pass

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.ui import themes
+
 
 def image_to_pixmap(img: np.ndarray, size: int = 64) -> QPixmap:
     """A uint8 H x W x C (C = 1 or 3) image as a nearest-neighbour-scaled pixmap."""
@@ -45,7 +47,6 @@ class EvaluationView(QWidget):
         row = QHBoxLayout()
         layout.addLayout(row, 1)
         self.confusion_plot = pg.PlotWidget(title="confusion (rows: true, columns: predicted)")
-        self.confusion_plot.setBackground("w")
         self.confusion_plot.invertY(True)
         self.confusion_plot.setAspectLocked(True)
         self.heatmap = pg.ImageItem()
@@ -53,7 +54,6 @@ class EvaluationView(QWidget):
         self.confusion_plot.addItem(self.heatmap)
         row.addWidget(self.confusion_plot, 1)
         self.class_plot = pg.PlotWidget(title="per-class accuracy")
-        self.class_plot.setBackground("w")
         self.class_plot.setYRange(0, 1)
         self.bars: pg.BarGraphItem | None = None
         row.addWidget(self.class_plot, 1)
@@ -66,6 +66,13 @@ class EvaluationView(QWidget):
         row.addWidget(self.wrong_area, 1)
         self.result: dict[str, Any] | None = None
         self.wrong_labels: list[QLabel] = []
+        self.apply_theme(themes.current())
+
+    def apply_theme(self, theme: themes.Theme) -> None:
+        """The plots in the app theme's colours (called on a switch)."""
+        for widget in (self.confusion_plot, self.class_plot):
+            widget.setBackground(theme.plot_bg)
+            themes.style_plot(widget.getPlotItem(), theme)
 
     def set_result(self, result: dict[str, Any], images: np.ndarray | None = None) -> None:
         """Show ``evaluate_predictions``' output; ``images[i]`` is the raw image of sample i."""
@@ -93,6 +100,23 @@ class EvaluationView(QWidget):
         self.class_plot.getAxis("bottom").setTicks(
             [[(i, str(n)) for i, n in enumerate(names)]] if len(names) <= 20 else [[]])
         self._show_wrong(result, images)
+
+    def clear(self) -> None:
+        """Nothing evaluated (another graph was opened): no figures of a model not shown."""
+        self.result = None
+        self.summary.setText("Train a model to see its evaluation here.")
+        self.heatmap.clear()
+        if self.bars is not None:
+            self.class_plot.removeItem(self.bars)
+            self.bars = None
+        self._clear_wrong()
+
+    def _clear_wrong(self) -> None:
+        while self.wrong_grid.count():
+            item = self.wrong_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.wrong_labels = []
 
     def _show_wrong(self, result: dict[str, Any], images: np.ndarray | None) -> None:
         while self.wrong_grid.count():

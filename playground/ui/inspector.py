@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from playground.blocks import get_spec
 from playground.core.graph import MISSING
+from playground.ui import themes
 from playground.ui.document import Document
 from playground.ui.editing import Editor
 from playground.ui.formatting import grouped, human_bytes, shape_text
@@ -38,7 +39,7 @@ class Inspector(QScrollArea):
         self.setWidgetResizable(True)
         self.setMinimumWidth(260)
         doc.graph_changed.connect(self._on_graph_changed)
-        doc.analyzed.connect(lambda _a: self._refresh_info())
+        doc.analyzed.connect(lambda _a: self._refresh_themed())
         doc.reset.connect(lambda: self.show_node(None))
         self.show_node(None)
 
@@ -66,7 +67,7 @@ class Inspector(QScrollArea):
         node = self.doc.graph.node(node_id)
         spec = get_spec(node.type)
         self.title = QLabel(f"<b>{spec.label if spec else node.type}</b> "
-                            f"<span style='color:#888'>({node.type})</span>")
+                            f"<span style='color:{themes.current().subtext}'>({node.type})</span>")
         layout.addWidget(self.title)
         if spec is not None and spec.help:
             help_label = QLabel(spec.help)
@@ -116,7 +117,7 @@ class Inspector(QScrollArea):
         layout.addWidget(self.problems)
         layout.addStretch(1)
         self.setWidget(body)
-        self._refresh_info()
+        self._refresh_themed()
 
     # ------------------------------------------------------------------- edits
     def _edited(self, key: str, value: Any) -> None:
@@ -170,6 +171,15 @@ class Inspector(QScrollArea):
             self.frozen_box.setChecked(not node.trainable)
             self.frozen_box.blockSignals(False)
 
+    def _refresh_themed(self) -> None:
+        """The figures, then the problem line in the theme's error/warning colour (AA on the
+        theme's background, dark or light)."""
+        self._refresh_info()
+        report = self.doc.analysis.nodes.get(self.node_id) if self.node_id else None
+        if self.problems is not None and report is not None:
+            theme = themes.current()
+            self.problems.setStyleSheet(f"color:{theme.error if report.has_error else theme.warning}")
+
     def _refresh_info(self) -> None:
         if self.node_id is None or self.info is None:
             return
@@ -191,7 +201,8 @@ class Inspector(QScrollArea):
         if report.inner:
             rows.append(("layers inside", str(len(report.inner))))
         self.info.setText("<table>" + "".join(
-            f"<tr><td style='color:#8a939e;padding-right:10px'>{k}</td><td>{v}</td></tr>"
+            f"<tr><td style='color:{themes.current().subtext};padding-right:10px'>{k}</td>"
+            f"<td>{v}</td></tr>"
             for k, v in rows) + "</table>")
         if self.problems is not None:
             self.problems.setText("\n".join(f"{p.severity}: {p.message}"

@@ -30,7 +30,7 @@ from playground import __version__
 from playground.core import fileformat
 from playground.core.errors import GraphFileError, PlaygroundError
 from playground.core.graph import Graph
-from playground.ui import theme
+from playground.ui import theme, themes
 from playground.ui.canvas.scene import GraphScene
 from playground.ui.canvas.view import GraphView
 from playground.ui.document import Document
@@ -59,17 +59,21 @@ def ensure_positions(graph: Graph, aspect: float = 1.6) -> str | None:
     long strip of many nodes (fitted to a window its nodes would be specks). Returns a note for
     the status bar when it changed anything.
     """
-    from playground.ui.wrap_layout import is_degenerate, wrap_layout
+    from playground.ui.wrap_layout import is_cramped, is_degenerate, wrap_layout
 
     size = (theme.NODE_WIDTH, theme.NODE_HEIGHT)
     missing = any(n.pos is None for n in graph.nodes)
-    if not missing and not is_degenerate([n.pos for n in graph.nodes], size):
+    strip = not missing and is_degenerate([n.pos for n in graph.nodes], size)
+    cramped = not missing and not strip and is_cramped(graph, size)
+    if not missing and not strip and not cramped:
         return None
     positions = wrap_layout(graph, aspect, spacing=LAYOUT_SPACING["LR"], node_size=size)
     for nid, pos in positions.items():
         graph.node(nid).pos = (float(pos[0]), float(pos[1]))
     if missing:
         return "nodes without positions were laid out automatically"
+    if cramped:
+        return "layout: nodes stood too close; spaced out automatically"
     return "layout: wrapped into rows to fit the window"
 
 
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
                                             Qt.DockWidgetArea.BottomDockWidgetArea)
             self.tabifyDockWidget(self.problems_dock, self.training_dock)
             self.problems_dock.raise_()
+            self.training_dock.visibilityChanged.connect(self._training_dock_shown)
             for name, slot in (("telemetry", self.scene.set_telemetry),
                                ("device_changed", self._set_device)):
                 signal = getattr(self.training_panel, name, None)
@@ -165,6 +170,39 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+
+    def fit_docks(self) -> None:
+        """Side panels in proportion to the window (a 1024-wide window keeps a usable canvas):
+        the palette and the inspector take at most 210 and 300 px, less in a narrow window."""
+        width = max(self.width(), 640)
+        self.resizeDocks([self.palette_dock, self.inspector_dock],
+                         [min(210, int(0.18 * width)), min(300, int(0.24 * width))],
+                         Qt.Orientation.Horizontal)
+
+    def training_share(self) -> int:
+        """The bottom panel's height when Training is shown: enough for the plots (about 45 %
+        of the window, at least 300 px) while the canvas keeps at least 280 px."""
+        height = self.height()
+        return max(min(int(0.45 * height), height - 360), min(300, height - 280), 160)
+
+    def _training_dock_shown(self, visible: bool) -> None:
+        """Grow the panel to its share the first time it is shown; later only when it is too
+        short for the plots (a height the user chose above that is kept)."""
+        if not visible or self.training_dock is None:
+            return
+        height = self.training_dock.height()
+        first = not getattr(self, "_training_grown", False)
+        if height < self.training_share() - 20 and (first or height < 200):
+            self._training_grown = True
+            self.resizeDocks([self.training_dock], [self.training_share()],
+                             Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not getattr(self, "_docks_fitted", False):
+            self._docks_fitted = True
+            if not getattr(self, "_restored_state", False):
+                self.fit_docks()
+        super().showEvent(event)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -267,7 +305,10 @@ class MainWindow(QMainWindow):
         self.act_node_macs = a("MACs on nodes (instead of parameters)", self._toggle_node_macs,
                                checkable=True, checked=False)
         self.act_about = a("&About", self.about)
-        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.act_help = a("&Help", self.show_help, "F1",
+                          tip="How to read the canvas, every block, transfer learning and "
+                              "augmentation advice")
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "Shift+F1")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -307,10 +348,39 @@ class MainWindow(QMainWindow):
             if dock is not None:
                 panels.addAction(dock.toggleViewAction())
 
+        self._build_theme_menu(view)
+
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_help)
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
         self._rebuild_recent_menu()
+
+    def _build_theme_menu(self, view: QMenu) -> None:
+        """View > Theme: dark (default), light, or the desktop's choice; remembered."""
+        from PySide6.QtGui import QActionGroup
+
+        menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for key, label in (("dark", "&Dark"), ("light", "&Light"),
+                           ("system", "Follow the &system")):
+            act = menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(key == themes.choice())
+            group.addAction(act)
+            act.triggered.connect(lambda _checked=False, k=key: self.set_theme(k))
+            self.theme_actions[key] = act
+
+    def set_theme(self, name: str) -> None:
+        """Switch every window to the ``dark``, ``light`` or ``system`` theme."""
+        themes.apply(QApplication.instance(), name)
+        if self._settings() is not None:
+            themes.save_choice(name)
+        for key, act in self.theme_actions.items():
+            act.setChecked(key == themes.choice())
+        self._update_status(self.doc.analysis)
+        self._selection_changed()
 
     def _connect(self) -> None:
         self.editor.message.connect(self.show_message)
@@ -350,12 +420,12 @@ class MainWindow(QMainWindow):
         n_err, n_warn = len(analysis.errors), len(analysis.warnings)
         if n_err:
             labels["validity"].setText(f"\u2716 {n_err} error{'s' if n_err != 1 else ''}")
-            labels["validity"].setStyleSheet("color:#ff5c5c;font-weight:bold")
+            labels["validity"].setStyleSheet(f"color:{themes.current().error};font-weight:bold")
         else:
             text = "\u2714 valid" + (f" ({n_warn} warning{'s' if n_warn != 1 else ''})"
                                       if n_warn else "")
             labels["validity"].setText(text)
-            labels["validity"].setStyleSheet("color:#5cd65c;font-weight:bold")
+            labels["validity"].setStyleSheet(f"color:{themes.current().ok};font-weight:bold")
 
     def _selection_changed(self) -> None:
         try:
@@ -491,10 +561,13 @@ class MainWindow(QMainWindow):
         return True
 
     def open_dialog(self) -> None:
-        start = str(self.doc.path.parent) if self.doc.path else ""
+        from playground.ui import file_dialogs
+
+        start = str(self.doc.path.parent) if self.doc.path else file_dialogs.start_dir()
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
                                               "Graph files (*.json);;All files (*)")
         if path:
+            file_dialogs.remember(path)
             self.open_file(path)
 
     def open_file(self, path: str | Path, as_copy: bool = False, ask: bool = True) -> bool:
@@ -538,11 +611,15 @@ class MainWindow(QMainWindow):
         return self.save_to(self.doc.path)
 
     def save_as(self) -> bool:
-        suggested = str(self.doc.path) if self.doc.path else f"{self.doc.graph.name or 'graph'}.json"
+        from playground.ui import file_dialogs
+
+        suggested = str(self.doc.path) if self.doc.path else file_dialogs.start_path(
+            f"{self.doc.graph.name or 'graph'}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save graph", suggested,
                                               "Graph files (*.json)")
         if not path:
             return False
+        file_dialogs.remember(path)
         if not path.endswith(".json"):
             path += ".json"
         return self.save_to(path)
@@ -615,7 +692,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = settings.value("window/state")
         if isinstance(state, QByteArray | bytes):
-            self.restoreState(state)
+            self._restored_state = bool(self.restoreState(state))
         recent = settings.value("recentFiles", [])
         if isinstance(recent, str):
             recent = [recent]
@@ -766,9 +843,13 @@ class MainWindow(QMainWindow):
                                   "Export")
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import Keras model", "",
+        from playground.ui import file_dialogs
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import Keras model",
+                                              file_dialogs.start_dir(),
                                               "Keras models (*.keras *.h5);;All files (*)")
         if path:
+            file_dialogs.remember(path)
             self.import_from(path)
 
     def import_from(self, path: str) -> FunctionThread | None:
@@ -820,6 +901,22 @@ class MainWindow(QMainWindow):
             f"<b>{APP_NAME}</b> {__version__}<br>Build convolutional networks as graphs, see "
             "shapes, parameters and MACs as you edit, train with Keras and export.")
 
+    def show_help(self, section: str | None = None):
+        """F1: the help window (kept, non-modal), at the selected node's block if there is one."""
+        from playground.ui.help_view import HelpWindow
+
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(self)
+        if section is None:
+            ids = self.scene.selected_node_ids()
+            if len(ids) == 1 and ids[0] in self.doc.graph:
+                section = f"block-{self.doc.graph.node(ids[0]).type}"
+        self.help_window.show()
+        self.help_window.raise_()
+        if section:
+            self.help_window.show_section(section)
+        return self.help_window
+
     def show_shortcuts(self) -> None:
         from playground.ui.dialogs import ShortcutsDialog
 
@@ -836,8 +933,11 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------------- close
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Every question first (stop the run? save the changes?), then act: cancelling any
+        question leaves the run training and the document open."""
         panel = self.training_panel
-        if panel is not None and _call(panel, "is_running"):
+        running = panel is not None and _call(panel, "is_running")
+        if running:
             B = QMessageBox.StandardButton  # noqa: N806
             answer = QMessageBox.question(self, APP_NAME,
                                           "Training is running. Stop it and close?",
@@ -845,11 +945,11 @@ class MainWindow(QMainWindow):
             if answer != B.Yes:
                 event.ignore()
                 return
-            if not panel.stop_and_wait(15000):
-                self.show_message("training did not stop in time; try again")
-                event.ignore()
-                return
         if not self.maybe_save():
+            event.ignore()
+            return
+        if running and not panel.stop_and_wait(15000):
+            self.show_message("training did not stop in time; try again")
             event.ignore()
             return
         self.wait_for_workers()

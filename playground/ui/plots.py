@@ -15,6 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from playground.ui import themes
+
 
 class Series:
     """A growable pair of float arrays (x, y); capacity doubles, nothing is reallocated per point."""
@@ -73,16 +75,19 @@ class TrainingPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # A static legend: pyqtgraph's LegendItem re-renders its labels on every setData.
+        # Coloured squares, text in the theme's text colour (coloured text would miss AA).
         legend = QLabel(
-            f"<span style='color:{_hex(COLOURS['batch'])}'>&#9632; batches (smoothed)</span> "
-            f"&nbsp; <span style='color:{_hex(COLOURS['train'])}'>&#9632; train (epoch)</span>"
-            f" &nbsp; <span style='color:{_hex(COLOURS['val'])}'>&#9632; validation</span> "
-            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632; learning rate</span>"
+            f"<span style='color:{_hex(COLOURS['batch'])}'>&#9632;</span> batches (smoothed) "
+            f"&nbsp; <span style='color:{_hex(COLOURS['train'])}'>&#9632;</span> train (epoch)"
+            f" &nbsp; <span style='color:{_hex(COLOURS['val'])}'>&#9632;</span> validation "
+            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632;</span> learning rate"
             " &nbsp; compared runs: dashed = validation, dotted = training")
+        legend.setWordWrap(True)   # a narrow window wraps it instead of widening the panel
+        self.legend = legend
         layout.addWidget(legend)
         # One GraphicsLayoutWidget (one view to repaint) holding the three plots.
         self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setBackground("w")
+        self.canvas.setBackground(themes.current().plot_bg)
         layout.addWidget(self.canvas, 1)
         self.loss_plot = self._plot("loss", 0)
         self.acc_plot = self._plot("accuracy", 1)
@@ -106,6 +111,7 @@ class TrainingPlots(QWidget):
                                                name="validation"),
             "lr": self.lr_plot.plot(pen=pen(COLOURS["lr"], width=2), name="lr"),
         }
+        self.apply_theme(themes.current())
         self.series = {name: Series() for name in self.curves}
         self.smooth_loss = Smoother()
         self.smooth_acc = Smoother()
@@ -116,6 +122,12 @@ class TrainingPlots(QWidget):
         # not repainted at all.
         self.changed: set[str] = set()
         self.redraws = 0
+
+    def apply_theme(self, theme: themes.Theme) -> None:
+        """Background, axes and titles in the app theme's colours (called on a switch)."""
+        self.canvas.setBackground(theme.plot_bg)
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            themes.style_plot(plot, theme)
 
     def _plot(self, title: str, column: int) -> pg.PlotItem:
         plot = self.canvas.addPlot(row=0, col=column, title=title)

@@ -5,20 +5,21 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 
 # One hue per palette category; chosen to stay distinct for the common colour-vision deficiencies
-# (blue/orange/purple dominate, red is kept for errors only).
+# (blue/orange/purple dominate, red is kept for errors only), and dark enough that the white
+# block titles on them reach WCAG AA (4.5:1; tests/firsthour/test_theme_contrast.py).
 CATEGORY_COLORS: dict[str, str] = {
-    "input": "#4c78a8",
-    "convolution": "#2f8fd8",
-    "pooling": "#3aa68d",
-    "normalization": "#9d7ad1",
-    "activation": "#e39c37",
-    "regularization": "#8a8f98",
-    "reshape": "#b0884f",
-    "merge": "#d6609c",
-    "composite": "#5e63c9",
-    "head": "#c9683a",
+    "input": "#3a6ea5",
+    "convolution": "#1f6fb8",
+    "pooling": "#237a66",
+    "normalization": "#7a55b5",
+    "activation": "#a45f12",
+    "regularization": "#656b74",
+    "reshape": "#85622c",
+    "merge": "#b03c78",
+    "composite": "#5359c2",
+    "head": "#a84e22",
 }
-FALLBACK_COLOR = "#7a7a7a"
+FALLBACK_COLOR = "#62666b"
 
 ERROR_COLOR = QColor("#e0302f")
 WARNING_COLOR = QColor("#e0a800")

@@ -89,7 +89,8 @@ def _path_row(placeholder: str, browse: Callable[[], None]) -> tuple[QLineEdit, 
     field = QLineEdit()
     field.setPlaceholderText(placeholder)
     button = QPushButton("...")
-    button.setMaximumWidth(30)
+    button.setStyleSheet("padding: 2px 6px;")   # the theme's 12 px padding would hide the dots
+    button.setMaximumWidth(34)
     button.clicked.connect(browse)
     row = QHBoxLayout()
     row.addWidget(field, 1)
@@ -173,10 +174,14 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self._runs_widget(), "Runs")
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
+        # The settings column as wide as its fields need (no clipped browse buttons), then the
+        # plots take the rest.
+        need = self._settings_box.minimumSizeHint().width() + 24
+        split.setSizes([max(260, min(400, need)), 900])
         self._update_buttons()
 
     def _settings_widget(self) -> QWidget:
-        box = QWidget()
+        box = self._settings_box = QWidget()
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.dataset_combo = QComboBox()
@@ -274,6 +279,8 @@ class TrainingPanel(QWidget):
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(260)
+        # Fields shrink to the column instead of a sideways scroll bar at 1024 px.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._dataset_kind_changed()
         return scroll
 
@@ -365,9 +372,12 @@ class TrainingPanel(QWidget):
         return self.init_weights.text().strip() or None
 
     def _browse_weights(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Initial weights", "",
+        from playground.ui import file_dialogs
+
+        path, _ = QFileDialog.getOpenFileName(self, "Initial weights", file_dialogs.start_dir(),
                                               "Keras (*.keras *.h5)")
         if path:
+            file_dialogs.remember(path)
             self.init_weights.setText(path)
 
     def dataset_spec(self) -> str:
@@ -442,6 +452,23 @@ class TrainingPanel(QWidget):
         self.load_defaults()
         self.dataset_combo.setCurrentIndex(index)
         self.dataset_path.setText(path)
+        self.forget_run()
+
+    def forget_run(self) -> None:
+        """Another graph is shown: the last run's status, plots, evaluation and model belong
+        to the old one (its folder stays in the Runs tab, to compare or to load weights from)."""
+        if self.is_running():
+            return
+        self.last_result = None
+        self.last_run_dir = None
+        self._latest_batch = None
+        self.plots.clear()
+        self.plots.redraw()
+        self.evaluation.clear()
+        self.progress.setValue(0)
+        self.device_label.setText("")
+        self._set_status("ready")
+        self._update_buttons()
 
     def fine_tuning_preset(self) -> None:
         self.lr.setValue(self.lr.value() / 10.0)
@@ -483,6 +510,13 @@ class TrainingPanel(QWidget):
             return False
         graph = self.get_graph()
         self.refresh_graph_options()
+        # Frozen layers without initial weights: offer the last run's (Yes fills the field),
+        # or say plainly that they stay random; Cancel starts nothing.
+        frozen = None if resume or self.initial_weights() else \
+            self._frozen_without_weights(graph)
+        if frozen is False:
+            return False
+        frozen_note = frozen[1] if isinstance(frozen, tuple) else None
         self.plots.clear()
         self.progress.setValue(0)
         self.last_result = None
@@ -500,14 +534,55 @@ class TrainingPanel(QWidget):
             self._log(f"note: {note}")
         self.worker = TrainingWorker(graph, config, **kwargs)
         self._log(("resuming " if resume else "starting ") + f"{graph.name} on {config.dataset}")
+        if frozen_note:
+            self._log(frozen_note)
         self.worker.start()
         self._started_at = time.perf_counter()
         self._last_tick = None
         self.max_tick_gap = 0.0
-        self._set_status("starting (loading data, building the model)...")
+        self._set_status("starting (loading data, building the model)..."
+                         + (f" {frozen_note}" if frozen_note else ""))
         self.timer.start()
         self._update_buttons()
         return True
+
+    def _frozen_without_weights(self, graph: Graph) -> tuple[str | None, str] | bool | None:
+        """Frozen layers with weights but no initial weights would train on with their random
+        initialisation. Offer the last run's weights (this session, this graph); otherwise say
+        plainly that they stay random. Returns None (nothing frozen), False (cancelled), or
+        (weights to use or None, the note for the log)."""
+        from playground.core.shapes import analyze
+
+        try:
+            analysis = analyze(graph)
+            frozen = [n.id for n in graph.nodes if not n.trainable
+                      and getattr(analysis.nodes.get(n.id), "params", 0)]
+        except Exception:  # noqa: BLE001 - an invalid graph is reported by the run itself
+            return None
+        if not frozen:
+            return None
+        names = ", ".join(frozen[:6]) + (f" and {len(frozen) - 6} more" if len(frozen) > 6
+                                         else "")
+        random_note = (f"note: frozen layers ({names}) keep their random initial weights: no "
+                       "initial weights were chosen, so they will not learn anything")
+        if self.last_run_dir and os.path.isdir(self.last_run_dir):
+            from PySide6.QtWidgets import QMessageBox
+
+            B = QMessageBox.StandardButton  # noqa: N806
+            answer = QMessageBox.question(
+                self, "Frozen layers without weights",
+                f"{len(frozen)} frozen layer(s) ({names}) have no initial weights: frozen, "
+                "their random weights would never change.\n\nStart from the weights of the "
+                f"last run ({os.path.basename(self.last_run_dir)})?\n"
+                "Yes: use them. No: train with the random frozen weights.",
+                B.Yes | B.No | B.Cancel, B.Yes)
+            if answer == B.Cancel:
+                return False
+            if answer == B.Yes:
+                self.init_weights.setText(self.last_run_dir)
+                return self.last_run_dir, (f"frozen layers start from the last run's weights "
+                                           f"({self.last_run_dir})")
+        return None, random_note
 
     def stop(self) -> None:
         if self.is_running():
@@ -635,7 +710,9 @@ class TrainingPanel(QWidget):
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status_text = text
         self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020;" if error else "")
+        from playground.ui.themes import current
+
+        self.status.setStyleSheet(f"color: {current().error};" if error else "")
         self.status.setToolTip(text)
 
     def _log(self, text: str) -> None:
@@ -750,8 +827,12 @@ class TrainingPanel(QWidget):
         self._run_job(fn, done)
 
     def _save_png(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save plots", "", "PNG (*.png)")
+        from playground.ui import file_dialogs
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save plots",
+                                              file_dialogs.start_path("plots.png"), "PNG (*.png)")
         if path:
+            file_dialogs.remember(path)
             try:
                 self.plots.save_png(path if path.endswith(".png") else path + ".png")
                 self._set_status(f"wrote {path}")

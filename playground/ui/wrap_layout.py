@@ -70,10 +70,39 @@ def is_degenerate(pos: Iterable[Pos], node_size: tuple[float, float] = (180.0, 8
     return w / h > max_aspect or h / w > max_aspect
 
 
-def corridors(boxes: Iterable[tuple[float, float]], margin: float = 12.0) -> list[float]:
+def is_cramped(graph: Graph, node_size: tuple[float, float] = (180.0, 80.0),
+               min_gap: float = 60.0) -> bool:
+    """A stored layout whose nodes overlap, or whose connected neighbours in one row stand
+    closer than ``min_gap`` (their ports touch and the edge's shape label has no room: the
+    "Inception: naive vs bottleneck" preset's 20 px gaps)."""
+    w, h = node_size
+    cells: dict[tuple[int, int], list[Pos]] = {}   # a grid of node-sized cells: near pairs only
+    for node in graph.nodes:
+        if node.pos is None:
+            continue
+        x, y = node.pos
+        cx, cy = int(math.floor(x / w)), int(math.floor(y / h))
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for ox, oy in cells.get((cx + dx, cy + dy), ()):
+                    if abs(x - ox) < w and abs(y - oy) < h:
+                        return True
+        cells.setdefault((cx, cy), []).append((x, y))
+    for edge in graph.edges:
+        src, dst = graph.node(edge.src).pos, graph.node(edge.dst).pos
+        if src is None or dst is None or abs(src[1] - dst[1]) >= h:
+            continue
+        if 0 <= dst[0] - (src[0] + w) < min_gap:
+            return True
+    return False
+
+
+def corridors(boxes: Iterable[tuple[float, float]], margin: float = 20.0) -> list[float]:
     """Free horizontal corridors between rows of nodes: the y of the middle of every gap left by
     the union of the nodes' vertical extents ``(top, bottom)``. Edges that run backwards (from the
-    end of a row to the start of the next) are routed along these, never through nodes."""
+    end of a row to the start of the next) are routed along these, never through nodes. A gap
+    narrower than ``2 * margin`` is the space between the parallel lanes of one row (36 px in
+    an inception module's branches), not a corridor between rows (90 px)."""
     spans = sorted(boxes)
     result: list[float] = []
     if not spans:

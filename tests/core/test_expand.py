@@ -124,12 +124,12 @@ def test_outgoing_edges_keep_their_positions():
     assert g.inputs_of("tail") == ["side", "res_out"]
 
 
-def test_inner_positions_surround_the_old_place():
+def test_inner_positions_start_at_the_old_place_centred_on_its_row():
     g = host_graph(Node("inc", "InceptionModule", INCEPTIONS["batch_norm"]), (8, 8, 8))
     expand_command(g, "inc").do(g)
     pts = [g.node(n).pos for n in g.node_ids if n.startswith("inc_")]
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    assert (min(xs) + max(xs)) / 2 == pytest.approx(300.0)
+    assert min(xs) == pytest.approx(300.0)     # the row's left part stays where it was
     assert (min(ys) + max(ys)) / 2 == pytest.approx(0.0)
     assert len(set(pts)) == len(pts)
 

@@ -187,7 +187,7 @@ def test_screenshot_command(tmp_path):
     assert (image.width(), image.height()) == (900, 600)
     colors = {image.pixel(x, y) for x in range(0, 900, 5) for y in range(0, 600, 5)}
     assert len(colors) > 50                         # not blank
-    conv_blue = (0x2F, 0x8F, 0xD8)                  # the convolution category colour
+    conv_blue = (0x1F, 0x6F, 0xB8)                  # the convolution category colour
     found = False
     for c in colors:
         r, g, b = (c >> 16) & 255, (c >> 8) & 255, c & 255

@@ -46,6 +46,7 @@ _TITLE_FONT.setBold(True)
 _ID_FONT = QFont("DejaVu Sans", 9)
 _ID_FONT.setBold(True)
 _BODY_FONT = QFont("DejaVu Sans", 8)
+FOOTER_GAP = 6.0   # px between a node's output shape and its params/MACs figure
 _BADGE_FONT = QFont("DejaVu Sans", 10)
 _BADGE_FONT.setBold(True)
 _FAR_FONT = QFont("DejaVu Sans", 22)
@@ -362,7 +363,7 @@ class NodeItem(QGraphicsItem):
             draw_lock(painter, self.lock_rect(), QColor(255, 255, 255, 90))
 
         text_color = theme.NODE_TEXT if not frozen else QColor("#b9bec5")
-        sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#8d939b")
+        sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#9aa0a8")
         y = theme.HEADER_HEIGHT + 3
         line_h = 17.0
         painter.setFont(_ID_FONT)
@@ -383,7 +384,7 @@ class NodeItem(QGraphicsItem):
         y += line_h
         painter.setPen(sub_color)
         if report is not None and report.shape is not None:
-            left = "\u2192 " + shape_text(report.shape)
+            left = self.footer_shape(report, fm_body, w)
         elif report is not None and report.has_error:
             painter.setPen(theme.ERROR_COLOR.lighter(130))
             left = "error"
@@ -418,6 +419,24 @@ class NodeItem(QGraphicsItem):
             return ""
         values, _problems = resolve_params(spec, node.params)
         return spec.describe(values)
+
+    def footer_shape(self, report, fm: QFontMetricsF, width: float) -> str:
+        """The output shape for the footer's left, short enough to leave the figure at its
+        right (params, or MACs) a gap: "→ 112×112×128" drops its arrow, then elides, rather
+        than run into "73.9k params"."""
+        figure_of = getattr(self, "footer_figure", None)
+        if callable(figure_of):
+            figure = figure_of()
+        elif self._scene_ref.show_node_params and report.params:
+            figure = f"{human_count(report.params)} params"
+        else:
+            figure = ""
+        room = width - 16 - (fm.horizontalAdvance(figure) + FOOTER_GAP if figure else 0)
+        shape = shape_text(report.shape)
+        for text in ("\u2192 " + shape, shape):
+            if fm.horizontalAdvance(text) <= room:
+                return text
+        return fm.elidedText(shape, Qt.TextElideMode.ElideMiddle, max(room, 0.0))
 
     def _paint_telemetry(self, painter: QPainter, rect: QRectF) -> None:
         stats = self._scene_ref.telemetry.get(self.node_id)

@@ -179,14 +179,18 @@ class GraphScene(QGraphicsScene):
             self._adjust_edges_of(node_id)
 
     def corridors(self) -> list[float]:
-        """Free horizontal corridors between rows of nodes (cached per graph revision)."""
+        """Free horizontal corridors between rows of nodes (cached per graph and revision: a
+        newly opened graph with as many edits behind it as the last one must not inherit its
+        corridors, or the row-to-row edges lose their corridor and cut diagonally across)."""
         from playground.ui.wrap_layout import corridors
 
         graph = self.doc.graph
-        if self._corridors[0] != graph.revision:
+        if self._corridors[0] != graph.revision or getattr(self, "_corridors_of", None) \
+                is not graph:
             boxes = [(n.pos[1], n.pos[1] + theme.NODE_HEIGHT) for n in graph.nodes
                      if n.pos is not None]
             self._corridors = (graph.revision, corridors(boxes))
+            self._corridors_of = graph
         return self._corridors[1]
 
     def _reroute(self) -> None:

@@ -21,7 +21,8 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 class PresetDialog(QDialog):
-    """Lists the bundled presets (name, description); the chosen one opens as an untitled copy."""
+    """Lists the bundled presets (year, name, description) in the order given (lecture order from
+    ``list_presets``); the chosen one opens as an untitled copy."""
 
     def __init__(self, presets, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,7 +30,8 @@ class PresetDialog(QDialog):
         self.resize(560, 420)
         self.list = QListWidget(self)
         for info in presets:
-            item = QListWidgetItem(f"{info.name}  ({info.key})")
+            year = getattr(info, "year", None)
+            item = QListWidgetItem((f"{year}  " if year else "") + f"{info.name}  ({info.key})")
             item.setData(PATH_ROLE, str(info.path))
             item.setToolTip(info.description or info.name)
             self.list.addItem(item)
