@@ -57,7 +57,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freeze", metavar="ID[,ID...]", help="node ids to freeze")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model")
     parser.add_argument("--export", metavar="DIR", help="export a SavedModel that takes raw "
-                                                        "images (0..255) and returns probabilities")
+                                                        "images of any size (0..255, or JPEG/PNG "
+                                                        "bytes) and returns probabilities")
     parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")

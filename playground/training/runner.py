@@ -372,11 +372,14 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         _save_keras(model, save_path)
         log(f"saved {save_path}")
     if export_dir:
-        from playground.training.export import export_savedmodel
+        from playground.exporters import write as write_export
+        from playground.exporters.source import ExportSource
 
-        export_savedmodel(model, export_dir, dataset.image_shape, model_shape)
-        log(f"exported SavedModel to {export_dir} (input: raw {dataset.image_shape} images "
-            "0..255)")
+        source = ExportSource.from_result(result)
+        os.makedirs(os.path.dirname(os.path.abspath(export_dir)), exist_ok=True)
+        write_export("savedmodel", source, export_dir, force=True)
+        log(f"exported SavedModel to {export_dir} (input: raw images of any size with "
+            f"{source.raw_channels} channel(s), 0..255; this run's weights)")
     emit({"kind": "done", "status": result.status, "message": result.message,
           "history": result.history, "evaluation": result.evaluation,
           "run_dir": result.run_dir})
@@ -384,15 +387,10 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
 
 def _save_keras(model: Any, path: str) -> None:
-    """``.keras`` through a temp file in the same folder, then moved into place."""
+    """``.keras`` through the one atomic writer (``keras_build.export.save_keras``)."""
     if not path.endswith(".keras"):
         raise PlaygroundError(f"--save {path}: the file name must end in .keras")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)[:-6]}.tmp-{os.getpid()}.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from playground.keras_build.export import save_keras
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_keras(model, path, force=True)
