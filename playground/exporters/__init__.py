@@ -36,6 +36,7 @@ class ExportFormat:
     kind: str                     # "file" or "folder"
     write: Callable[[ExportSource, Path, bool], Path]
     suffix: str = ""              # a file format's ending, e.g. ".keras"
+    require_suffix: bool = False  # refuse a file name without the ending (before building)
     marker: str = ""              # a folder format's file that proves an earlier export
     uses_weights: bool = True     # False: the weights do not matter (a script)
     order: int = 100              # place in menus and --help

@@ -40,6 +40,9 @@ def check_target(path: str | os.PathLike[str], fmt: str, force: bool = False) ->
     if spec.kind == "file" and spec.suffix == ".keras" and target.suffix != ".keras":
         raise ExportError(f"{target}: a Keras model file must end in .keras "
                           f"(try --out {target.with_suffix('.keras')})")
+    if spec.kind == "file" and spec.require_suffix and not target.name.endswith(spec.suffix):
+        raise ExportError(f"{target}: a {spec.name} file must end in {spec.suffix} "
+                          f"(try --out {target}{spec.suffix})")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise ExportError(f"{target}: the folder {parent} does not exist")

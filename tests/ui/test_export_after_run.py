@@ -97,3 +97,14 @@ def test_python_script_export_asks_nothing(trained, tmp_path, monkeypatch):
     trained.act_export_python.trigger()        # a script holds no weights: no question
     trained.wait_for_workers()
     assert "def build_model" in target.read_text()
+
+
+def test_menu_and_panel_offer_every_registered_format(window):
+    from playground.exporters import names
+
+    assert tuple(window.export_actions) == names()
+    assert tuple(window.training_panel.export_buttons) == names()
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    export = next(a.menu() for a in menu.actions() if a.text() == "&Export")
+    assert [a.text() for a in export.actions()] == [window.export_actions[n].text()
+                                                    for n in names()]
