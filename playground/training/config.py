@@ -48,6 +48,7 @@ class RunConfig:
     strategy: str = "default"
     telemetry: bool = True
     probe_size: int = 64           # samples used for per-epoch telemetry
+    feature_cache: bool = True     # a frozen, deterministic prefix runs once per image
 
     def validate(self, source: str = "run settings") -> RunConfig:
         def bad(key: str, why: str) -> ConfigError:

@@ -325,9 +325,30 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                         train_samples=len(x_train), val_samples=len(x_val),
                         global_batch=global_batch, callbacks=callbacks)
     else:
-        # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
-        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
-                  verbose=0, shuffle=False)
+        from playground.training import feature_cache
+
+        # A frozen, deterministic prefix runs once per image; the epochs train the rest.
+        cut = (feature_cache.find_cut(graph, analysis, built.layers_by_node)
+               if config.feature_cache and augmenter is None else None)
+        if cut is not None:
+            def compile_head(head):
+                with strategy.scope(), device.precision_policy(config.mixed_precision):
+                    head.compile(optimizer=_optimizer(config), loss=model.loss,
+                                 metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],
+                                 jit_compile=bool(config.xla))
+
+            fitted = feature_cache.fit_on_features(
+                built, cut, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+                batch_size=global_batch, seed=config.seed, epochs=config.epochs,
+                callbacks=callbacks, compile_head=compile_head,
+                targets=targets if n_out > 1 else None,
+                run_dir=str(run_dir) if run_dir is not None else None, log=log)
+            feature_cache.save_best_of_full_model(progress, fitted.head, model,
+                                                  str(run_dir) if run_dir is not None else None)
+        else:
+            # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
+            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                      callbacks=callbacks, verbose=0, shuffle=False)
     result.history = progress.history
     if progress.nan_batch is not None:
         epoch, batch = progress.nan_batch

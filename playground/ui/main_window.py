@@ -390,6 +390,13 @@ class MainWindow(QMainWindow):
             return
         self.editor.set_trainable(ids, not frozen)
 
+    def _linear_probe(self, node_id: str) -> None:
+        """Show the training panel and train a linear classifier on ``node_id``'s features."""
+        if self.training_dock is not None:
+            self.training_dock.show()
+            self.training_dock.raise_()
+        self.training_panel.train_linear_probe(node_id)
+
     def _context_menu(self, node_id: str, global_pos) -> None:
         menu = self.build_context_menu(node_id)
         menu.exec(global_pos)
@@ -406,6 +413,9 @@ class MainWindow(QMainWindow):
             menu.addAction("Freeze everything up to here",
                            lambda: self.editor.freeze_up_to(node_id))
             menu.addAction("Unfreeze all", self.editor.unfreeze_all)
+            if self.training_panel is not None and node.type != "Input":
+                menu.addAction("Train a linear classifier on these features",
+                               lambda: self._linear_probe(node_id)).setObjectName("linearProbe")
             menu.addSeparator()
             menu.addAction(self.act_copy)
             menu.addAction(self.act_cut)

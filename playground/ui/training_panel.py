@@ -455,8 +455,27 @@ class TrainingPanel(QWidget):
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.is_running()
 
-    def start(self, resume: bool = False) -> bool:
-        """Start a run (or resume the last one); False with a message if it cannot start."""
+    def train_linear_probe(self, node_id: str) -> bool:
+        """"Train a linear classifier on the features of node X": a run of the graph cut after
+        X (X and its ancestors frozen, then pooling and a softmax Dense), on X's features
+        computed once per image. The stages' weights: the initial weights set in the panel, else
+        the last run's. The editor's graph is not changed."""
+        from playground.training.feature_cache import linear_probe_graph
+
+        try:
+            probe = linear_probe_graph(self.get_graph(), node_id)
+        except PlaygroundError as exc:
+            self._set_status(f"cannot start: {exc}", error=True)
+            return False
+        weights = self.initial_weights() or self.last_run_dir
+        self._log(f"linear classifier on the features of {node_id}; stages' weights: "
+                  f"{weights or 'untrained (set initial weights or train first)'}")
+        return self.start(graph=probe, init_weights=weights)
+
+    def start(self, resume: bool = False, graph: Any = None, init_weights: str | None = None
+              ) -> bool:
+        """Start a run (or resume the last one); False with a message if it cannot start.
+        ``graph``/``init_weights``: another graph than the editor's (the linear probe)."""
         if self.is_running():
             return False
         try:
@@ -467,7 +486,7 @@ class TrainingPanel(QWidget):
         if resume and not self.last_run_dir:
             self._set_status("nothing to resume: no run in this session yet", error=True)
             return False
-        graph = self.get_graph()
+        graph = self.get_graph() if graph is None else graph
         self.refresh_graph_options()
         self.plots.clear()
         self.progress.setValue(0)
@@ -476,7 +495,7 @@ class TrainingPanel(QWidget):
         kwargs: dict[str, Any] = {"resume": resume, "batch_interval": BATCH_INTERVAL}
         if resume:
             kwargs["run_dir"] = self.last_run_dir
-        weights = self.initial_weights()
+        weights = init_weights or self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
         self.worker = TrainingWorker(graph, config, **kwargs)
