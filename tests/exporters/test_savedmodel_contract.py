@@ -112,3 +112,40 @@ def test_export_with_a_run_folder_as_weights_carries_the_run_and_its_names(tmp_p
     assert abs(accuracy - result.evaluation["accuracy"]) < 1e-6
     info = manifest(out)
     assert info["weights"] == str(run) and info["class_names_known"] is True
+
+
+def test_photos_are_served_as_they_are_on_disk(tmp_path, capsys):
+    """Colour 'photos' of two sizes (50x37 and 37x50 JPEGs) in class folders, a 16x16 RGB model:
+    the files' own bytes are served, and so are the decoded photos at their size."""
+    import tensorflow as tf
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "photos"
+    files = []
+    for label, name in enumerate(("blue", "red")):       # class index = sorted folder order
+        (root / name).mkdir(parents=True)
+        for i in range(40):
+            size = (50, 37) if i % 2 else (37, 50)
+            base = np.zeros((size[1], size[0], 3), np.float64)
+            base[..., 2 if label == 0 else 0] = 200
+            image = np.clip(base + rng.normal(0, 30, base.shape), 0, 255).astype(np.uint8)
+            path = root / name / f"{i:03d}.jpg"
+            Image.fromarray(image).save(path, quality=90)
+            files.append((path, label))
+    graph = tiny(shape=(16, 16, 3), classes=2)
+    gpath = tmp_path / "g.json"
+    save_graph(graph, gpath)
+    out = tmp_path / "served"
+    assert cli.main(["train", str(gpath), "--dataset", str(root), "--epochs", "3",
+                     "--lr", "0.01", "--run-dir", str(tmp_path / "run"),
+                     "--export", str(out)]) == 0
+    capsys.readouterr()
+    served = load(out)
+    blobs = [path.read_bytes() for path, _ in files]
+    probs = served.serve_bytes(tf.constant(blobs)).numpy()
+    labels = np.array([label for _, label in files])
+    assert probs.shape == (len(files), 2) and np.mean(probs.argmax(1) == labels) > 0.9
+    one = tf.io.decode_jpeg(blobs[1]).numpy()[None]          # 37 x 50 as decoded
+    np.testing.assert_allclose(serve(served, one), probs[1:2], atol=1e-5)
+    assert [n.decode() for n in served.class_names().numpy()] == ["blue", "red"]

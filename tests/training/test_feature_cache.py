@@ -183,3 +183,20 @@ def test_cli_linear_probe_on_a_node_trains_on_its_cached_features(tmp_path, caps
     assert "weights from" in captured.err and "conv" in captured.err
     assert cli.main(["train", str(path), "--linear-probe", "nope"]) == 2
     assert "no node 'nope'" in capsys.readouterr().err
+
+
+def test_cached_and_plain_runs_agree_on_a_tiny_seeded_case(tmp_path):
+    """Fast twin of the slow test above: the same history and accuracy, cache or not."""
+    import keras
+
+    results = []
+    for cache in (False, True):
+        keras.utils.set_random_seed(0)
+        results.append(run_training(tiny(), RunConfig(epochs=2, batch_size=64, lr=0.01,
+                                                      feature_cache=cache, telemetry=False),
+                                    run_dir=tmp_path / str(cache), freeze=["conv"]))
+    plain, cached = results
+    assert plain.status == cached.status == "finished"
+    assert abs(plain.evaluation["accuracy"] - cached.evaluation["accuracy"]) <= 0.01
+    for a, b in zip(plain.history, cached.history, strict=True):
+        assert abs(a["loss"] - b["loss"]) < 1e-3
