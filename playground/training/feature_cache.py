@@ -86,6 +86,47 @@ def find_cut(graph: Graph, analysis: Any, layers_by_node: dict[str, list[Any]] |
     return best
 
 
+def choose_cut(graph: Graph, analysis: Any, layers_by_node: dict[str, list[Any]], *,
+               enabled: bool, random_input: bool, run_dir: str | None, resume: bool
+               ) -> Cut | None:
+    """The cut a run trains on, consistent with its checkpoint.
+
+    A fresh run uses :func:`find_cut` when ``enabled`` and nothing random runs on the input
+    (augmentation), and records the cut in ``feature_cache/cut.json`` of the run folder. A
+    resumed run follows its checkpoint (the head's weights, or the full model's): the recorded
+    cut, or none; a checkpoint of cached training with settings that no longer allow the cut
+    is refused with a message rather than loaded into the wrong model.
+    """
+    import json
+    from pathlib import Path
+
+    cut = find_cut(graph, analysis, layers_by_node) if enabled and not random_input else None
+    if run_dir is None:
+        return cut
+    marker = Path(run_dir) / CACHE_FOLDER / "cut.json"
+    if resume and (Path(run_dir) / "backup").exists():
+        try:
+            recorded = json.loads(marker.read_text(encoding="utf-8")).get("node")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if recorded is None:
+            return None                     # the checkpoint holds the full model's training
+        found = find_cut(graph, analysis, layers_by_node)
+        if random_input or found is None or found.node != recorded:
+            raise PlaygroundError(
+                f"{run_dir}: this run's checkpoint was trained on the cached features of node "
+                f"{recorded}; resume it with the same frozen nodes and without augmentation")
+        return found
+    if cut is not None:
+        from playground.core.atomic import write_text_atomic
+
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(marker, json.dumps({"node": cut.node}))
+    elif marker.exists():
+        marker.unlink()
+    return cut
+
+
 def cache_budget() -> int:
     """Bytes of features kept in memory: a quarter of the available memory."""
     from playground.keras_build.compile import available_memory_bytes

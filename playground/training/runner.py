@@ -328,8 +328,10 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         from playground.training import feature_cache
 
         # A frozen, deterministic prefix runs once per image; the epochs train the rest.
-        cut = (feature_cache.find_cut(graph, analysis, built.layers_by_node)
-               if config.feature_cache and augmenter is None else None)
+        cut = feature_cache.choose_cut(
+            graph, analysis, built.layers_by_node, enabled=config.feature_cache,
+            random_input=augmenter is not None, resume=resume,
+            run_dir=str(run_dir) if run_dir is not None else None)
         if cut is not None:
             def compile_head(head):
                 with strategy.scope(), device.precision_policy(config.mixed_precision):

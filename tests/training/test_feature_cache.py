@@ -200,3 +200,32 @@ def test_cached_and_plain_runs_agree_on_a_tiny_seeded_case(tmp_path):
     assert abs(plain.evaluation["accuracy"] - cached.evaluation["accuracy"]) <= 0.01
     for a, b in zip(plain.history, cached.history, strict=True):
         assert abs(a["loss"] - b["loss"]) < 1e-3
+
+
+def test_stop_and_resume_on_cached_features_follows_the_checkpoint(tmp_path):
+    import threading
+
+    stop = threading.Event()
+
+    def sink(event):
+        if event["kind"] == "batch" and event["step"] >= 2:
+            stop.set()
+
+    run = tmp_path / "run"
+    config = RunConfig(epochs=3, batch_size=64, lr=0.01, telemetry=False)
+    first = run_training(tiny(), config, sink=sink, stop=stop, run_dir=run, freeze=["conv"])
+    assert first.status == "stopped" and [r["epoch"] for r in first.history] == [1]
+    assert (run / "feature_cache" / "cut.json").is_file() and (run / "backup").is_dir()
+    events: list[dict] = []
+    second = run_training(tiny(), config, sink=events.append, run_dir=run, resume=True,
+                          freeze=["conv"])
+    assert second.status == "finished", second.message
+    assert [e for e in events if e["kind"] == "start"][0]["initial_epoch"] == 1
+    assert [r["epoch"] for r in second.history] == [1, 2, 3]
+    # Resuming that checkpoint without the cut (augmentation now) is refused, not misloaded.
+    stop.clear()
+    run_training(tiny(), config, sink=sink, stop=stop, run_dir=tmp_path / "again",
+                 freeze=["conv"])
+    third = run_training(tiny(), RunConfig(epochs=3, batch_size=64, augment=["flip"]),
+                         run_dir=tmp_path / "again", resume=True, freeze=["conv"])
+    assert third.status == "error" and "cached features of node flatten" in third.message
