@@ -155,6 +155,53 @@ def compute_features(prefix: Any, x: np.ndarray, batch_size: int, path: str | No
     return out
 
 
+def compute_stream_features(prefix: Any, batches: Any, path: str | None = None,
+                            budget: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``prefix`` over a streamed, unshuffled, unaugmented ``tf.data`` pipeline of
+    ``(images, labels)`` batches, once: (features, labels). Batches are kept in memory until
+    they pass ``budget``, then everything goes on to a ``.npy`` file at ``path``, so a folder of
+    photos larger than memory is cached on disk."""
+    budget = cache_budget() if budget is None else budget
+    parts: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    held = 0
+    spill = None
+    count = 0
+    shape: tuple[int, ...] = ()
+    try:
+        for images, y in batches:
+            features = np.asarray(prefix.predict_on_batch(images), np.float32)
+            shape = features.shape[1:]
+            labels.append(np.asarray(y).astype(np.int64))
+            count += len(features)
+            if spill is not None:
+                spill.write(features.tobytes())
+                continue
+            parts.append(features)
+            held += features.nbytes
+            if path is not None and held > budget:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                spill = open(path + ".raw", "wb")  # noqa: SIM115 - closed in finally
+                for part in parts:
+                    spill.write(part.tobytes())
+                parts = []
+    finally:
+        if spill is not None:
+            spill.close()
+    y_all = np.concatenate(labels) if labels else np.zeros((0,), np.int64)
+    if spill is None:
+        feats = np.concatenate(parts) if parts else np.zeros((0, *shape), np.float32)
+        return feats, y_all
+    raw = np.memmap(path + ".raw", dtype=np.float32, mode="r", shape=(count, *shape))
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(count, *shape))
+    for start in range(0, count, 4096):
+        out[start:start + 4096] = raw[start:start + 4096]
+    out.flush()
+    del raw
+    os.unlink(path + ".raw")
+    return out, y_all
+
+
 def _feature_dataset(features: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool,
                      seed: int):
     """The same order as the image pipeline (``adapt.make_dataset``) for in-memory features; a
@@ -203,23 +250,40 @@ class CachedFit:
     on_disk: bool
 
 
-def fit_on_features(built: Any, cut: Cut, *, x_train: np.ndarray, y_train: np.ndarray,
-                    x_val: np.ndarray, y_val: np.ndarray, batch_size: int, seed: int,
+def _features(prefix: Any, x: Any, y: Any, batch_size: int, path: str | None
+              ) -> tuple[np.ndarray | None, Any]:
+    """Arrays (``x`` images, ``y`` labels) or a ``tf.data`` pipeline of (images, labels)."""
+    if x is None:
+        return None, y
+    if hasattr(x, "element_spec"):
+        return compute_stream_features(prefix, x, path)
+    if not len(x):
+        return None, y
+    return compute_features(prefix, x, batch_size, path), y
+
+
+def fit_on_features(built: Any, cut: Cut, *, x_train: Any, y_train: Any,
+                    x_val: Any, y_val: Any, batch_size: int, seed: int,
                     epochs: int, callbacks: list[Any], compile_head: Callable[[Any], None],
                     targets: Callable[[Any], Any] | None = None, run_dir: str | None = None,
                     log: Callable[[str], None] = lambda text: None) -> CachedFit:
-    """Compute the cut's features once, then ``fit`` the head on them for ``epochs``."""
+    """Compute the cut's features once, then ``fit`` the head on them for ``epochs``.
+
+    ``x_train``/``x_val``: adapted image arrays with their labels ``y_*``, or streamed
+    ``tf.data`` pipelines of (images, labels) batches in a fixed order without augmentation
+    (``y_*`` then None); ``x_val`` may be None or empty."""
     import time
 
     prefix, head = split_model(built, cut)
     compile_head(head)
     t0 = time.perf_counter()
     folder = os.path.join(run_dir, CACHE_FOLDER) if run_dir is not None else None
-    f_train = compute_features(prefix, x_train, batch_size,
-                               os.path.join(folder, "train.npy") if folder else None)
-    f_val = compute_features(prefix, x_val, batch_size,
-                             os.path.join(folder, "val.npy") if folder else None) \
-        if len(x_val) else None
+    f_train, y_train = _features(prefix, x_train, y_train, batch_size,
+                                 os.path.join(folder, "train.npy") if folder else None)
+    f_val, y_val = _features(prefix, x_val, y_val, batch_size,
+                             os.path.join(folder, "val.npy") if folder else None)
+    if f_val is not None and not len(f_val):
+        f_val = None
     seconds = time.perf_counter() - t0
     on_disk = isinstance(f_train, np.memmap)
     size = f_train.nbytes + (f_val.nbytes if f_val is not None else 0)

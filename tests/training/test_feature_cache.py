@@ -229,3 +229,49 @@ def test_stop_and_resume_on_cached_features_follows_the_checkpoint(tmp_path):
     third = run_training(tiny(), RunConfig(epochs=3, batch_size=64, augment=["flip"]),
                          run_dir=tmp_path / "again", resume=True, freeze=["conv"])
     assert third.status == "error" and "cached features of node flatten" in third.message
+
+
+def test_streamed_batches_are_cached_in_memory_or_spilled_to_disk(tmp_path):
+    """A tf.data pipeline (the streaming folder source) gives the same features and labels as
+    the arrays; past the budget they go to a .npy in the run folder."""
+    import keras
+    import tensorflow as tf
+
+    from playground.keras_build.compile import build
+    from playground.training.feature_cache import (
+        compute_features,
+        compute_stream_features,
+        fit_on_features,
+        split_model,
+    )
+
+    graph = tiny()
+    graph.set_trainable("conv", False)
+    built = build(graph)
+    cut = find_cut(graph, built.analysis, built.layers_by_node)
+    prefix, _ = split_model(built, cut)
+    data = load_digits()
+    x = data.x[:300].astype("float32") / 255.0
+    y = data.y[:300]
+    stream = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    expected = compute_features(prefix, x, 32)
+    kept, ky = compute_stream_features(prefix, stream, str(tmp_path / "a.npy"), budget=10**9)
+    assert not isinstance(kept, np.memmap) and not (tmp_path / "a.npy").exists()
+    np.testing.assert_allclose(kept, expected, atol=1e-6)
+    np.testing.assert_array_equal(ky, y)
+    spilled, sy = compute_stream_features(prefix, stream, str(tmp_path / "c" / "b.npy"),
+                                          budget=1000)
+    assert isinstance(spilled, np.memmap) and sorted(p.name for p in (tmp_path / "c").iterdir()
+                                                     ) == ["b.npy"]
+    np.testing.assert_allclose(np.load(tmp_path / "c" / "b.npy"), expected, atol=1e-6)
+    np.testing.assert_array_equal(sy, y)
+
+    def compile_head(head):
+        head.compile(optimizer=keras.optimizers.Adam(0.01),
+                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    fitted = fit_on_features(built, cut, x_train=stream, y_train=None, x_val=None, y_val=None,
+                             batch_size=32, seed=0, epochs=5, callbacks=[],
+                             compile_head=compile_head, run_dir=str(tmp_path / "run"))
+    accuracy = np.mean(built.model.predict(x, verbose=0).argmax(1) == y)
+    assert fitted.cut.node == "flatten" and accuracy > 0.6
