@@ -40,7 +40,7 @@ class ExportSource:
         n = self.num_classes
         known = self.class_names
         if known is not None and len(known) == n and all(isinstance(c, str) for c in known):
-            return list(known), True
+            return [_utf8(c) for c in known], True
         return [str(i) for i in range(n)], False
 
     @classmethod
@@ -57,7 +57,10 @@ class ExportSource:
         shape = tuple(result.model_shape) if result.model_shape else \
             model_shape_of(result.model)
         dataset = result.dataset
-        names = getattr(dataset, "class_names", None)
+        try:
+            names = getattr(dataset, "class_names", None)
+        except Exception:  # noqa: BLE001 - unknown names are served as indices
+            names = None
         if not names and result.run_dir:
             names = class_names_of_run(result.run_dir)
         raw = raw_channels_of(dataset, result.raw_shape, shape)
@@ -65,6 +68,15 @@ class ExportSource:
         return cls(result.model, shape, raw, list(names) if names else None, where,
                    result.graph, result.built,
                    str(result.run_dir) if result.run_dir else None)
+
+
+def _utf8(name: str) -> str:
+    """A name TensorFlow and JSON can store: undecodable file-name bytes (surrogate escapes)
+    and lone surrogates become U+FFFD."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in name)
 
 
 def model_shape_of(model: Any) -> tuple[int, int, int]:
@@ -79,7 +91,11 @@ def model_shape_of(model: Any) -> tuple[int, int, int]:
 
 def raw_channels_of(dataset: Any, raw_shape: Any, model_shape: tuple[int, int, int]) -> int:
     """Channels of the images as decoded from the data (1 gray, 3 RGB), else the model's."""
-    for shape in (getattr(dataset, "image_shape", None), raw_shape):
+    try:
+        own = getattr(dataset, "image_shape", None)
+    except Exception:  # noqa: BLE001 - a streamed dataset may not know it; fall back
+        own = None
+    for shape in (own, raw_shape):
         try:
             c = int(shape[-1])  # type: ignore[index]
         except (TypeError, ValueError, IndexError):

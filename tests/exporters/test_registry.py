@@ -80,3 +80,17 @@ def test_a_new_format_is_one_module(tmp_path, graph_file, monkeypatch, capsys):
     assert out.read_text().split() == ["input", "conv", "pool", "flatten", "out"]
     assert cli.main(["export", str(graph_file), "--format", "names", "--out", str(out)]) == 1
     assert "pass --force" in capsys.readouterr().err
+
+
+def test_class_names_known_unknown_and_unencodable():
+    """Names of the wrong count are unknown (indices); undecodable file-name bytes and lone
+    surrogates become U+FFFD so the SavedModel and its JSON can hold them."""
+    from types import SimpleNamespace
+
+    from playground.exporters.source import ExportSource
+
+    model = SimpleNamespace(outputs=[SimpleNamespace(shape=(None, 3))])
+    source = ExportSource(model, (8, 8, 1), 1, ["a", "b"])
+    assert source.names() == (["0", "1", "2"], False)
+    source.class_names = ["caf\udce9", "\ud800x", "ok"]
+    assert source.names() == (["caf\ufffd", "\ufffdx", "ok"], True)

@@ -21,12 +21,16 @@ from tests.ui.conftest import load_into  # noqa: E402
 def answer_weights_question(button_text: str | None, asked: list[str]) -> None:
     """Click a button of the export-weights question once it is shown (None: Cancel)."""
 
+    tries = [0]
+
     def click() -> None:
         box = next((w for w in QApplication.topLevelWidgets()
                     if isinstance(w, QMessageBox) and w.objectName() == "exportWeightsQuestion"
                     and w.isVisible()), None)
         if box is None:
-            QTimer.singleShot(20, click)
+            tries[0] += 1
+            if tries[0] < 250:          # about 5 s, then the test's own assertions fail
+                QTimer.singleShot(20, click)
             return
         asked.append(box.text())
         if button_text is None:
