@@ -13,7 +13,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E4
 
 from playground.data.digits import load_digits  # noqa: E402
 from playground.training.config import RunConfig  # noqa: E402
-from tests.exporters.serving_checks import load, manifest, serve  # noqa: E402
+from tests.exporters.serving_checks import (  # noqa: E402
+    check_contract,
+    load,
+    manifest,
+    serve,
+)
 from tests.training.helpers import tiny  # noqa: E402
 from tests.ui.conftest import load_into  # noqa: E402
 
@@ -75,6 +80,7 @@ def test_file_export_after_a_run_exports_the_runs_weights(trained, qtbot, tmp_pa
     assert (out / "saved_model.pb").is_file()
     assert abs(accuracy_of(out, result) - result.evaluation["accuracy"]) < 1e-6
     assert manifest(out)["weights"] == f"run {result.run_dir}"
+    check_contract(out, load_digits().x[:6], 10)      # another size, PNG and JPEG bytes
     qtbot.waitUntil(lambda: "weights of run" in trained.statusBar().currentMessage())
 
 
