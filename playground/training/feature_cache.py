@@ -87,8 +87,8 @@ def find_cut(graph: Graph, analysis: Any, layers_by_node: dict[str, list[Any]] |
 
 
 def choose_cut(graph: Graph, analysis: Any, layers_by_node: dict[str, list[Any]], *,
-               enabled: bool, random_input: bool, run_dir: str | None, resume: bool
-               ) -> Cut | None:
+               enabled: bool, random_input: bool, run_dir: str | None, resume: bool,
+               log: Callable[[str], None] = lambda text: None) -> Cut | None:
     """The cut a run trains on, consistent with its checkpoint.
 
     A fresh run uses :func:`find_cut` when ``enabled`` and nothing random runs on the input
@@ -101,6 +101,12 @@ def choose_cut(graph: Graph, analysis: Any, layers_by_node: dict[str, list[Any]]
     from pathlib import Path
 
     cut = find_cut(graph, analysis, layers_by_node) if enabled and not random_input else None
+    if cut is None and enabled and random_input:
+        could = find_cut(graph, analysis, layers_by_node)
+        if could is not None:
+            log(f"feature cache: not used; the frozen nodes up to {could.node} could run once "
+                "per image, but augmentation changes the images every epoch (--augment none "
+                "to train on cached features)")
     if run_dir is None:
         return cut
     marker = Path(run_dir) / CACHE_FOLDER / "cut.json"

@@ -331,7 +331,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         cut = feature_cache.choose_cut(
             graph, analysis, built.layers_by_node, enabled=config.feature_cache,
             random_input=augmenter is not None, resume=resume,
-            run_dir=str(run_dir) if run_dir is not None else None)
+            run_dir=str(run_dir) if run_dir is not None else None, log=log)
         if cut is not None:
             def compile_head(head):
                 with strategy.scope(), device.precision_policy(config.mixed_precision):

@@ -135,7 +135,10 @@ def test_augmentation_runs_every_epoch_so_nothing_is_cached(tmp_path):
     result = run_training(tiny(), RunConfig(epochs=1, batch_size=64, augment=["flip"]),
                           run_dir=tmp_path / "r", sink=events.append, freeze=["conv"])
     assert result.status == "finished"
-    assert not any("feature cache" in e.get("text", "") for e in events)
+    texts = [e.get("text", "") for e in events]
+    assert not any(t.startswith("feature cache: the frozen") for t in texts)
+    assert any(t.startswith("feature cache: not used; the frozen nodes up to flatten") and
+               "--augment none" in t for t in texts)
 
 
 def test_features_over_the_budget_go_to_a_file_in_the_run_folder(tmp_path):
