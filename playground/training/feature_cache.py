@@ -272,16 +272,22 @@ def fit_on_features(built: Any, cut: Cut, *, x_train: Any, y_train: Any,
                     x_val: Any, y_val: Any, batch_size: int, seed: int,
                     epochs: int, callbacks: list[Any], compile_head: Callable[[Any], None],
                     targets: Callable[[Any], Any] | None = None, run_dir: str | None = None,
-                    log: Callable[[str], None] = lambda text: None) -> CachedFit:
+                    log: Callable[[str], None] = lambda text: None,
+                    model_scope: Callable[[], Any] | None = None) -> CachedFit:
     """Compute the cut's features once, then ``fit`` the head on them for ``epochs``.
 
     ``x_train``/``x_val``: adapted image arrays with their labels ``y_*``, or streamed
     ``tf.data`` pipelines of (images, labels) batches in a fixed order without augmentation
-    (``y_*`` then None); ``x_val`` may be None or empty."""
+    (``y_*`` then None); ``x_val`` may be None or empty. ``model_scope``: a context (the
+    run's precision policy) in which the head model is made and compiled."""
+    import contextlib
     import time
 
-    prefix, head = split_model(built, cut)
-    compile_head(head)
+    # The head is a new Model: made under the run's dtype policy (mixed precision), so that
+    # compile wraps its optimizer in a loss scaler as it did the full model's.
+    with (model_scope or contextlib.nullcontext)():
+        prefix, head = split_model(built, cut)
+        compile_head(head)
     t0 = time.perf_counter()
     folder = os.path.join(run_dir, CACHE_FOLDER) if run_dir is not None else None
     f_train, y_train = _features(prefix, x_train, y_train, batch_size,

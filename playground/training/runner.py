@@ -334,7 +334,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
             run_dir=str(run_dir) if run_dir is not None else None, log=log)
         if cut is not None:
             def compile_head(head):
-                with strategy.scope(), device.precision_policy(config.mixed_precision):
+                with strategy.scope():
                     head.compile(optimizer=_optimizer(config), loss=model.loss,
                                  metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],
                                  jit_compile=bool(config.xla))
@@ -344,7 +344,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                 batch_size=global_batch, seed=config.seed, epochs=config.epochs,
                 callbacks=callbacks, compile_head=compile_head,
                 targets=targets if n_out > 1 else None,
-                run_dir=str(run_dir) if run_dir is not None else None, log=log)
+                run_dir=str(run_dir) if run_dir is not None else None, log=log,
+                model_scope=lambda: device.precision_policy(config.mixed_precision))
             feature_cache.save_best_of_full_model(progress, fitted.head, model,
                                                   str(run_dir) if run_dir is not None else None)
         else:

@@ -278,3 +278,26 @@ def test_streamed_batches_are_cached_in_memory_or_spilled_to_disk(tmp_path):
                              compile_head=compile_head, run_dir=str(tmp_path / "run"))
     accuracy = np.mean(built.model.predict(x, verbose=0).argmax(1) == y)
     assert fitted.cut.node == "flatten" and accuracy > 0.6
+
+
+def test_mixed_precision_head_gets_a_loss_scaler(tmp_path, monkeypatch):
+    import keras
+
+    from playground.training import feature_cache
+
+    heads = []
+    real = feature_cache.fit_on_features
+
+    def spy(*args, **kwargs):
+        fitted = real(*args, **kwargs)
+        heads.append(fitted.head)
+        return fitted
+
+    monkeypatch.setattr(feature_cache, "fit_on_features", spy)
+    result = run_training(tiny(), RunConfig(epochs=1, batch_size=64, mixed_precision=True,
+                                            telemetry=False), keep_runs=False, freeze=["conv"])
+    assert result.status == "finished", result.message
+    (head,) = heads
+    assert head.dtype_policy.name == "mixed_float16"
+    assert isinstance(head.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert keras.config.dtype_policy().name == "float32"     # restored after the run
