@@ -24,14 +24,15 @@ from playground.core.shapes import analyze
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="graph file (.json)")
-    parser.add_argument("--format", required=True, choices=("keras", "savedmodel", "python"),
-                        help="keras: a .keras model file; savedmodel: a TensorFlow SavedModel "
-                             "folder (for TF Serving / TFLite converters); python: a standalone "
-                             "Keras script that rebuilds the model")
+    from playground.exporters import all_formats
+
+    parser.add_argument("--format", required=True, choices=[f.name for f in all_formats()],
+                        help="; ".join(f.help for f in all_formats()))
     parser.add_argument("--out", required=True, metavar="PATH", help="where to write")
     parser.add_argument("--init-weights", metavar="W",
                         help="start from these weights: a .keras model, a .weights.h5/.h5 "
-                             "file, or 'imagenet' for keras.applications twins")
+                             "file, a run folder (its class names travel with a SavedModel), "
+                             "or 'imagenet' for keras.applications twins")
     parser.add_argument("--force", action="store_true", help="replace an existing target")
     add_retarget_args(parser)
     parser.set_defaults(run=wrap(run))
@@ -60,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
             print(hint)
         return 1
 
-    from playground.keras_build import export
     from playground.keras_build.compile import build
 
     built = build(graph, analysis)
@@ -73,15 +73,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: no layer of {args.init_weights} matches the graph by name and shape; "
                   "nothing written", file=sys.stderr)
             return 1
-    if args.format == "keras":
-        path = export.save_keras(model, args.out, args.force)
-    elif args.format == "savedmodel":
-        path = export.export_savedmodel(model, args.out, args.force)
-    else:
-        from playground.keras_build.codegen import generate
+    from playground.exporters import write as write_export
+    from playground.exporters.source import ExportSource, class_names_of_run, run_dir_of
 
-        path = export.write_python(generate(built, graph, source=args.file), args.out,
-                                   args.force)
+    weights, names = "untrained", None
+    if args.init_weights:
+        weights = args.init_weights
+        run_dir = run_dir_of(args.init_weights) if args.init_weights != "imagenet" else None
+        names = class_names_of_run(run_dir) if run_dir else None
+    source = ExportSource.from_built(built, graph, weights=weights, class_names=names,
+                                     script_source=args.file)
+    path = write_export(args.format, source, args.out, args.force)
     print(f"wrote {path} ({args.format}, {analysis.total_params:,} params)")
     return 0
 
@@ -124,6 +126,9 @@ def init_weights(model, graph, spec: str):
         from playground.keras_build.imagenet import load_imagenet
 
         return load_imagenet(model, graph)
+    from playground.exporters.source import run_dir_of, run_weights_file
     from playground.keras_build.weights import load_weights
 
+    if os.path.isdir(spec) and run_dir_of(spec):
+        spec = run_weights_file(spec)   # a run folder: its trained weights
     return load_weights(model, spec)

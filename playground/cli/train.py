@@ -67,12 +67,23 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "the layers whose names and shapes match and says which; 'imagenet' for "
                              "keras.applications twins (VGG16, ResNet50, MobileNet...)")
     parser.add_argument("--freeze", metavar="ID[,ID...]", help="node ids to freeze")
+    parser.add_argument("--linear-probe", metavar="NODE",
+                        help="train a linear classifier on the features of NODE: NODE and the "
+                             "nodes before it frozen (load them with --init-weights), then "
+                             "pooling and one softmax Dense layer; the features are computed "
+                             "once per image")
+    parser.add_argument("--probe-pool", choices=["avg", "flatten"], default="avg",
+                        help="--linear-probe on a spatial output: global average pooling "
+                             "(default) or flatten")
+    parser.add_argument("--no-feature-cache", action="store_true",
+                        help="run the frozen prefix every epoch instead of once per image")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model")
     parser.add_argument("--force", action="store_true",
                         help="let --save replace an existing model file (never a device, FIFO "
                              "or folder)")
     parser.add_argument("--export", metavar="DIR", help="export a SavedModel that takes raw "
-                                                        "images (0..255) and returns probabilities")
+                                                        "images of any size (0..255, or JPEG/PNG "
+                                                        "bytes) and returns probabilities")
     parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")
@@ -194,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
             overrides["xla"] = True
         if args.class_weights:
             overrides["class_weights"] = True
+        if args.no_feature_cache:
+            overrides["feature_cache"] = False
         config = RunConfig.from_dict(overrides, source="options", base=base)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -223,6 +236,14 @@ def run(args: argparse.Namespace) -> int:
 
         for note in killed_runs(runs_root()):
             _say(f"note: {note}", sys.stderr)
+    if args.linear_probe:
+        from playground.training.feature_cache import linear_probe_graph
+
+        try:
+            graph = linear_probe_graph(graph, args.linear_probe, args.probe_pool)
+        except PlaygroundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     dataset = _scan_dataset(graph, config)  # bad files named now, before TensorFlow loads
     freeze = [f.strip() for f in args.freeze.split(",") if f.strip()] if args.freeze else None
     chief = config.strategy != "multiworker" or _is_chief()

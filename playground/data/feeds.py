@@ -118,6 +118,24 @@ class DataFeeds:
                             cache=self.cache, split="val", on_skip=self._skipped).dataset
         return train, val
 
+    def ordered(self, batch_size: int) -> tuple[Any, Any, Any, Any]:
+        """``(x_train, y_train, x_val, y_val)`` in a fixed order, without augmentation, for one
+        pass over the images (the feature cache): arrays, or for a streamed set ``tf.data``
+        pipelines of (images, labels) batches with ``y_*`` None."""
+        if not self.streamed:
+            return self.x_train, self.y_train, self.x_val, self.y_val
+        from playground.data.stream import make_feed
+
+        paths = self.data.paths
+
+        def feed(rows: np.ndarray, labels: np.ndarray, split: str) -> Any:
+            return make_feed([paths[i] for i in rows], labels, self.shape, batch_size,
+                             train=False, seed=self.config.seed, policy=self.data.bad_images,
+                             split=split, on_skip=self._skipped, to_device=False).dataset
+
+        val = feed(self.split.val, self.y_val, "val") if self.n_val else None
+        return feed(self.split.train, self.y_train, "train"), None, val, None
+
     def _skipped(self, path: str) -> None:
         if path not in self.skipped:
             self.skipped.append(path)

@@ -9,7 +9,6 @@ is replaced only with ``force`` (a trained model is expensive to lose).
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tempfile
@@ -19,7 +18,7 @@ from typing import Any
 from playground.core.atomic import replace_dir_atomic, write_text_atomic
 from playground.core.errors import PlaygroundError
 
-FORMATS = ("keras", "savedmodel", "python")
+FORMATS = ("keras", "savedmodel", "python")  # the built-in ones; see playground.exporters
 
 
 class ExportError(PlaygroundError):
@@ -27,13 +26,23 @@ class ExportError(PlaygroundError):
 
 
 def check_target(path: str | os.PathLike[str], fmt: str, force: bool = False) -> Path:
-    """Validate ``path`` before any expensive work (building the model can take seconds)."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    """Validate ``path`` before any expensive work (building the model can take seconds).
+
+    ``fmt`` names a format of the registry (:mod:`playground.exporters`); its kind (file or
+    folder), ending and marker file decide what is accepted."""
+    from playground.exporters import UnknownFormat, get
+
+    try:
+        spec = get(fmt)
+    except UnknownFormat as exc:
+        raise ExportError(str(exc)) from None
     target = Path(path)
-    if fmt == "keras" and target.suffix != ".keras":
+    if spec.kind == "file" and spec.suffix == ".keras" and target.suffix != ".keras":
         raise ExportError(f"{target}: a Keras model file must end in .keras "
                           f"(try --out {target.with_suffix('.keras')})")
+    if spec.kind == "file" and spec.require_suffix and not target.name.endswith(spec.suffix):
+        raise ExportError(f"{target}: a {spec.name} file must end in {spec.suffix} "
+                          f"(try --out {target}{spec.suffix})")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise ExportError(f"{target}: the folder {parent} does not exist")
@@ -42,14 +51,14 @@ def check_target(path: str | os.PathLike[str], fmt: str, force: bool = False) ->
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ExportError(f"{target}: cannot write into the folder {parent} (permission denied)")
     if target.exists() or target.is_symlink():
-        if fmt == "savedmodel":
+        if spec.kind == "folder":
             if not target.is_dir():
                 raise ExportError(f"{target}: exists and is not a folder; a SavedModel is a "
                                   "folder, choose another path")
             if not force:
                 raise ExportError(f"{target}: the folder already exists; pass --force to "
                                   "replace it")
-            if not (target / "saved_model.pb").exists() and any(target.iterdir()):
+            if not (target / spec.marker).exists() and any(target.iterdir()):
                 raise ExportError(f"{target}: the folder exists and is not a SavedModel; "
                                   "refusing to replace it even with --force")
         else:
@@ -90,19 +99,26 @@ def save_keras(model: Any, path: str | os.PathLike[str], force: bool = False) ->
     return target
 
 
-def export_savedmodel(model: Any, path: str | os.PathLike[str], force: bool = False) -> Path:
-    """``model.export`` (TensorFlow SavedModel with a ``serve`` endpoint) into a staging folder
-    beside the target, then swapped in with ``replace_dir_atomic``."""
+def export_savedmodel(model: Any, path: str | os.PathLike[str], force: bool = False, *,
+                      source: Any = None) -> Path:
+    """The one SavedModel writer (every export path comes here): the serving contract of
+    :mod:`playground.exporters.serving` written into a staging folder beside the target, then
+    swapped in with ``replace_dir_atomic``. ``source`` (an ``ExportSource``) carries the class
+    names and raw channels; without it the model's own input channels and index names serve."""
+    from playground.exporters.serving import write_savedmodel
+    from playground.exporters.source import ExportSource, model_shape_of
+
     target = check_target(path, "savedmodel", force)
+    if source is None:
+        shape = model_shape_of(model)
+        source = ExportSource(model, shape, shape[-1])
     parent = target.parent if str(target.parent) else Path(".")
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:
         raise _oserror(target, exc) from None
     try:
-        # Keras prints its endpoint listing to stdout; our CLI prints its own line.
-        with contextlib.redirect_stdout(io.StringIO()):
-            model.export(str(staging), format="tf_saved_model", verbose=False)
+        write_savedmodel(source, staging)
         replace_dir_atomic(staging, target)
     except OSError as exc:
         raise _oserror(target, exc) from None

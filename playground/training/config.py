@@ -51,6 +51,7 @@ class RunConfig:
     bad_images: str = "stop"       # folders/CSV: an unreadable image stops the run, or "skip"
     cache: str = "auto"            # folders/CSV: decoded-image cache: auto, memory, file, none
     class_weights: bool = False    # weight the loss by inverse class frequency (unbalanced data)
+    feature_cache: bool = True     # a frozen, deterministic prefix runs once per image
 
     def validate(self, source: str = "run settings") -> RunConfig:
         def bad(key: str, why: str) -> ConfigError:

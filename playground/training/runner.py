@@ -405,26 +405,52 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                             train_samples=feeds.n_train, val_samples=feeds.n_val,
                             global_batch=global_batch, callbacks=callbacks)
         else:
-            # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
-            try:
-                with warnings.catch_warnings():
-                    # A streamed split whose length TensorFlow cannot know in advance (skipped
-                    # files, device prefetch) ends each epoch this way; it is not a problem.
-                    warnings.filterwarnings("ignore", message="Your input ran out of data")
-                    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                              callbacks=callbacks, verbose=0, shuffle=False,
-                              class_weight=class_weight)
-            except StopBeforeTraining:
-                raise
-            except Exception as exc:  # a file that fails to decode mid-epoch: name it
-                culprit = feeds.name_bad_file(exc) if _is_decode_error(exc) else None
-                if culprit is None:
-                    raise
-                from playground.data.dataset import DatasetError
+            from playground.training import feature_cache
 
-                raise DatasetError(culprit) from None
-            if feeds.skipped:
-                log(f"skipped {len(feeds.skipped)} unreadable image(s) during training")
+            # A frozen, deterministic prefix runs once per image; the epochs train the rest.
+            cut = feature_cache.choose_cut(
+                graph, analysis, built.layers_by_node, enabled=config.feature_cache,
+                random_input=augmenter is not None, resume=resume,
+                run_dir=str(run_dir) if run_dir is not None else None, log=log)
+            if cut is not None:
+                def compile_head(head):
+                    with strategy.scope():
+                        head.compile(optimizer=_optimizer(config), loss=model.loss,
+                                     metrics=[["accuracy"]] * n_out if n_out > 1
+                                     else ["accuracy"], jit_compile=bool(config.xla))
+
+                x_tr, y_tr, x_va, y_va = feeds.ordered(global_batch)
+                fitted = feature_cache.fit_on_features(
+                    built, cut, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va,
+                    batch_size=global_batch, seed=config.seed, epochs=config.epochs,
+                    callbacks=callbacks, compile_head=compile_head,
+                    targets=targets if n_out > 1 else None,
+                    run_dir=str(run_dir) if run_dir is not None else None, log=log,
+                    model_scope=lambda: device.precision_policy(config.mixed_precision))
+                feature_cache.save_best_of_full_model(progress, fitted.head, model,
+                                                      str(run_dir) if run_dir is not None
+                                                      else None)
+            else:
+                # shuffle=False: the tf.data pipeline already shuffles (Keras warns otherwise).
+                try:
+                    with warnings.catch_warnings():
+                        # A streamed split whose length TensorFlow cannot know in advance (skipped
+                        # files, device prefetch) ends each epoch this way; it is not a problem.
+                        warnings.filterwarnings("ignore", message="Your input ran out of data")
+                        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                                  callbacks=callbacks, verbose=0, shuffle=False,
+                                  class_weight=class_weight)
+                except StopBeforeTraining:
+                    raise
+                except Exception as exc:  # a file that fails to decode mid-epoch: name it
+                    culprit = feeds.name_bad_file(exc) if _is_decode_error(exc) else None
+                    if culprit is None:
+                        raise
+                    from playground.data.dataset import DatasetError
+
+                    raise DatasetError(culprit) from None
+                if feeds.skipped:
+                    log(f"skipped {len(feeds.skipped)} unreadable image(s) during training")
     except StopBeforeTraining:
         _stopped_early(result, stop, emit, "before the first training step")
         return result
@@ -474,11 +500,14 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         _save_keras(model, save_path)
         log(f"saved {save_path}")
     if export_dir:
-        from playground.training.export import export_savedmodel
+        from playground.exporters import write as write_export
+        from playground.exporters.source import ExportSource
 
-        export_savedmodel(model, export_dir, dataset.image_shape, model_shape)
-        log(f"exported SavedModel to {export_dir} (input: raw {dataset.image_shape} images "
-            "0..255)")
+        source = ExportSource.from_result(result)
+        os.makedirs(os.path.dirname(os.path.abspath(export_dir)), exist_ok=True)
+        write_export("savedmodel", source, export_dir, force=True)
+        log(f"exported SavedModel to {export_dir} (input: raw images of any size with "
+            f"{source.raw_channels} channel(s), 0..255; this run's weights)")
     emit({"kind": "done", "status": result.status, "message": result.message,
           "history": result.history, "evaluation": result.evaluation,
           "run_dir": result.run_dir})
@@ -498,15 +527,10 @@ def _is_decode_error(exc: BaseException) -> bool:
 
 
 def _save_keras(model: Any, path: str) -> None:
-    """``.keras`` through a temp file in the same folder, then moved into place."""
+    """``.keras`` through the one atomic writer (``keras_build.export.save_keras``)."""
     if not path.endswith(".keras"):
         raise PlaygroundError(f"--save {path}: the file name must end in .keras")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)[:-6]}.tmp-{os.getpid()}.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from playground.keras_build.export import save_keras
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_keras(model, path, force=True)

@@ -264,10 +264,13 @@ class MainWindow(QMainWindow):
         self.act_save = a("&Save", self.save, K.Save)
         self.act_save_as = a("Save &As...", self.save_as, K.SaveAs)
         self.act_import = a("&Import Keras model...", self.import_dialog)
-        self.act_export_keras = a("Keras model (.keras)...", lambda: self.export_dialog("keras"))
-        self.act_export_saved = a("TensorFlow SavedModel...",
-                                  lambda: self.export_dialog("savedmodel"))
-        self.act_export_python = a("Python script (.py)...", lambda: self.export_dialog("python"))
+        from playground.exporters import all_formats
+
+        self.export_actions = {f.name: a(f.label, lambda n=f.name: self.export_dialog(n))
+                               for f in all_formats()}   # the export registry's formats
+        self.act_export_keras = self.export_actions["keras"]
+        self.act_export_saved = self.export_actions["savedmodel"]
+        self.act_export_python = self.export_actions["python"]
         self.act_export_diagram = a("Export &Diagram (PNG, SVG)...", self.export_diagram_dialog,
                                     tip="Save the diagram as a PNG image or an SVG vector file")
         self.act_quit = a("&Quit", self.close, K.Quit)
@@ -322,7 +325,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_import)
         export_menu = file_menu.addMenu("&Export")
-        for act in (self.act_export_keras, self.act_export_saved, self.act_export_python):
+        for act in self.export_actions.values():
             export_menu.addAction(act)
         file_menu.addAction(self.act_export_diagram)
         file_menu.addSeparator()
@@ -507,6 +510,13 @@ class MainWindow(QMainWindow):
             return
         self.editor.set_trainable(ids, not frozen)
 
+    def _linear_probe(self, node_id: str) -> None:
+        """Show the training panel and train a linear classifier on ``node_id``'s features."""
+        if self.training_dock is not None:
+            self.training_dock.show()
+            self.training_dock.raise_()
+        self.training_panel.train_linear_probe(node_id)
+
     def _context_menu(self, node_id: str, global_pos) -> None:
         menu = self.build_context_menu(node_id)
         menu.exec(global_pos)
@@ -523,6 +533,9 @@ class MainWindow(QMainWindow):
             menu.addAction("Freeze everything up to here",
                            lambda: self.editor.freeze_up_to(node_id))
             menu.addAction("Unfreeze all", self.editor.unfreeze_all)
+            if self.training_panel is not None and node.type != "Input":
+                menu.addAction("Train a linear classifier on these features",
+                               lambda: self._linear_probe(node_id)).setObjectName("linearProbe")
             menu.addSeparator()
             menu.addAction(self.act_copy)
             menu.addAction(self.act_cut)
@@ -800,22 +813,34 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, f"{what} failed", message)
 
     def export_dialog(self, fmt: str) -> None:
+        """After a training run the user chooses the run's weights or the untrained graph
+        (never silently untrained); then where to write, asking before replacing."""
+        from playground.exporters import default_target, get
+        from playground.ui.export_choice import RUN, ask_export_weights, trained_run
+
+        spec = get(fmt)
+        run = trained_run(self.training_panel) if spec.uses_weights else None
+        if run is not None:
+            choice = ask_export_weights(self, run, spec.label.rstrip(".").lower())
+            if choice is None:
+                return
+            run = run if choice == RUN else None
         analysis = self.doc.current_analysis()
-        if not analysis.valid:
+        if run is None and not analysis.valid:
             QMessageBox.warning(self, "Cannot export",
                                 "Fix the graph's errors first (see the Problems panel).")
             return
         stem = (self.doc.path.stem if self.doc.path else self.doc.graph.name or "model")
         stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
-        if fmt == "savedmodel":
-            path = QFileDialog.getExistingDirectory(self, "Export SavedModel into (new folder "
-                                                          "is created inside)")
+        if spec.kind == "folder":
+            path = QFileDialog.getExistingDirectory(self, f"Export {spec.label} into (new "
+                                                          "folder is created inside)")
             if not path:
                 return
-            path = str(Path(path) / f"{stem}_savedmodel")
+            path = default_target(spec, path, stem)
             ask = True  # the folder name is ours: no dialog has asked about replacing it
         else:
-            suffix = ".keras" if fmt == "keras" else ".py"
+            suffix = spec.suffix
             path, _ = QFileDialog.getSaveFileName(self, "Export", f"{stem}{suffix}",
                                                   f"*{suffix}")
             if not path:
@@ -826,7 +851,7 @@ class MainWindow(QMainWindow):
         if ask and os.path.lexists(path) and not self._confirm_replace(path):
             self.show_message(f"export cancelled: {path} kept")
             return
-        self.export_to(fmt, path)
+        self.export_to(fmt, path, run)
 
     def _confirm_replace(self, path: str) -> bool:
         """An export replaces an existing file or folder only when the user says so."""
@@ -834,12 +859,26 @@ class MainWindow(QMainWindow):
 
         return confirm_replace(self, path)
 
-    def export_to(self, fmt: str, path: str) -> FunctionThread:
+    def export_to(self, fmt: str, path: str, run: Any = None) -> FunctionThread:
+        """Write in a worker thread: ``run`` (a training result) exports its weights, else the
+        current graph is built and exported untrained (and the message says so)."""
+        if run is not None:
+            from playground.exporters import write as write_export
+            from playground.exporters.source import ExportSource
+            from playground.ui.export_choice import run_label
+
+            source, label = ExportSource.from_result(run), f"weights of run {run_label(run)}"
+            return self._start_thread(
+                lambda: str(write_export(fmt, source, path, force=True)),
+                lambda out: self.show_message(f"exported to {out} ({label})"), "Export")
         graph = self.doc.graph.copy()
         analysis = self.doc.current_analysis()
         source = str(self.doc.path) if self.doc.path else None
+        from playground.exporters import get
+
+        note = " (untrained weights)" if get(fmt).uses_weights else ""
         return self._start_thread(lambda: export_graph(graph, analysis, fmt, path, source),
-                                  lambda out: self.show_message(f"exported to {out}"),
+                                  lambda out: self.show_message(f"exported to {out}{note}"),
                                   "Export")
 
     def import_dialog(self) -> None:

@@ -261,19 +261,22 @@ class TrainingPanel(QWidget):
         form.addRow(self.freeze_button)
         form.addRow(self.finetune_button)
         form.addRow(self.defaults_button)
-        self.export_keras_button = QPushButton("Save .keras...")
-        self.export_saved_button = QPushButton("Export SavedModel...")
-        self.export_python_button = QPushButton("Export Python script...")
-        self.export_python_button.setToolTip("a script whose build_model() rebuilds the trained "
-                                             "architecture (save the .keras for the weights)")
+        # One button per format of the export registry (playground.exporters).
+        from playground.exporters import all_formats
+
+        self.export_buttons: dict[str, QPushButton] = {}
+        for fmt in all_formats():
+            button = QPushButton(f"Export {fmt.label}")
+            button.setToolTip(f"{fmt.help} (the weights of the last run)" if fmt.uses_weights
+                              else fmt.help)
+            button.clicked.connect(lambda _=False, name=fmt.name: self._export(name))
+            self.export_buttons[fmt.name] = button
+            form.addRow(button)
+        self.export_keras_button = self.export_buttons["keras"]
+        self.export_saved_button = self.export_buttons["savedmodel"]
+        self.export_python_button = self.export_buttons["python"]
         self.export_png_button = QPushButton("Save plots PNG...")
-        self.export_keras_button.clicked.connect(lambda: self._export("keras"))
-        self.export_saved_button.clicked.connect(lambda: self._export("savedmodel"))
-        self.export_python_button.clicked.connect(lambda: self._export("python"))
         self.export_png_button.clicked.connect(self._save_png)
-        form.addRow(self.export_keras_button)
-        form.addRow(self.export_saved_button)
-        form.addRow(self.export_python_button)
         form.addRow(self.export_png_button)
         scroll = QScrollArea()
         scroll.setWidget(box)
@@ -496,8 +499,27 @@ class TrainingPanel(QWidget):
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.is_running()
 
-    def start(self, resume: bool = False) -> bool:
-        """Start a run (or resume the last one); False with a message if it cannot start."""
+    def train_linear_probe(self, node_id: str) -> bool:
+        """"Train a linear classifier on the features of node X": a run of the graph cut after
+        X (X and its ancestors frozen, then pooling and a softmax Dense), on X's features
+        computed once per image. The stages' weights: the initial weights set in the panel, else
+        the last run's. The editor's graph is not changed."""
+        from playground.training.feature_cache import linear_probe_graph
+
+        try:
+            probe = linear_probe_graph(self.get_graph(), node_id)
+        except PlaygroundError as exc:
+            self._set_status(f"cannot start: {exc}", error=True)
+            return False
+        weights = self.initial_weights() or self.last_run_dir
+        self._log(f"linear classifier on the features of {node_id}; stages' weights: "
+                  f"{weights or 'untrained (set initial weights or train first)'}")
+        return self.start(graph=probe, init_weights=weights)
+
+    def start(self, resume: bool = False, graph: Any = None, init_weights: str | None = None
+              ) -> bool:
+        """Start a run (or resume the last one); False with a message if it cannot start.
+        ``graph``/``init_weights``: another graph than the editor's (the linear probe)."""
         if self.is_running():
             return False
         try:
@@ -508,7 +530,7 @@ class TrainingPanel(QWidget):
         if resume and not self.last_run_dir:
             self._set_status("nothing to resume: no run in this session yet", error=True)
             return False
-        graph = self.get_graph()
+        graph = self.get_graph() if graph is None else graph
         self.refresh_graph_options()
         # Frozen layers without initial weights: offer the last run's (Yes fills the field),
         # or say plainly that they stay random; Cancel starts nothing.
@@ -524,7 +546,7 @@ class TrainingPanel(QWidget):
         kwargs: dict[str, Any] = {"resume": resume, "batch_interval": BATCH_INTERVAL}
         if resume:
             kwargs["run_dir"] = self.last_run_dir
-        weights = self.initial_weights()
+        weights = init_weights or self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
         from playground.training.rundir import killed_runs
@@ -607,11 +629,12 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.resume_button.setEnabled(not running and bool(self.last_run_dir))
         has_model = self.last_result is not None and self.last_result.model is not None
-        for b in (self.export_keras_button, self.export_saved_button):
-            b.setEnabled(has_model and not running)
-        self.export_python_button.setEnabled(
-            has_model and not running and self.last_result.built is not None
-            and self.last_result.graph is not None)
+        from playground.exporters import get as export_format
+
+        for name, button in self.export_buttons.items():
+            button.setEnabled(has_model and not running and (
+                export_format(name).uses_weights or (self.last_result.built is not None
+                                                     and self.last_result.graph is not None)))
 
     # ================================================================== the timer
     def _tick(self) -> None:
@@ -762,56 +785,41 @@ class TrainingPanel(QWidget):
     def _export(self, kind: str) -> None:
         """Ask where, ask before replacing a name the panel made up (an added ending, the
         ``savedmodel`` folder: the file dialog asked only about the name it returned), then
-        write in a background job."""
+        write the last run's model through the export registry in a background job."""
+        from playground.exporters import get as export_format
+
         result = self.last_result
         if result is None or result.model is None:
             return
-        if kind in ("keras", "python"):
-            suffix = ".keras" if kind == "keras" else ".py"
-            title = "Save model" if kind == "keras" else "Export Python script"
-            name_filter = "Keras (*.keras)" if kind == "keras" else "Python (*.py)"
-            path, _ = QFileDialog.getSaveFileName(self, title, "", name_filter)
+        fmt = export_format(kind)
+        if fmt.kind == "file":
+            path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.label}", "",
+                                                  f"{fmt.name} (*{fmt.suffix})")
             if not path:
                 return
-            ask = not path.endswith(suffix)
+            ask = not path.endswith(fmt.suffix)
             if ask:
-                path += suffix
+                path += fmt.suffix
         else:
-            path = QFileDialog.getExistingDirectory(self, "Export SavedModel into (a new "
-                                                          "folder named 'savedmodel')")
+            path = QFileDialog.getExistingDirectory(self, f"Export {fmt.label} into (a new "
+                                                          f"folder named '{fmt.name}')")
             if not path:
                 return
-            path = os.path.join(path, "savedmodel")
+            path = os.path.join(path, fmt.name)
             ask = True
         from playground.ui.confirm import confirm_replace
 
         if ask and not confirm_replace(self, path):
             self._set_status(f"export cancelled: {path} kept")
             return
-        if kind == "keras":
-            from playground.training.runner import _save_keras
+        from playground.exporters import write as write_export
+        from playground.exporters.source import ExportSource
 
-            def fn():
-                _save_keras(result.model, path)
-                return path
-        elif kind == "python":
-            if result.built is None or result.graph is None:
-                return
-            source = str(result.run_dir) if result.run_dir else None
+        source = ExportSource.from_result(result)
 
-            def fn():
-                from playground.keras_build.codegen import generate
-                from playground.keras_build.export import write_python
-
-                # The user chose (or agreed to replace) this path: overwrite, atomically.
-                return str(write_python(generate(result.built, result.graph, source=source),
-                                        path, force=True))
-        else:
-            from playground.training.export import export_savedmodel
-
-            def fn():
-                return export_savedmodel(result.model, path, result.raw_shape,
-                                         result.model_shape)
+        def fn():
+            # The user chose (or agreed to replace) this path: overwrite, atomically.
+            return str(write_export(kind, source, path, force=True))
         self.export_to(kind, path, fn)
 
     def export_to(self, kind: str, path: str, fn: Callable[[], Any]) -> None:

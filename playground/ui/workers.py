@@ -39,21 +39,17 @@ class FunctionThread(QThread):
 
 
 def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None) -> str:
-    """Build the Keras model of ``graph`` and write it (runs in the worker thread)."""
-    from playground.keras_build import export
+    """Build the Keras model of ``graph`` and write it, untrained, through the export registry
+    (runs in the worker thread)."""
+    from playground.exporters import write as write_export
+    from playground.exporters.source import ExportSource
     from playground.keras_build.compile import build
+    from playground.keras_build.export import check_target
 
-    export.check_target(out, fmt, force=True)
+    check_target(out, fmt, force=True)
     built = build(graph, analysis)
-    if fmt == "keras":
-        path = export.save_keras(built.model, out, True)
-    elif fmt == "savedmodel":
-        path = export.export_savedmodel(built.model, out, True)
-    else:
-        from playground.keras_build.codegen import generate
-
-        path = export.write_python(generate(built, graph, source=source), out, True)
-    return str(path)
+    return str(write_export(fmt, ExportSource.from_built(built, graph, script_source=source),
+                            out, True))
 
 
 def import_keras(path: str):

@@ -318,10 +318,10 @@ def test_cli_train_never_replaces_a_folder_that_is_not_a_savedmodel(tmp_path, gr
     assert "epoch 1/1" not in out                  # refused before training, not after
     assert files_in(thesis) == ["chapter1.tex"]
     from playground.core.errors import PlaygroundError
-    from playground.training.export import export_savedmodel
+    from playground.exporters import write as write_export
 
     with pytest.raises(PlaygroundError, match="not a SavedModel"):  # the GUI's path too
-        export_savedmodel(object(), str(thesis), (8, 8, 1), (8, 8, 1))
+        write_export("savedmodel", None, str(thesis), force=True)
     assert (thesis / "chapter1.tex").read_text() == "years of work"
 
 

@@ -140,3 +140,23 @@ def test_new_savedmodel_folder_is_written_without_asking(panel, qtbot, dialogs, 
     panel.export_saved_button.click()
     wait_jobs(qtbot, panel)
     assert dialogs.asked == [] and (folder / "savedmodel" / "saved_model.pb").is_file()
+
+
+def test_panel_savedmodel_follows_the_serving_contract(panel, qtbot, dialogs, tmp_path):
+    """The panel's SavedModel: raw 8x8 digits, another size and PNG/JPEG bytes; the run's
+    weights (its accuracy) and the digits' class names."""
+    import numpy as np
+
+    from playground.data.digits import load_digits
+    from tests.exporters.serving_checks import check_contract, load, manifest, serve
+
+    dialogs.folder = str(tmp_path)
+    panel.export_saved_button.click()
+    wait_jobs(qtbot, panel)
+    out = tmp_path / "savedmodel"
+    data, result = load_digits(), panel.last_result
+    check_contract(out, data.x[:6], 10)
+    rows = result.eval_indices
+    accuracy = float(np.mean(serve(load(out), data.x[rows]).argmax(1) == data.y[rows]))
+    assert abs(accuracy - result.evaluation["accuracy"]) < 1e-6
+    assert manifest(out)["class_names"] == data.class_names

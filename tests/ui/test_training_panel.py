@@ -79,12 +79,13 @@ def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot, tmp_path):
     assert panel.resume_button.isEnabled() and panel.export_saved_button.isEnabled()
     assert "epoch 2/2" in panel.log.toPlainText()
     # Exports run in a background job; the plots save as a PNG.
-    from playground.training.export import export_savedmodel
+    from playground.exporters import write as write_export
+    from playground.exporters.source import ExportSource
 
     result = panel.last_result
     out = tmp_path / "served"
-    panel.export_to("savedmodel", str(out), lambda: export_savedmodel(
-        result.model, str(out), result.raw_shape, result.model_shape))
+    panel.export_to("savedmodel", str(out), lambda: write_export(
+        "savedmodel", ExportSource.from_result(result), str(out), force=True))
     qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
     assert (out / "saved_model.pb").is_file() and panel.status_text == f"wrote {out}"
     png = tmp_path / "plots.png"

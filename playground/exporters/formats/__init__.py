@@ -1,0 +1,1 @@
+"""Export formats, one module each; every module here that defines ``FORMAT`` is registered."""
