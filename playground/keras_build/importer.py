@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.blocks import BY_KERAS_CLASS
+from playground.blocks import BY_KERAS_CLASS, CATALOGUE
 from playground.blocks.spec import BlockProblem, BlockSpec, Param, coerce_param
 from playground.core.errors import GraphEditError, PlaygroundError
 from playground.core.graph import Graph, Node, valid_id
 from playground.core.layout import auto_layout
 from playground.core.shapes import analyze
+from playground.keras_build.import_translate import translate
 from playground.keras_build.weights import (
+    MAX_CONFIG_BYTES,
     LayerEntry,
     WeightsError,
     inspect_model_config,
@@ -47,11 +49,19 @@ class ModelImportError(PlaygroundError):
         super().__init__(message)
 
 
+# Blocks whose output depends on the training flag: a call that forces it cannot be expressed.
+TRAINING_DEPENDENT = {"Dropout", "SpatialDropout2D", "BatchNormalization", "StochasticDepth"}
+# Normalization layers whose channel axis is the only one the catalogue supports.
+CHANNEL_AXIS_TYPES = ("BatchNormalization", "LayerNormalization", "Normalization",
+                      "GroupNormalization")
+
+
 @dataclass
 class Imported:
     graph: Graph
     model_params: int | None              # weights stored in the file (None: not counted)
     notes: list[str] = field(default_factory=list)
+    weights: dict[str, list[Any]] | None = None   # layer name -> arrays, read safely
 
 
 # ------------------------------------------------------------------ params
@@ -160,7 +170,7 @@ def convert_params(spec: BlockSpec, entry: LayerEntry) -> tuple[dict[str, Any], 
     for key, value in config.items():
         if key in names or key in IGNORED_KEYS or key.endswith("_initializer"):
             continue
-        if key == "axis" and spec.type in ("BatchNormalization", "LayerNormalization"):
+        if key == "axis" and spec.type in CHANNEL_AXIS_TYPES:
             if value in (-1, 3, [-1], [3]):
                 continue
         if key in ("batch_shape", "batch_input_shape") and spec.type != "Input":
@@ -200,7 +210,7 @@ def _history(item: Any) -> tuple[str, int, int] | None:
     return None
 
 
-def _sources(entry: LayerEntry, problems: list[str]) -> list[str]:
+def _sources(entry: LayerEntry, problems: list[str], block: str = "") -> list[str]:
     where = f"layer {entry.name!r}"
     nodes = entry.inbound
     if not nodes:
@@ -212,9 +222,11 @@ def _sources(entry: LayerEntry, problems: list[str]) -> list[str]:
     node = nodes[0]
     if isinstance(node, dict):            # Keras 3: {"args": [...], "kwargs": {...}}
         args = node.get("args") or []
-        # Keras records training=False for Dropout/BN calls made while building: the default.
+        # Keras records training=False for Dropout/BN calls made while building (the default)
+        # and training=True on preprocessing layers (Resizing...), where it changes nothing.
         kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
-                  if v is not None and not (k == "training" and v is False)}
+                  if v is not None and not (k == "training" and (
+                      v is False or block not in TRAINING_DEPENDENT))}
         if kwargs:
             problems.append(f"{where} is called with {', '.join(sorted(kwargs))}=...; the "
                             "catalogue cannot express call arguments")
@@ -268,9 +280,31 @@ def _ids(entries: list[LayerEntry]) -> tuple[dict[str, str], list[str]]:
 
 
 # ------------------------------------------------------------------ import
-def import_config(config: dict[str, Any], source: str) -> Graph:
-    """The graph of an inspected model config; raises ``ModelImportError`` naming every culprit."""
+def _spec_for(entry: LayerEntry) -> tuple[BlockSpec | None, LayerEntry]:
+    """The block a layer becomes (and the entry as that block reads it): a Dropout that drops
+    whole samples (noise_shape (batch, 1, 1, ...)) is stochastic depth."""
+    noise = entry.config.get("noise_shape")
+    if entry.class_name == "Dropout" and isinstance(noise, list) and len(noise) >= 2 \
+            and noise[0] is None and all(d == 1 for d in noise[1:]):
+        config = {k: v for k, v in entry.config.items() if k != "noise_shape"}
+        return CATALOGUE["StochasticDepth"], LayerEntry(
+            entry.name, "StochasticDepth", config, entry.inbound, entry.module,
+            entry.registered_name, entry.parent)
+    return BY_KERAS_CLASS.get(entry.class_name), entry
+
+
+def import_config(config: dict[str, Any], source: str, notes: list[str] | None = None
+                  ) -> Graph:
+    """The graph of an inspected model config; raises ``ModelImportError`` naming every culprit.
+
+    Nested models are inlined and ``keras.ops`` calls rewritten first (``import_translate``);
+    what that did is appended to ``notes``."""
     problems: list[str] = []
+    translation = translate(config)
+    problems.extend(translation.problems)
+    config = translation.config
+    if notes is not None:
+        notes.extend(translation.notes)
     try:
         entries = inspect_model_config(config, source, collect=problems)
     except WeightsError as exc:
@@ -278,8 +312,7 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
     top = [e for e in entries if not e.parent]
     nested = [e for e in top if e.class_name in ("Functional", "Sequential", "Model")]
     for e in nested:
-        problems.append(f"layer {e.name!r} is a nested model; flatten it first (call its layers "
-                        "directly in the outer model)")
+        problems.append(f"layer {e.name!r} is a nested model that could not be inlined")
     if config.get("class_name") == "Sequential":
         if not top or top[0].class_name != "InputLayer":
             problems.append("the Sequential model has no Input layer; build it with "
@@ -293,15 +326,15 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
     graph = Graph(name=str(config.get("config", {}).get("name") or Path(source).stem))
     edges: list[tuple[str, str]] = []
     for entry in top:
-        spec = BY_KERAS_CLASS.get(entry.class_name)
+        spec, as_block = _spec_for(entry)
         if spec is None or entry in nested:
             continue
-        params, bad = convert_params(spec, entry)
+        params, bad = convert_params(spec, as_block)
         problems.extend(bad)
         trainable = entry.config.get("trainable", True) is not False
         graph.add_node(Node(id=ids[entry.name], type=spec.type, params=params,
                             trainable=trainable))
-        for src in _sources(entry, problems):
+        for src in _sources(entry, problems, spec.type):
             if src in ids:
                 edges.append((ids[src], ids[entry.name]))
     for src, dst in edges:
@@ -350,25 +383,79 @@ def _stored_params(weights_h5: bytes | None) -> int | None:
     return total
 
 
-def import_model(path: str | os.PathLike[str]) -> Imported:
-    """Read a ``.keras`` file and return its graph, checked by the pure checker."""
-    source = str(path)
-    if not source.endswith(".keras"):
-        raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format)")
+def _read_keras(source: str) -> tuple[dict[str, Any], dict[str, list[Any]], int | None]:
+    """A ``.keras`` archive's config and weights, read as data (nothing deserialized)."""
+    from playground.keras_build.weights import _open_h5, _read_keras3
+
     try:
-        archive = read_keras_archive(path, want_weights=True, collect=[])
+        archive = read_keras_archive(source, want_weights=True, collect=[])
+        assert archive.weights_h5 is not None
+        with _open_h5(archive.weights_h5, source) as h5:
+            weights = _read_keras3(h5, source, archive.layers)
     except WeightsError as exc:
         raise ModelImportError(str(exc)) from None
-    graph = import_config(archive.config, source)
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelImportError(f"{source}: damaged weights inside the archive "
+                               f"({type(exc).__name__}: {exc})") from None
+    return archive.config, weights, _stored_params(archive.weights_h5)
+
+
+def _read_h5(source: str) -> tuple[dict[str, Any], dict[str, list[Any]], int | None]:
+    """A legacy full-model ``.h5`` (tf.keras 2.x ``model.save('m.h5')``): the ``model_config``
+    attribute is parsed as JSON and the weights read as arrays with h5py; nothing in the file is
+    deserialized or run."""
+    import json
+
+    from playground.keras_build.weights import _check_exists, _open_h5, _read_legacy
+
+    try:
+        _check_exists(source)
+        with _open_h5(source, source) as h5:
+            raw = h5.attrs.get("model_config")
+            if raw is None:
+                raise ModelImportError(f"{source}: a weights-only .h5 file (no model_config); "
+                                       "it has no architecture to import")
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8", "replace")
+            if not isinstance(raw, str) or len(raw) > MAX_CONFIG_BYTES:
+                raise ModelImportError(f"{source}: the model configuration is not text or is "
+                                       "too large; refused")
+            try:
+                config = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ModelImportError(f"{source}: the model configuration is not valid JSON "
+                                       f"({exc})") from None
+            # The weights group alone: its config was already read (and is checked by import).
+            group = h5["model_weights"] if "model_weights" in h5 else None
+            weights = _read_legacy(group, source) if group is not None else {}
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelImportError(f"{source}: damaged .h5 model file "
+                               f"({type(exc).__name__}: {exc})") from None
+    total = sum(math.prod(a.shape) for arrays in weights.values() for a in arrays)
+    return config, weights, total if weights else None
+
+
+def import_model(path: str | os.PathLike[str]) -> Imported:
+    """Read a ``.keras`` (Keras 3) or legacy ``.h5`` (tf.keras 2.x) model file and return its
+    graph, checked by the pure checker, with the file's weights by layer name."""
+    source = str(path)
+    if source.endswith(".keras"):
+        config, weights, stored = _read_keras(source)
+    elif source.lower().endswith((".h5", ".hdf5")):
+        config, weights, stored = _read_h5(source)
+    else:
+        raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format) or a "
+                               "full-model .h5 file (tf.keras 2.x)")
+    notes: list[str] = []
+    graph = import_config(config, source, notes)
     analysis = analyze(graph)
     if not analysis.valid:
         lines = "; ".join(str(p) for p in analysis.errors[:10])
         raise ModelImportError(f"{source}: the imported graph does not check: {lines}",
-                           [str(p) for p in analysis.errors])
-    stored = _stored_params(archive.weights_h5)
-    notes = []
+                               [str(p) for p in analysis.errors])
     if stored is not None and stored != analysis.total_params:
         notes.append(f"warning: the file stores {stored:,} weights but the graph counts "
                      f"{analysis.total_params:,}")
-    return Imported(graph, stored, notes)
-
+    return Imported(graph, stored, notes, weights)
