@@ -18,6 +18,7 @@ from playground.cli.common import (
     size_hint,
     wrap,
 )
+from playground.core.graph_weights import initial_weights
 from playground.core.shapes import analyze
 
 
@@ -30,7 +31,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="PATH", help="where to write")
     parser.add_argument("--init-weights", metavar="W",
                         help="start from these weights: a .keras model, a .weights.h5/.h5 "
-                             "file, or 'imagenet' for keras.applications twins")
+                             "file, or 'imagenet' for keras.applications twins; default: the "
+                             "weights the graph records (its \"weights\" key); 'none': fresh")
     parser.add_argument("--force", action="store_true", help="replace an existing target")
     add_retarget_args(parser)
     parser.set_defaults(run=wrap(run))
@@ -61,14 +63,18 @@ def run(args: argparse.Namespace) -> int:
 
     built = build(graph, analysis)
     model = built.model
-    if args.init_weights:
-        report = init_weights(model, graph, args.init_weights)
-        for line in report.lines():
-            print(line)
-        if not report.matched:
-            print(f"error: no layer of {args.init_weights} matches the graph by name and shape; "
-                  "nothing written", file=sys.stderr)
-            return 1
+    start = initial_weights(graph, args.file, args.init_weights)
+    if args.format != "python":          # the graph's own weights, unless told otherwise
+        if start.note:
+            print(start.note)
+        if start.spec:
+            report = init_weights(model, graph, start.spec)
+            for line in report.lines():
+                print(line)
+            if not report.matched:
+                print(f"error: no layer of {start.spec} matches the graph by name and shape; "
+                      "nothing written", file=sys.stderr)
+                return 1
     if args.format == "keras":
         path = export.save_keras(model, args.out, args.force)
     elif args.format == "savedmodel":

@@ -12,6 +12,7 @@ refused before), and with Keras' safe mode on, so only Keras' code runs.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,9 @@ class CheckResult:
 def load_original(path: str) -> Any:
     import keras
 
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
+    with warnings.catch_warnings():    # Keras' own notes on legacy formats: not the user's
+        warnings.simplefilter("ignore")
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def random_batch(model: Any, seed: int = 0, batch: int = 2, high: float = 255.0

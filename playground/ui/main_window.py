@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         if TrainingPanel is not None:
             try:
                 self.training_panel = TrainingPanel(lambda: self.doc.graph, self)
+                self.training_panel.get_path = lambda: self.doc.path
                 # The ImageNet option depends on the graph (its keras_application twin).
                 self.doc.analyzed.connect(
                     lambda _analysis: self.training_panel.refresh_graph_options())

@@ -104,6 +104,8 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         ensure_gui_thread_gc()
         self.get_graph = get_graph
+        # The graph file's path (set by the window): a graph's recorded weights sit beside it.
+        self.get_path: Callable[[], Any] = lambda: None
         self.worker: TrainingWorker | None = None
         self.jobs: list[tuple[BackgroundJob, Callable[[BackgroundJob], None]]] = []
         self.last_result: Any = None
@@ -321,9 +323,20 @@ class TrainingPanel(QWidget):
         name = self.get_graph().extra.get("keras_application")
         return name if isinstance(name, str) and name else None
 
+    def recorded_weights(self) -> str | None:
+        """The weights file the graph records (``import --with-weights``), if usable."""
+        from playground.core.graph_weights import recorded_weights
+
+        path, _problem = recorded_weights(self.get_graph(), self.get_path())
+        return str(path) if path is not None else None
+
     def refresh_graph_options(self) -> None:
         """Offer ImageNet weights only for a graph with a keras.applications twin (cheap: one
         dict lookup; called when the graph is re-checked and when the panel is shown)."""
+        recorded = self.recorded_weights()
+        self.init_weights.setPlaceholderText(
+            f"the graph's weights: {os.path.basename(recorded)}" if recorded
+            else "none (.keras, .weights.h5, .h5 or a run folder)")
         twin = self.keras_application()
         self.imagenet_weights.setEnabled(twin is not None)
         if twin is None:
@@ -347,7 +360,7 @@ class TrainingPanel(QWidget):
         """What the run starts from: ``"imagenet"``, a file/run folder, or None."""
         if self.imagenet_weights.isChecked() and self.imagenet_weights.isEnabled():
             return "imagenet"
-        return self.init_weights.text().strip() or None
+        return self.init_weights.text().strip() or self.recorded_weights()
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Initial weights", "",
@@ -476,6 +489,8 @@ class TrainingPanel(QWidget):
         weights = self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
+            if not self.init_weights.text().strip() and weights == self.recorded_weights():
+                self._log(f"starting from the graph's weights {os.path.basename(weights)}")
         self.worker = TrainingWorker(graph, config, **kwargs)
         self._log(("resuming " if resume else "starting ") + f"{graph.name} on {config.dataset}")
         self.worker.start()
