@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import common_params as cp
-from playground.blocks.geometry import fmt_shape
+from playground.blocks.geometry import fmt_shape, need_rank
 from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep, keras_value
 
 
@@ -119,4 +119,28 @@ PERMUTE = BlockSpec(
     face=lambda p: ",".join(str(d) for d in p["dims"]),
     help="Reorders the axes: with Reshape before and after, ShuffleNet's channel shuffle.")
 
-SPECS = (GROUP_NORM, LAYER_SCALE, STOCHASTIC_DEPTH, SCALED_ADD, PERMUTE)
+
+
+def channel_shuffle_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
+    (s,) = shapes
+    need_rank(s, 3, "ChannelShuffle")
+    if s[-1] % p["groups"]:
+        raise BlockProblem(f"{s[-1]} channels cannot be split into {p['groups']} equal groups",
+                           param="groups")
+    return Inference(s)
+
+
+CHANNEL_SHUFFLE = BlockSpec(
+    type="ChannelShuffle", label="Channel Shuffle", category="reshape",
+    keras_class="ChannelShuffle",
+    params=(Param("groups", "int", 3, "Groups of the grouped convolution before it.",
+                  minimum=1, maximum=100_000),),
+    infer=channel_shuffle_infer,
+    build=lambda ctx, p, inputs: ctx.add(ctx.custom.ChannelShuffle(
+        groups=p["groups"], name=ctx.name()))(inputs[0]),
+    face=lambda p: f"{p['groups']} groups",
+    help="ShuffleNet's channel shuffle: Reshape (H, W, g, C/g) -> Permute (swap the last two) "
+         "-> Reshape (H, W, C) as one block that follows the input size (the app's own Keras "
+         "layer).")
+
+SPECS = (GROUP_NORM, LAYER_SCALE, STOCHASTIC_DEPTH, SCALED_ADD, PERMUTE, CHANNEL_SHUFFLE)

@@ -35,6 +35,7 @@ CUSTOM_CLASSES = {
     "ZeroPadChannels": custom_layers.ZeroPadChannels,
     "LayerScale": custom_layers.LayerScale,
     "ScaledAdd": custom_layers.ScaledAdd,
+    "ChannelShuffle": custom_layers.ChannelShuffle,
 }
 
 

@@ -26,6 +26,7 @@ CUSTOM = SimpleNamespace(
     ZeroPadChannels=custom_layers.ZeroPadChannels,
     LayerScale=custom_layers.LayerScale,
     ScaledAdd=custom_layers.ScaledAdd,
+    ChannelShuffle=custom_layers.ChannelShuffle,
 )
 
 

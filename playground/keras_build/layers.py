@@ -119,3 +119,32 @@ CUSTOM_OBJECTS.update({
     "playground>LayerScale": LayerScale,
     "playground>ScaledAdd": ScaledAdd,
 })
+
+
+@keras.saving.register_keras_serializable(package="playground")
+class ChannelShuffle(keras.layers.Layer):
+    """ShuffleNet's channel shuffle: reshape the channels to (groups, C / groups), swap the two
+    axes, flatten again, so each group of the next grouped convolution sees every group.
+    Written with the tensor's own height and width, so the input size can change."""
+
+    def __init__(self, groups: int = 2, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.groups = int(groups)
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        height, width, channels = shape[1], shape[2], shape[3]
+        x = ops.reshape(inputs, (-1, height, width, self.groups, channels // self.groups))
+        x = ops.transpose(x, (0, 1, 2, 4, 3))
+        return ops.reshape(x, (-1, height, width, channels))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(groups=self.groups)
+        return config
+
+
+CUSTOM_OBJECTS["playground>ChannelShuffle"] = ChannelShuffle

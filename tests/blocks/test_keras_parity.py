@@ -176,6 +176,7 @@ def _cases() -> list[Case]:
     add("ScaledAdd", {"scale": 0.17}, odd, odd)
     add("Permute", {"dims": [2, 1, 3]}, odd)
     add("Permute", {"dims": [1, 2, 4, 3]}, (4, 5, 2, 3))
+    add("ChannelShuffle", {"groups": 3}, odd)
     for merge in ("Add", "Multiply"):        # squeeze-and-excitation: broadcast 1x1xC gates
         add(merge, {}, odd, (1, 1, 6))
         add(merge, {}, (1, 11, 6), odd)
