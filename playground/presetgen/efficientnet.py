@@ -13,6 +13,7 @@ STAGES = ((3, 1, 32, 16, 1, 1), (3, 2, 16, 24, 6, 2), (5, 2, 24, 40, 6, 2),
           (3, 3, 40, 80, 6, 2), (5, 3, 80, 112, 6, 1), (5, 4, 112, 192, 6, 2),
           (3, 1, 192, 320, 6, 1))
 DROP_CONNECT = 0.2
+STDDEV = (0.229, 0.224, 0.225)      # ImageNet's per-channel standard deviations (RGB)
 SWISH = dict(activation="swish")
 TRAINING = dict(
     optimizer="rmsprop", learning_rate=0.256, momentum=0.9, rho=0.9,
@@ -78,13 +79,17 @@ def efficientnet_b0() -> Graph:
         "convolutions turn those into per-channel gates (sigmoid), and the feature map is "
         "multiplied by them (a 1x1xC gate broadcast over HxWxC); swish activations, and "
         "stochastic depth on the shortcuts (a block's branch is dropped for whole samples, "
-        "rate rising to 0.2 with depth). The model takes raw 0..255 pixels: Rescaling 1/255 "
-        "and Normalization (its mean and variance are weights, from the ImageNet file) come "
-        "first. Node ids are Keras' layer names, so its ImageNet weights load by name. 5.3M "
+        "rate rising to 0.2 with depth). The model takes raw 0..255 pixels: Rescaling 1/255, "
+        "Normalization (its mean and variance are weights, from the ImageNet file) and a "
+        "second Rescaling that Keras' ImageNet model carries (the original divided by the "
+        "variance, not the standard deviation) come first. Node ids are Keras' layer names, so its ImageNet weights load by name. 5.3M "
         "parameters, about 390M multiply-adds at 224x224.")
     x = b.add("input", "Input", shape=[224, 224, 3])
     x = b.chain(x, ("rescaling", "Rescaling", dict(scale=1 / 255)),
                 ("normalization", "Normalization", {}),
+                # Keras adds this for its ImageNet weights: Normalization divides by the
+                # standard deviation, the original divided by the variance.
+                ("stddev_rescaling", "Rescaling", dict(scale=[1 / s ** 0.5 for s in STDDEV])),
                 ("stem_conv_pad", "ZeroPadding2D", dict(padding=_pad(224, 3))),
                 ("stem_conv", "Conv2D", dict(filters=32, kernel_size=3, strides=2,
                                              use_bias=False)),

@@ -41,6 +41,9 @@ TWINS = {"vgg16": "VGG16", "vgg19": "VGG19", "resnet50": "ResNet50",
 # Twins whose node ids are readable names, not Keras' auto names (conv2d_17): their weighted
 # layers match Keras' in order (tests/presets/test_modern_presets.py), not by name.
 IN_ORDER_TWINS = {"inception_v3", "inception_resnet_v2"}
+# Twins checked in test_modern_presets.py rather than by test_keras.py's by-name comparison with
+# a weights=None model (EfficientNet-B0 carries the extra Rescaling of Keras' ImageNet model).
+OWN_TWIN_TESTS = IN_ORDER_TWINS | {"efficientnet_b0"}
 
 
 def test_every_preset_file_is_listed_and_generated():

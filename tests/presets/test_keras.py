@@ -12,7 +12,7 @@ from playground.presetgen.registry import PRESETS
 keras = pytest.importorskip("keras")
 from playground.keras_build.compile import build  # noqa: E402
 
-from .test_figures import IN_ORDER_TWINS, PUBLISHED, TWINS  # noqa: E402
+from .test_figures import OWN_TWIN_TESTS, PUBLISHED, TWINS  # noqa: E402
 from .test_retarget import SMALL, retargeted  # noqa: E402
 
 FAST_FORWARD = {"lenet5", "alexnet", "resnet18", "googlenet_aux",
@@ -60,7 +60,7 @@ def test_retargeted_preset_runs_a_forward_pass(key):
 
 
 # ---------------------------------------------------------------- keras.applications twins
-@pytest.fixture(scope="module", params=sorted(set(TWINS) - IN_ORDER_TWINS))
+@pytest.fixture(scope="module", params=sorted(set(TWINS) - OWN_TWIN_TESTS))
 def twin_pair(request):
     """(key, twin model, compiled preset): one twin at a time, freed after its tests."""
     keras.backend.clear_session()  # fresh auto names (zero_padding2d, global_average_...)

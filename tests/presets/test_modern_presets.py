@@ -86,3 +86,33 @@ def test_in_order_twin_weights_give_keras_outputs(key):
     expected, got = (np.asarray(f(x, training=False)) for f in features)
     assert np.abs(expected).max() > 1e-3
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.slow
+def test_efficientnet_b0_is_keras_model_by_name():
+    """Same names, classes and counts as keras.applications.EfficientNetB0 (which adds the
+    stddev Rescaling only when it loads ImageNet weights); with it set to 1, same outputs."""
+    keras.backend.clear_session()
+    twin = keras.applications.EfficientNetB0(weights=None, input_shape=(64, 64, 3))
+    graph = load_preset("efficientnet_b0")
+    graph.node("input").params["shape"] = [64, 64, 3]
+    graph.node("stddev_rescaling").params["scale"] = 1.0
+    preset = build(graph).model
+    ours = {layer.name: layer for layer in preset.layers}
+    theirs = [layer for layer in twin.layers if type(layer).__name__ != "InputLayer"]
+    assert {layer.name for layer in theirs} == set(ours) - {"input", "stddev_rescaling"}
+    rng = np.random.default_rng(1)
+    for layer in theirs:
+        mine = ours[layer.name]
+        assert type(mine).__name__ == type(layer).__name__, layer.name
+        assert mine.count_params() == layer.count_params(), layer.name
+        if layer.weights:
+            values = [np.abs(rng.normal(0.5, 0.1, tuple(w.shape))) + 0.1
+                      if "variance" in w.path or w.path.endswith("count")
+                      else rng.normal(0, 0.1, tuple(w.shape)) for w in layer.weights]
+            layer.set_weights([v.astype("float32") for v in values])
+            mine.set_weights(layer.get_weights())
+    x = rng.uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    features = [keras.Model(m.input, m.get_layer("avg_pool").output) for m in (twin, preset)]
+    expected, got = (np.asarray(f(x, training=False)) for f in features)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
