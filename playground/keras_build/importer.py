@@ -383,49 +383,69 @@ def _stored_params(weights_h5: bytes | None) -> int | None:
     return total
 
 
-def _read_keras(source: str) -> tuple[dict[str, Any], dict[str, list[Any]], int | None]:
-    """A ``.keras`` archive's config and weights, read as data (nothing deserialized)."""
+def _keras_config(source: str) -> tuple[dict[str, Any], Any]:
+    """A ``.keras`` archive's config (read as JSON, nothing deserialized) and the archive."""
+    try:
+        archive = read_keras_archive(source, want_weights=True, collect=[])
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    return archive.config, archive
+
+
+def _keras_weights(source: str, archive: Any) -> tuple[dict[str, list[Any]], int | None]:
+    """The archive's weights by layer name, read as arrays with h5py."""
     from playground.keras_build.weights import _open_h5, _read_keras3
 
     try:
-        archive = read_keras_archive(source, want_weights=True, collect=[])
         assert archive.weights_h5 is not None
         with _open_h5(archive.weights_h5, source) as h5:
             weights = _read_keras3(h5, source, archive.layers)
+        return weights, _stored_params(archive.weights_h5)
     except WeightsError as exc:
         raise ModelImportError(str(exc)) from None
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise ModelImportError(f"{source}: damaged weights inside the archive "
                                f"({type(exc).__name__}: {exc})") from None
-    return archive.config, weights, _stored_params(archive.weights_h5)
 
 
-def _read_h5(source: str) -> tuple[dict[str, Any], dict[str, list[Any]], int | None]:
+def _h5_config(source: str) -> dict[str, Any]:
     """A legacy full-model ``.h5`` (tf.keras 2.x ``model.save('m.h5')``): the ``model_config``
-    attribute is parsed as JSON and the weights read as arrays with h5py; nothing in the file is
-    deserialized or run."""
+    attribute, parsed as JSON with h5py; nothing in the file is deserialized or run."""
     import json
 
-    from playground.keras_build.weights import _check_exists, _open_h5, _read_legacy
+    from playground.keras_build.weights import _check_exists, _open_h5
 
     try:
         _check_exists(source)
         with _open_h5(source, source) as h5:
             raw = h5.attrs.get("model_config")
-            if raw is None:
-                raise ModelImportError(f"{source}: a weights-only .h5 file (no model_config); "
-                                       "it has no architecture to import")
-            if isinstance(raw, bytes):
-                raw = raw.decode("utf-8", "replace")
-            if not isinstance(raw, str) or len(raw) > MAX_CONFIG_BYTES:
-                raise ModelImportError(f"{source}: the model configuration is not text or is "
-                                       "too large; refused")
-            try:
-                config = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ModelImportError(f"{source}: the model configuration is not valid JSON "
-                                       f"({exc})") from None
-            # The weights group alone: its config was already read (and is checked by import).
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelImportError(f"{source}: damaged .h5 model file "
+                               f"({type(exc).__name__}: {exc})") from None
+    if raw is None:
+        raise ModelImportError(f"{source}: a weights-only .h5 file (no model_config); it has "
+                               "no architecture to import")
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if not isinstance(raw, str) or len(raw) > MAX_CONFIG_BYTES:
+        raise ModelImportError(f"{source}: the model configuration is not text or is too "
+                               "large; refused")
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelImportError(f"{source}: the model configuration is not valid JSON "
+                               f"({exc})") from None
+    return config
+
+
+def _h5_weights(source: str) -> tuple[dict[str, list[Any]], int | None]:
+    """The weights under ``model_weights``, by layer name (its config was read already)."""
+    from playground.keras_build.weights import _open_h5, _read_legacy
+
+    try:
+        with _open_h5(source, source) as h5:
             group = h5["model_weights"] if "model_weights" in h5 else None
             weights = _read_legacy(group, source) if group is not None else {}
     except WeightsError as exc:
@@ -434,27 +454,30 @@ def _read_h5(source: str) -> tuple[dict[str, Any], dict[str, list[Any]], int | N
         raise ModelImportError(f"{source}: damaged .h5 model file "
                                f"({type(exc).__name__}: {exc})") from None
     total = sum(math.prod(a.shape) for arrays in weights.values() for a in arrays)
-    return config, weights, total if weights else None
+    return weights, total if weights else None
 
 
 def import_model(path: str | os.PathLike[str]) -> Imported:
     """Read a ``.keras`` (Keras 3) or legacy ``.h5`` (tf.keras 2.x) model file and return its
     graph, checked by the pure checker, with the file's weights by layer name."""
     source = str(path)
+    archive = None
     if source.endswith(".keras"):
-        config, weights, stored = _read_keras(source)
+        config, archive = _keras_config(source)
     elif source.lower().endswith((".h5", ".hdf5")):
-        config, weights, stored = _read_h5(source)
+        config = _h5_config(source)
     else:
         raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format) or a "
                                "full-model .h5 file (tf.keras 2.x)")
     notes: list[str] = []
-    graph = import_config(config, source, notes)
+    graph = import_config(config, source, notes)     # every refusal, before any weights
     analysis = analyze(graph)
     if not analysis.valid:
         lines = "; ".join(str(p) for p in analysis.errors[:10])
         raise ModelImportError(f"{source}: the imported graph does not check: {lines}",
                                [str(p) for p in analysis.errors])
+    weights, stored = _keras_weights(source, archive) if archive is not None \
+        else _h5_weights(source)
     if stored is not None and stored != analysis.total_params:
         notes.append(f"warning: the file stores {stored:,} weights but the graph counts "
                      f"{analysis.total_params:,}")

@@ -195,3 +195,24 @@ def test_weights_only_h5_is_refused_with_a_reason(tmp_path):
         f.attrs["layer_names"] = []
     with pytest.raises(ModelImportError, match="weights-only .h5 file"):
         import_model(path)
+
+
+def test_train_starts_from_the_recorded_weights(tmp_path, capsys):
+    from tests.training.helpers import tiny
+
+    graph = tiny()
+    model = build(graph).model
+    randomize(model, seed=9)
+    model.save_weights(tmp_path / "tiny.weights.h5")
+    graph.extra["weights"] = "tiny.weights.h5"
+    path = tmp_path / "tiny.json"
+    fileformat.save(graph, path)
+    saved = tmp_path / "trained.keras"
+    # SGD at the smallest rate: the trained weights stay the loaded ones.
+    assert cli.main(["train", str(path), "--dataset", "digits", "--epochs", "1", "--optimizer",
+                     "sgd", "--lr", "1e-9", "--no-run", "--save", str(saved)]) == 0
+    err = capsys.readouterr().err
+    assert "weights: starting from tiny.weights.h5, recorded in the graph" in err
+    trained = keras.saving.load_model(saved)
+    np.testing.assert_allclose(trained.get_layer("conv").get_weights()[0],
+                               model.get_layer("conv").get_weights()[0], atol=1e-5)
