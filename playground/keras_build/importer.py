@@ -1,7 +1,9 @@
-"""A functional (or sequential) ``.keras`` model of catalogue layers -> a graph.
+"""A functional (or sequential) ``.keras`` or legacy ``.h5`` model of catalogue layers -> a graph.
 
-The archive is read the safe way (``weights.read_keras_archive``: its ``config.json`` is inspected
-as JSON; nothing is deserialized, no code can run). Each layer becomes a node whose id is the
+The file is read the safe way (``weights.read_keras_archive``: its ``config.json`` is inspected
+as JSON; a ``.h5``'s ``model_config`` attribute likewise; nothing is deserialized, no code can
+run). ``import_translate`` first inlines nested models and rewrites ``keras.ops`` calls and
+keras.applications' helper layers into catalogue layers. Each layer becomes a node whose id is the
 layer name and whose params are the catalogue params that differ from the catalogue defaults, so
 the file reads like one written by hand. Keras bookkeeping (dtype, initializers, seeds, the
 channels_last data format) is dropped; anything that changes what the model computes or how it

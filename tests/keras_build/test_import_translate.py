@@ -159,3 +159,27 @@ def test_adapted_normalization_weights_and_python_export(tmp_path):
     script = tmp_path / "adapted.py"
     assert cli.main(["export", str(out), "--format", "python", "--out", str(script)]) == 0
     assert "layers.Normalization(" in script.read_text()
+
+
+def test_new_custom_layers_in_a_generated_script(tmp_path):
+    """LayerScale, ScaledAdd and ChannelShuffle are pasted into the script, which rebuilds the
+    same model."""
+    import runpy
+
+    from playground.keras_build.codegen import generate
+
+    graph = Graph("custom")
+    graph.add_node(Node("x", "Input", {"shape": [4, 4, 6]}))
+    graph.add_node(Node("scale", "LayerScale", {"init_values": 0.5}))
+    graph.add_node(Node("shuffle", "ChannelShuffle", {"groups": 3}))
+    graph.add_node(Node("sum", "ScaledAdd", {"scale": 0.2}))
+    graph.add_edge("x", "scale")
+    graph.add_edge("scale", "shuffle")
+    graph.add_edge("x", "sum")
+    graph.add_edge("shuffle", "sum")
+    built = build(graph)
+    script = tmp_path / "custom.py"
+    script.write_text(generate(built, graph))
+    model = runpy.run_path(str(script))["build_model"]()
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 6)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(built.model(x)), atol=1e-6)
