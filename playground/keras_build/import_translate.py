@@ -50,7 +50,8 @@ def translate(config: Any) -> Translation:
         if out.config.get("class_name") == "Sequential":
             _chain_sequential(out.config)
         _flatten(out.config, out, where="")
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            RecursionError) as exc:
         out.problems.append(f"the model configuration has an unexpected form "
                             f"({type(exc).__name__}: {exc})")
         return out

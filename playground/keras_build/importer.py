@@ -203,13 +203,20 @@ def _short(value: Any) -> str:
 
 # ------------------------------------------------------------------ topology
 def _history(item: Any) -> tuple[str, int, int] | None:
+    """(layer, call, output) a tensor reference names; None when it is not one (or malformed:
+    the file is a stranger's, its numbers may be anything)."""
+    history = None
     if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
-        history = item.get("config", {}).get("keras_history")
-        if isinstance(history, list) and len(history) == 3:
-            return str(history[0]), int(history[1]), int(history[2])
-    if isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str):  # Keras 2
-        return item[0], int(item[1]), int(item[2])
-    return None
+        config = item.get("config")
+        history = config.get("keras_history") if isinstance(config, dict) else None
+    elif isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str):  # Keras 2
+        history = item[:3]
+    if not isinstance(history, list) or len(history) != 3:
+        return None
+    try:
+        return str(history[0]), int(history[1]), int(history[2])
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _sources(entry: LayerEntry, problems: list[str], block: str = "") -> list[str]:

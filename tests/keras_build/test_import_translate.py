@@ -183,3 +183,21 @@ def test_new_custom_layers_in_a_generated_script(tmp_path):
     model = runpy.run_path(str(script))["build_model"]()
     x = np.random.default_rng(0).normal(size=(2, 4, 4, 6)).astype("float32")
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(built.model(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("config", [
+    {"class_name": "Functional", "config": {"layers": [{"class_name": "Add",
+                                                        "module": "keras.src.ops.numpy",
+                                                        "config": {"name": "a"},
+                                                        "inbound_nodes": "garbage"}]}},
+    {"class_name": "Functional", "config": {"layers": [
+        {"class_name": "Sequential", "config": {"name": "inner", "layers": 5},
+         "inbound_nodes": [{"args": [3], "kwargs": {}}]}]}},
+    {"class_name": "Functional", "config": {"layers": [
+        {"class_name": "Conv2D", "config": {"name": "c"},
+         "inbound_nodes": [[["x", "not a number", 0, {}]]]}]}},
+])
+def test_malformed_configs_are_refused_with_a_message(config):
+    with pytest.raises(ModelImportError) as info:
+        import_config(config, "odd.keras")
+    assert "Traceback" not in str(info.value) and "odd.keras" in str(info.value)
