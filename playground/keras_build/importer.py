@@ -220,7 +220,7 @@ def _history(item: Any) -> tuple[str, int, int] | None:
 
 
 def _sources(entry: LayerEntry, problems: list[str], block: str = "") -> list[str]:
-    where = f"layer {entry.name!r}"
+    where = f"layer {entry.name!r} ({entry.class_name})"
     nodes = entry.inbound
     if not nodes:
         return []

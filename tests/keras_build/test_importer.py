@@ -111,7 +111,7 @@ def test_shared_layers_are_refused_and_nested_models_inlined():
     inputs = keras.Input((4,), name="x")
     shared = L.Dense(4, name="shared")
     y = L.Add(name="add")([shared(inputs), shared(inputs)])
-    with pytest.raises(ModelImportError, match="layer 'shared' is shared"):
+    with pytest.raises(ModelImportError, match=r"layer 'shared' \(Dense\) is shared"):
         import_config(config_of(keras.Model(inputs, y)), "shared.keras")
     inner = keras.Sequential([keras.Input((4,)), L.Dense(2, name="d")], name="inner")
     outer = keras.Model(inputs, inner(inputs))
