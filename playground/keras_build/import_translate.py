@@ -253,6 +253,8 @@ def _inline(model: dict[str, Any], out: Translation, where: str
 # ------------------------------------------------------------------ ops and app layers
 def _translate_layer(layer: dict[str, Any], out: Translation, where: str
                      ) -> dict[str, Any] | None:
+    if layer.get("class_name") == "TFOpLambda":
+        return _translate_tf_op(layer, out, where)
     module = layer.get("module")
     if not isinstance(module, str):
         return layer
@@ -310,6 +312,37 @@ def _translate_op(layer: dict[str, Any], out: Translation, where: str) -> dict[s
     out.problems.append(f"{label}: this operation {what}has no catalogue block (supported: "
                         "tensor + tensor, tensor * tensor, and +, -, *, / with one number)")
     return None
+
+
+def _translate_tf_op(layer: dict[str, Any], out: Translation, where: str
+                     ) -> dict[str, Any] | None:
+    """tf.keras 2's record of ``x + 3.0`` or ``x * y`` in a functional model: a TFOpLambda
+    naming the TF function (``__operators__.add``, ``math.multiply``...) with the second operand
+    in the call's ``y``. The arithmetic ones become what the keras.ops calls become; any other
+    is left for the safety check, which refuses it by name (it is never called)."""
+    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    op = TF_FUNCTIONS.get(str(cfg.get("function")))
+    nodes = layer.get("inbound_nodes") or []
+    if op is None or len(nodes) != 1 or not isinstance(nodes[0], dict):
+        return layer
+    args = nodes[0].get("args") or []
+    kwargs = dict(nodes[0].get("kwargs") or {})
+    y = kwargs.pop("y", None)
+    kwargs.pop("name", None)
+    if len(args) != 1 or not is_tensor(args[0]) or kwargs:
+        return layer
+    if isinstance(y, list) and len(y) >= 3 and isinstance(y[0], str):
+        y = tensor(y[0], int(y[1]), int(y[2]))
+    as_op = {"class_name": op, "module": "keras.src.ops.numpy", "config": {"name": cfg.get(
+        "name", layer.get("name"))}, "name": cfg.get("name", layer.get("name")),
+             "inbound_nodes": [{"args": [args[0], y], "kwargs": {}}]}
+    return _translate_op(as_op, out, where)
+
+
+# tf.keras 2 TFOpLambda functions -> the keras.ops class they compute.
+TF_FUNCTIONS = {"__operators__.add": "Add", "math.add": "Add", "math.multiply": "Multiply",
+                "math.subtract": "Subtract", "math.truediv": "TrueDivide",
+                "math.divide": "TrueDivide"}
 
 
 def _translate_application(layer: dict[str, Any], out: Translation, where: str,

@@ -216,3 +216,37 @@ def test_train_starts_from_the_recorded_weights(tmp_path, capsys):
     trained = keras.saving.load_model(saved)
     np.testing.assert_allclose(trained.get_layer("conv").get_weights()[0],
                                model.get_layer("conv").get_weights()[0], atol=1e-5)
+
+
+def test_tf_keras_2_arithmetic_imports_as_rescaling_and_add(tmp_path):
+    """tf.keras 2 records ``x / 255.0`` and ``a + b`` as TFOpLambda layers naming a TF function;
+    they import like keras.ops calls, without running anything."""
+    layers = [
+        _keras2_layer("InputLayer", "input_1", {"batch_input_shape": [None, 4]}, []),
+        _keras2_layer("TFOpLambda", "tf.math.truediv", {"function": "math.truediv"}, []),
+        _keras2_layer("Dense", "dense", {"units": 4}, ["tf.math.truediv"]),
+        _keras2_layer("TFOpLambda", "tf.__operators__.add",
+                      {"function": "__operators__.add"}, []),
+    ]
+    layers[1]["inbound_nodes"] = [[["input_1", 0, 0, {"y": 255.0, "name": None}]]]
+    layers[3]["inbound_nodes"] = [[["dense", 0, 0, {"y": ["tf.math.truediv", 0, 0],
+                                                     "name": None}]]]
+    path = write_keras2_h5(tmp_path / "scaled.h5", layers,
+                           {"dense": [np.eye(4, dtype="float32"), np.zeros(4, "float32")]})
+    imported = import_model(path)
+    graph = imported.graph
+    assert graph.node("tf.math.truediv").type == "Rescaling"
+    assert graph.node("tf.math.truediv").params == {"scale": 1 / 255}
+    assert graph.node("tf.__operators__.add").type == "Add"
+    assert graph.inputs_of("tf.__operators__.add") == ["dense", "tf.math.truediv"]
+    assert any("became Rescaling" in n for n in imported.notes)
+
+
+def test_other_tf_ops_in_h5_are_refused_by_name(tmp_path):
+    layers = [
+        _keras2_layer("InputLayer", "input_1", {"batch_input_shape": [None, 4]}, []),
+        _keras2_layer("TFOpLambda", "tf.math.sqrt", {"function": "math.sqrt"}, ["input_1"]),
+    ]
+    path = write_keras2_h5(tmp_path / "sqrt.h5", layers, {})
+    with pytest.raises(ModelImportError, match="layer 'tf.math.sqrt' is a TFOpLambda layer"):
+        import_model(path)
