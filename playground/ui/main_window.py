@@ -691,8 +691,13 @@ class MainWindow(QMainWindow):
         graph = self.doc.graph.copy()
         analysis = self.doc.current_analysis()
         source = str(self.doc.path) if self.doc.path else None
-        return self._start_thread(lambda: export_graph(graph, analysis, fmt, path, source),
-                                  lambda out: self.show_message(f"exported to {out}"),
+        from playground.core.graph_weights import recorded_weights
+
+        weights, _problem = recorded_weights(graph, self.doc.path)   # the graph's own weights
+        init = str(weights) if weights is not None and fmt != "python" else None
+        said = f" (weights: {weights.name}, recorded in the graph)" if init else ""
+        return self._start_thread(lambda: export_graph(graph, analysis, fmt, path, source, init),
+                                  lambda out: self.show_message(f"exported to {out}{said}"),
                                   "Export")
 
     def import_dialog(self) -> None:

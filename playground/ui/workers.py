@@ -38,13 +38,19 @@ class FunctionThread(QThread):
             self.succeeded.emit(result)
 
 
-def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None) -> str:
-    """Build the Keras model of ``graph`` and write it (runs in the worker thread)."""
+def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None,
+                 init_weights: str | None = None) -> str:
+    """Build the Keras model of ``graph`` and write it (runs in the worker thread);
+    ``init_weights``: a weights file to start from (the graph's recorded weights)."""
     from playground.keras_build import export
     from playground.keras_build.compile import build
 
     export.check_target(out, fmt, force=True)
     built = build(graph, analysis)
+    if init_weights and fmt != "python":
+        from playground.keras_build.weights import load_weights
+
+        load_weights(built.model, init_weights)
     if fmt == "keras":
         path = export.save_keras(built.model, out, True)
     elif fmt == "savedmodel":
