@@ -12,8 +12,10 @@ from playground.blocks import (
     conv,
     inception,
     merge,
+    modern,
     normalization,
     pooling,
+    preprocessing,
     residual,
     spatial,
 )
@@ -22,6 +24,7 @@ from playground.blocks.spec import CATEGORIES, BlockSpec
 _ALL: tuple[BlockSpec, ...] = (
     basic.SPECS + conv.SPECS + pooling.SPECS + normalization.SPECS + activation.SPECS
     + spatial.SPECS + channels.SPECS + merge.SPECS + inception.SPECS + residual.SPECS
+    + preprocessing.SPECS + modern.SPECS
 )
 
 CATALOGUE: dict[str, BlockSpec] = {spec.type: spec for spec in _ALL}

@@ -33,6 +33,7 @@ KINDS = {
     "pad2": "an integer, `[height, width]` or `[[top, bottom], [left, right]]`",
     "shape": "a non-empty list of integers",
     "int_list": "a non-empty list of integers",
+    "floats": "a number, or a non-empty list of numbers (one per channel)",
 }
 
 # Sample configurations whose inner layers, together, show every part a composite can have.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.blocks import explain as ex
+from playground.blocks.broadcast import broadcast_shape
 from playground.blocks.geometry import fmt_shape
 from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep
 
@@ -16,6 +17,9 @@ def _merge_rf(shapes: list[tuple[int, ...]]) -> RFStep | None:
 
 def elementwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     first = shapes[0]
+    stretched = broadcast_shape(shapes) if any(s != first for s in shapes) else None
+    if stretched is not None:   # Keras broadcasts size-1 axes (squeeze-and-excitation gates)
+        return Inference(stretched, rf=_merge_rf([stretched]))
     for i, s in enumerate(shapes[1:], start=2):
         if s != first:
             fix = None

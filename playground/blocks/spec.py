@@ -17,7 +17,7 @@ Shape = tuple[int, ...]
 ACTIVATIONS = (
     "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish",
     "sigmoid", "hard_sigmoid", "hard_silu", "tanh", "softmax", "log_softmax", "softplus",
-    "softsign", "exponential",
+    "softsign", "exponential", "hard_swish",
 )
 PADDINGS = ("valid", "same")
 CATEGORIES = ("input", "convolution", "pooling", "normalization", "activation",
@@ -47,7 +47,8 @@ class Param:
     """One constructor argument. ``kind`` decides validation and the inspector widget:
 
     int, float, bool, choice, activation, pair (int or [h, w]), pad2 (int, [h, w] or
-    [[top, bottom], [left, right]]), shape (list of positive ints), int_list (list of ints).
+    [[top, bottom], [left, right]]), shape (list of positive ints), int_list (list of ints),
+    floats (a number, or a list of numbers: one per channel).
     """
 
     name: str
@@ -311,6 +312,17 @@ def coerce_param(p: Param, value: Any) -> Any:
             raise BlockProblem(f"{p.name} must be a non-empty list of integers, not "
                                f"{_json(value)}", param=p.name)
         return tuple(_int_value(p, v, f"[{i}]") for i, v in enumerate(value))
+    if kind == "floats":
+        if isinstance(value, list | tuple):
+            if not value:
+                raise BlockProblem(f"{p.name} must be a number or a non-empty list of numbers",
+                                   param=p.name)
+            try:
+                return tuple(coerce_param(Param(f"{p.name}[{i}]", "float", 0.0), v)
+                             for i, v in enumerate(value))
+            except BlockProblem as exc:
+                raise BlockProblem(str(exc), param=p.name) from None
+        return coerce_param(Param(p.name, "float", 0.0), value)
     if kind == "str":
         if not isinstance(value, str):
             raise BlockProblem(f"{p.name} must be a string", param=p.name)

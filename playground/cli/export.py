@@ -19,6 +19,7 @@ from playground.cli.common import (
     size_hint,
     wrap,
 )
+from playground.core.graph_weights import initial_weights
 from playground.core.shapes import analyze
 
 
@@ -32,7 +33,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-weights", metavar="W",
                         help="start from these weights: a .keras model, a .weights.h5/.h5 "
                              "file, a run folder (its class names travel with a SavedModel), "
-                             "or 'imagenet' for keras.applications twins")
+                             "or 'imagenet' for keras.applications twins; default: the weights "
+                             "the graph records (its \"weights\" key); 'none': fresh")
     parser.add_argument("--force", action="store_true", help="replace an existing target")
     add_retarget_args(parser)
     parser.set_defaults(run=wrap(run))
@@ -65,21 +67,25 @@ def run(args: argparse.Namespace) -> int:
 
     built = build(graph, analysis)
     model = built.model
-    if args.init_weights:
-        report = init_weights(model, graph, args.init_weights)
-        for line in report.lines():
-            print(line)
-        if not report.matched:
-            print(f"error: no layer of {args.init_weights} matches the graph by name and shape; "
-                  "nothing written", file=sys.stderr)
-            return 1
+    start = initial_weights(graph, args.file, args.init_weights)
+    if args.format != "python":          # the graph's own weights, unless told otherwise
+        if start.note:
+            print(start.note)
+        if start.spec:
+            report = init_weights(model, graph, start.spec)
+            for line in report.lines():
+                print(line)
+            if not report.matched:
+                print(f"error: no layer of {start.spec} matches the graph by name and shape; "
+                      "nothing written", file=sys.stderr)
+                return 1
     from playground.exporters import write as write_export
     from playground.exporters.source import ExportSource, class_names_of_run, run_dir_of
 
     weights, names = "untrained", None
-    if args.init_weights:
-        weights = args.init_weights
-        run_dir = run_dir_of(args.init_weights) if args.init_weights != "imagenet" else None
+    if start.spec and args.format != "python":
+        weights = start.spec
+        run_dir = run_dir_of(start.spec) if start.spec.lower() != "imagenet" else None
         names = class_names_of_run(run_dir) if run_dir else None
     source = ExportSource.from_built(built, graph, weights=weights, class_names=names,
                                      script_source=args.file)

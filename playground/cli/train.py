@@ -65,7 +65,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-weights", metavar="FILE",
                         help="a .keras model, .weights.h5/.h5 weights or a run folder; loads "
                              "the layers whose names and shapes match and says which; 'imagenet' for "
-                             "keras.applications twins (VGG16, ResNet50, MobileNet...)")
+                             "keras.applications twins (VGG16, ResNet50, MobileNet...); "
+                             "default: the weights the graph records (its \"weights\" key); "
+                             "'none': fresh random weights")
     parser.add_argument("--freeze", metavar="ID[,ID...]", help="node ids to freeze")
     parser.add_argument("--linear-probe", metavar="NODE",
                         help="train a linear classifier on the features of NODE: NODE and the "
@@ -247,6 +249,11 @@ def run(args: argparse.Namespace) -> int:
     dataset = _scan_dataset(graph, config)  # bad files named now, before TensorFlow loads
     freeze = [f.strip() for f in args.freeze.split(",") if f.strip()] if args.freeze else None
     chief = config.strategy != "multiworker" or _is_chief()
+    from playground.core.graph_weights import initial_weights
+
+    start = initial_weights(graph, args.file, args.init_weights)   # the graph's own weights
+    if start.note:
+        print(start.note, file=sys.stderr)
 
     def sink(event: dict) -> None:
         kind = event["kind"]
@@ -273,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
             result = run_training(graph, config, dataset=dataset, sink=sink,
                                   stop=stop.event,
                                   run_dir=args.run_dir if chief else None,
-                                  resume=args.resume, init_weights=args.init_weights,
+                                  resume=args.resume, init_weights=start.spec,
                                   freeze=freeze, save_path=args.save if chief else None,
                                   export_dir=args.export if chief else None,
                                   keep_runs=chief and not args.no_run)

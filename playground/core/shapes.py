@@ -320,7 +320,9 @@ def _receptive_field(report: NodeReport, inf: Inference, sources: list[NodeRepor
     if is_input:
         size, jump = (1.0, 1.0), (1.0, 1.0)
     else:
-        if not sources or any(s.rf_size is None or s.rf_jump is None for s in sources):
+        # A broadcast gate (1 x 1 x C, no receptive field of its own) does not end the field.
+        sources = [s for s in sources if s.rf_size is not None and s.rf_jump is not None]
+        if not sources:
             return
         size = (max(s.rf_size[0] for s in sources), max(s.rf_size[1] for s in sources))  # type: ignore[index]
         jump = (max(s.rf_jump[0] for s in sources), max(s.rf_jump[1] for s in sources))  # type: ignore[index]

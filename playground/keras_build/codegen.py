@@ -33,6 +33,9 @@ SIZE_KEYS = {"kernel_size", "strides", "pool_size", "dilation_rate", "padding", 
 CUSTOM_CLASSES = {
     "LocalResponseNormalization": custom_layers.LocalResponseNormalization,
     "ZeroPadChannels": custom_layers.ZeroPadChannels,
+    "LayerScale": custom_layers.LayerScale,
+    "ScaledAdd": custom_layers.ScaledAdd,
+    "ChannelShuffle": custom_layers.ChannelShuffle,
 }
 
 

@@ -23,6 +23,9 @@ from playground.keras_build import layers as custom_layers
 CUSTOM = SimpleNamespace(
     LocalResponseNormalization=custom_layers.LocalResponseNormalization,
     ZeroPadChannels=custom_layers.ZeroPadChannels,
+    LayerScale=custom_layers.LayerScale,
+    ScaledAdd=custom_layers.ScaledAdd,
+    ChannelShuffle=custom_layers.ChannelShuffle,
 )
 
 

@@ -1,5 +1,6 @@
 """``--init-weights imagenet``: Keras' published ImageNet weights for graphs that are twins of a
-``keras.applications`` model (VGG16, VGG19, ResNet50, MobileNet, DenseNet121).
+``keras.applications`` model (VGG16, VGG19, ResNet50, MobileNet, DenseNet121, InceptionV3,
+InceptionResNetV2, MobileNetV2, EfficientNetB0).
 
 The files are the ones ``keras.applications`` itself downloads (same URLs, same file names, same
 cache folder ``$KERAS_HOME/models`` or ``~/.keras/models``), fetched with ``keras.utils.get_file``
@@ -53,6 +54,20 @@ TWINS: dict[str, Twin] = {t.name.lower(): t for t in (
     Twin("DenseNet121", "densenet121_weights_tf_dim_ordering_tf_kernels.h5",
          "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "densenet/", "predictions",
          "9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"),
+    Twin("InceptionV3", "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+         "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5", "inception_v3/",
+         "predictions", "9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"),
+    Twin("InceptionResNetV2", "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+         "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+         "inception_resnet_v2/", "predictions", "e693bd0210a403b3192acc6073ad2e96",
+         "d19885ff4a710c122648d3b5c3b684e4"),
+    Twin("MobileNetV2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}.h5",
+         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5",
+         "mobilenet_v2/", "predictions"),
+    # EfficientNet's files live outside BASE: the folder is a full URL.
+    Twin("EfficientNetB0", "efficientnetb0.h5", "efficientnetb0_notop.h5",
+         "https://storage.googleapis.com/keras-applications/", "predictions",
+         "902e53a9f72be733fc0bcb005b3ebbac", "50bc09e76180e00e4465e1a485ddc09d"),
 )}
 MOBILENET_ROWS = (128, 160, 192, 224)
 
@@ -111,17 +126,18 @@ def fetch(file_name: str, folder: str, md5: str | None) -> Path:
     """The cached file, downloading it with ``keras.utils.get_file`` if needed."""
     root = cache_dir()
     cached = root / "models" / file_name
+    url = (folder if folder.startswith("https://") else BASE + folder) + file_name
     if cached.is_file():
         return cached
     import keras
 
     try:
-        path = keras.utils.get_file(file_name, BASE + folder + file_name, cache_subdir="models",
+        path = keras.utils.get_file(file_name, url, cache_subdir="models",
                                     cache_dir=str(root), file_hash=md5)
     except Exception as exc:  # noqa: BLE001 - get_file raises bare Exception when offline
         raise ImagenetError(
             f"cannot download the ImageNet weights {file_name} ({type(exc).__name__}: "
-            f"{str(exc)[:160]}). Offline? Download {BASE + folder + file_name} elsewhere and "
+            f"{str(exc)[:160]}). Offline? Download {url} elsewhere and "
             f"place it as {cached} (the folder is $KERAS_HOME/models, or ~/.keras/models "
             "without KERAS_HOME)") from None
     return Path(path)

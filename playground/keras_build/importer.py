@@ -1,7 +1,9 @@
-"""A functional (or sequential) ``.keras`` model of catalogue layers -> a graph.
+"""A functional (or sequential) ``.keras`` or legacy ``.h5`` model of catalogue layers -> a graph.
 
-The archive is read the safe way (``weights.read_keras_archive``: its ``config.json`` is inspected
-as JSON; nothing is deserialized, no code can run). Each layer becomes a node whose id is the
+The file is read the safe way (``weights.read_keras_archive``: its ``config.json`` is inspected
+as JSON; a ``.h5``'s ``model_config`` attribute likewise; nothing is deserialized, no code can
+run). ``import_translate`` first inlines nested models and rewrites ``keras.ops`` calls and
+keras.applications' helper layers into catalogue layers. Each layer becomes a node whose id is the
 layer name and whose params are the catalogue params that differ from the catalogue defaults, so
 the file reads like one written by hand. Keras bookkeeping (dtype, initializers, seeds, the
 channels_last data format) is dropped; anything that changes what the model computes or how it
@@ -19,13 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.blocks import BY_KERAS_CLASS
+from playground.blocks import BY_KERAS_CLASS, CATALOGUE
 from playground.blocks.spec import BlockProblem, BlockSpec, Param, coerce_param
 from playground.core.errors import GraphEditError, PlaygroundError
 from playground.core.graph import Graph, Node, valid_id
 from playground.core.layout import auto_layout
 from playground.core.shapes import analyze
+from playground.keras_build.import_translate import translate
 from playground.keras_build.weights import (
+    MAX_CONFIG_BYTES,
     LayerEntry,
     WeightsError,
     inspect_model_config,
@@ -47,11 +51,19 @@ class ModelImportError(PlaygroundError):
         super().__init__(message)
 
 
+# Blocks whose output depends on the training flag: a call that forces it cannot be expressed.
+TRAINING_DEPENDENT = {"Dropout", "SpatialDropout2D", "BatchNormalization", "StochasticDepth"}
+# Normalization layers whose channel axis is the only one the catalogue supports.
+CHANNEL_AXIS_TYPES = ("BatchNormalization", "LayerNormalization", "Normalization",
+                      "GroupNormalization")
+
+
 @dataclass
 class Imported:
     graph: Graph
     model_params: int | None              # weights stored in the file (None: not counted)
     notes: list[str] = field(default_factory=list)
+    weights: dict[str, list[Any]] | None = None   # layer name -> arrays, read safely
 
 
 # ------------------------------------------------------------------ params
@@ -160,7 +172,7 @@ def convert_params(spec: BlockSpec, entry: LayerEntry) -> tuple[dict[str, Any], 
     for key, value in config.items():
         if key in names or key in IGNORED_KEYS or key.endswith("_initializer"):
             continue
-        if key == "axis" and spec.type in ("BatchNormalization", "LayerNormalization"):
+        if key == "axis" and spec.type in CHANNEL_AXIS_TYPES:
             if value in (-1, 3, [-1], [3]):
                 continue
         if key in ("batch_shape", "batch_input_shape") and spec.type != "Input":
@@ -191,17 +203,24 @@ def _short(value: Any) -> str:
 
 # ------------------------------------------------------------------ topology
 def _history(item: Any) -> tuple[str, int, int] | None:
+    """(layer, call, output) a tensor reference names; None when it is not one (or malformed:
+    the file is a stranger's, its numbers may be anything)."""
+    history = None
     if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
-        history = item.get("config", {}).get("keras_history")
-        if isinstance(history, list) and len(history) == 3:
-            return str(history[0]), int(history[1]), int(history[2])
-    if isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str):  # Keras 2
-        return item[0], int(item[1]), int(item[2])
-    return None
+        config = item.get("config")
+        history = config.get("keras_history") if isinstance(config, dict) else None
+    elif isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str):  # Keras 2
+        history = item[:3]
+    if not isinstance(history, list) or len(history) != 3:
+        return None
+    try:
+        return str(history[0]), int(history[1]), int(history[2])
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
-def _sources(entry: LayerEntry, problems: list[str]) -> list[str]:
-    where = f"layer {entry.name!r}"
+def _sources(entry: LayerEntry, problems: list[str], block: str = "") -> list[str]:
+    where = f"layer {entry.name!r} ({entry.class_name})"
     nodes = entry.inbound
     if not nodes:
         return []
@@ -212,9 +231,11 @@ def _sources(entry: LayerEntry, problems: list[str]) -> list[str]:
     node = nodes[0]
     if isinstance(node, dict):            # Keras 3: {"args": [...], "kwargs": {...}}
         args = node.get("args") or []
-        # Keras records training=False for Dropout/BN calls made while building: the default.
+        # Keras records training=False for Dropout/BN calls made while building (the default)
+        # and training=True on preprocessing layers (Resizing...), where it changes nothing.
         kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
-                  if v is not None and not (k == "training" and v is False)}
+                  if v is not None and not (k == "training" and (
+                      v is False or block not in TRAINING_DEPENDENT))}
         if kwargs:
             problems.append(f"{where} is called with {', '.join(sorted(kwargs))}=...; the "
                             "catalogue cannot express call arguments")
@@ -268,9 +289,31 @@ def _ids(entries: list[LayerEntry]) -> tuple[dict[str, str], list[str]]:
 
 
 # ------------------------------------------------------------------ import
-def import_config(config: dict[str, Any], source: str) -> Graph:
-    """The graph of an inspected model config; raises ``ModelImportError`` naming every culprit."""
+def _spec_for(entry: LayerEntry) -> tuple[BlockSpec | None, LayerEntry]:
+    """The block a layer becomes (and the entry as that block reads it): a Dropout that drops
+    whole samples (noise_shape (batch, 1, 1, ...)) is stochastic depth."""
+    noise = entry.config.get("noise_shape")
+    if entry.class_name == "Dropout" and isinstance(noise, list) and len(noise) >= 2 \
+            and noise[0] is None and all(d == 1 for d in noise[1:]):
+        config = {k: v for k, v in entry.config.items() if k != "noise_shape"}
+        return CATALOGUE["StochasticDepth"], LayerEntry(
+            entry.name, "StochasticDepth", config, entry.inbound, entry.module,
+            entry.registered_name, entry.parent)
+    return BY_KERAS_CLASS.get(entry.class_name), entry
+
+
+def import_config(config: dict[str, Any], source: str, notes: list[str] | None = None
+                  ) -> Graph:
+    """The graph of an inspected model config; raises ``ModelImportError`` naming every culprit.
+
+    Nested models are inlined and ``keras.ops`` calls rewritten first (``import_translate``);
+    what that did is appended to ``notes``."""
     problems: list[str] = []
+    translation = translate(config)
+    problems.extend(translation.problems)
+    config = translation.config
+    if notes is not None:
+        notes.extend(translation.notes)
     try:
         entries = inspect_model_config(config, source, collect=problems)
     except WeightsError as exc:
@@ -278,8 +321,7 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
     top = [e for e in entries if not e.parent]
     nested = [e for e in top if e.class_name in ("Functional", "Sequential", "Model")]
     for e in nested:
-        problems.append(f"layer {e.name!r} is a nested model; flatten it first (call its layers "
-                        "directly in the outer model)")
+        problems.append(f"layer {e.name!r} is a nested model that could not be inlined")
     if config.get("class_name") == "Sequential":
         if not top or top[0].class_name != "InputLayer":
             problems.append("the Sequential model has no Input layer; build it with "
@@ -293,15 +335,15 @@ def import_config(config: dict[str, Any], source: str) -> Graph:
     graph = Graph(name=str(config.get("config", {}).get("name") or Path(source).stem))
     edges: list[tuple[str, str]] = []
     for entry in top:
-        spec = BY_KERAS_CLASS.get(entry.class_name)
+        spec, as_block = _spec_for(entry)
         if spec is None or entry in nested:
             continue
-        params, bad = convert_params(spec, entry)
+        params, bad = convert_params(spec, as_block)
         problems.extend(bad)
         trainable = entry.config.get("trainable", True) is not False
         graph.add_node(Node(id=ids[entry.name], type=spec.type, params=params,
                             trainable=trainable))
-        for src in _sources(entry, problems):
+        for src in _sources(entry, problems, spec.type):
             if src in ids:
                 edges.append((ids[src], ids[entry.name]))
     for src, dst in edges:
@@ -350,14 +392,89 @@ def _stored_params(weights_h5: bytes | None, source: str) -> int | None:
     return total
 
 
+def _keras_config(source: str) -> tuple[dict[str, Any], Any]:
+    """A ``.keras`` archive's config (read as JSON, nothing deserialized) and the archive."""
+    try:
+        archive = read_keras_archive(source, want_weights=True, collect=[])
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    return archive.config, archive
+
+
+def _keras_weights(source: str, archive: Any) -> tuple[dict[str, list[Any]], int | None]:
+    """The archive's weights by layer name, read as arrays with h5py."""
+    from playground.keras_build.weights import _open_h5, _read_keras3
+
+    try:
+        assert archive.weights_h5 is not None
+        with _open_h5(archive.weights_h5, source) as h5:
+            weights = _read_keras3(h5, source, archive.layers)
+        return weights, _stored_params(archive.weights_h5, source)
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelImportError(f"{source}: damaged weights inside the archive "
+                               f"({type(exc).__name__}: {exc})") from None
+
+
+def _h5_config(source: str) -> dict[str, Any]:
+    """A legacy full-model ``.h5`` (tf.keras 2.x ``model.save('m.h5')``): the ``model_config``
+    attribute, parsed as JSON with h5py; nothing in the file is deserialized or run."""
+    import json
+
+    from playground.keras_build.weights import _check_exists, _open_h5
+
+    try:
+        _check_exists(source)
+        with _open_h5(source, source) as h5:
+            raw = h5.attrs.get("model_config")
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelImportError(f"{source}: damaged .h5 model file "
+                               f"({type(exc).__name__}: {exc})") from None
+    if raw is None:
+        raise ModelImportError(f"{source}: a weights-only .h5 file (no model_config); it has "
+                               "no architecture to import")
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if not isinstance(raw, str) or len(raw) > MAX_CONFIG_BYTES:
+        raise ModelImportError(f"{source}: the model configuration is not text or is too "
+                               "large; refused")
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelImportError(f"{source}: the model configuration is not valid JSON "
+                               f"({exc})") from None
+    return config
+
+
+def _h5_weights(source: str) -> tuple[dict[str, list[Any]], int | None]:
+    """The weights under ``model_weights``, by layer name (its config was read already)."""
+    from playground.keras_build.weights import _open_h5, _read_legacy
+
+    try:
+        with _open_h5(source, source) as h5:
+            group = h5["model_weights"] if "model_weights" in h5 else None
+            weights = _read_legacy(group, source) if group is not None else {}
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelImportError(f"{source}: damaged .h5 model file "
+                               f"({type(exc).__name__}: {exc})") from None
+    total = sum(math.prod(a.shape) for arrays in weights.values() for a in arrays)
+    return weights, total if weights else None
+
+
 def import_model(path: str | os.PathLike[str]) -> Imported:
-    """Read a ``.keras`` file and return its graph, checked by the pure checker.
+    """Read a ``.keras`` (Keras 3) or legacy ``.h5`` (tf.keras 2.x) model file and return its
+    graph, checked by the pure checker, with the file's weights by layer name.
 
     Every failure is a ``ModelImportError`` naming the file: a crafted config can make the
     parsing below fail in any way (a number where a list belongs, nesting, a damaged HDF5)."""
     source = str(path)
     try:
-        return _import_model(path, source)
+        return _import_model(source)
     except ModelImportError:
         raise
     except PlaygroundError as exc:
@@ -372,23 +489,25 @@ def import_model(path: str | os.PathLike[str]) -> Imported:
                                f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
-def _import_model(path: str | os.PathLike[str], source: str) -> Imported:
-    if not source.endswith(".keras"):
-        raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format)")
-    try:
-        archive = read_keras_archive(path, want_weights=True, collect=[])
-    except WeightsError as exc:
-        raise ModelImportError(str(exc)) from None
-    graph = import_config(archive.config, source)
+def _import_model(source: str) -> Imported:
+    archive = None
+    if source.endswith(".keras"):
+        config, archive = _keras_config(source)
+    elif source.lower().endswith((".h5", ".hdf5")):
+        config = _h5_config(source)
+    else:
+        raise ModelImportError(f"{source}: expected a .keras model file (Keras 3 format) or a "
+                               "full-model .h5 file (tf.keras 2.x)")
+    notes: list[str] = []
+    graph = import_config(config, source, notes)     # every refusal, before any weights
     analysis = analyze(graph)
     if not analysis.valid:
         lines = "; ".join(str(p) for p in analysis.errors[:10])
         raise ModelImportError(f"{source}: the imported graph does not check: {lines}",
-                           [str(p) for p in analysis.errors])
-    stored = _stored_params(archive.weights_h5, source)
-    notes = []
+                               [str(p) for p in analysis.errors])
+    weights, stored = _keras_weights(source, archive) if archive is not None \
+        else _h5_weights(source)
     if stored is not None and stored != analysis.total_params:
         notes.append(f"warning: the file stores {stored:,} weights but the graph counts "
                      f"{analysis.total_params:,}")
-    return Imported(graph, stored, notes)
-
+    return Imported(graph, stored, notes, weights)

@@ -585,6 +585,9 @@ def apply_weights(model: Any, weights: dict[str, list[np.ndarray]], source: str,
     report.unused = [name for name in weights if name not in seen]
     for variable, array in staged:
         variable.assign(array)
+    for layer in _model_layers(model):   # Normalization keeps tensors derived from its weights
+        if layer.name in report.matched and callable(getattr(layer, "finalize_state", None)):
+            layer.finalize_state()
     return report
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from playground.core.graph import Graph
-from playground.presetgen import classic, densenet, googlenet, mobilenet, resnet, unet
+from playground.presetgen import (
+    classic,
+    densenet,
+    efficientnet,
+    googlenet,
+    inception_resnet,
+    inception_v3,
+    mobilenet,
+    mobilenet_v2,
+    resnet,
+    shufflenet,
+    unet,
+)
 
 PRESETS: dict[str, Callable[[], Graph]] = {
     "lenet5": classic.lenet5,
@@ -21,4 +33,9 @@ PRESETS: dict[str, Callable[[], Graph]] = {
     "unet": unet.unet,
     "densenet121": densenet.densenet121,
     "mobilenet": mobilenet.mobilenet,
+    "inception_v3": inception_v3.inception_v3,
+    "inception_resnet_v2": inception_resnet.inception_resnet_v2,
+    "mobilenet_v2": mobilenet_v2.mobilenet_v2,
+    "shufflenet": shufflenet.shufflenet,
+    "efficientnet_b0": efficientnet.efficientnet_b0,
 }

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
             try:
                 self.training_panel = TrainingPanel(lambda: self.doc.graph, self,
                                                     push=lambda command: self.doc.push(command))
+                self.training_panel.get_path = lambda: self.doc.path
                 # The ImageNet option depends on the graph (its keras_application twin).
                 self.doc.analyzed.connect(
                     lambda _analysis: self.training_panel.refresh_graph_options())
@@ -874,11 +875,15 @@ class MainWindow(QMainWindow):
         graph = self.doc.graph.copy()
         analysis = self.doc.current_analysis()
         source = str(self.doc.path) if self.doc.path else None
+        from playground.core.graph_weights import recorded_weights
         from playground.exporters import get
 
-        note = " (untrained weights)" if get(fmt).uses_weights else ""
-        return self._start_thread(lambda: export_graph(graph, analysis, fmt, path, source),
-                                  lambda out: self.show_message(f"exported to {out}{note}"),
+        weights, _problem = recorded_weights(graph, self.doc.path)   # the graph's own weights
+        init = str(weights) if weights is not None and get(fmt).uses_weights else None
+        said = (f" (weights: {weights.name}, recorded in the graph)" if init
+                else " (untrained weights)" if get(fmt).uses_weights else "")
+        return self._start_thread(lambda: export_graph(graph, analysis, fmt, path, source, init),
+                                  lambda out: self.show_message(f"exported to {out}{said}"),
                                   "Export")
 
     def import_dialog(self) -> None:

@@ -111,6 +111,8 @@ class TrainingPanel(QWidget):
         # through it, so it can be undone and marks the document modified. A bare panel (tests,
         # scripts) applies commands to the graph directly.
         self.push_command = push
+        # The graph file's path (set by the window): a graph's recorded weights sit beside it.
+        self.get_path: Callable[[], Any] = lambda: None
         self.worker: TrainingWorker | None = None
         self.jobs: list[tuple[BackgroundJob, Callable[[BackgroundJob], None]]] = []
         self.last_result: Any = None
@@ -346,9 +348,20 @@ class TrainingPanel(QWidget):
         name = self.get_graph().extra.get("keras_application")
         return name if isinstance(name, str) and name else None
 
+    def recorded_weights(self) -> str | None:
+        """The weights file the graph records (``import --with-weights``), if usable."""
+        from playground.core.graph_weights import recorded_weights
+
+        path, _problem = recorded_weights(self.get_graph(), self.get_path())
+        return str(path) if path is not None else None
+
     def refresh_graph_options(self) -> None:
         """Offer ImageNet weights only for a graph with a keras.applications twin (cheap: one
         dict lookup; called when the graph is re-checked and when the panel is shown)."""
+        recorded = self.recorded_weights()
+        self.init_weights.setPlaceholderText(
+            f"the graph's weights: {os.path.basename(recorded)}" if recorded
+            else "none (.keras, .weights.h5, .h5 or a run folder)")
         twin = self.keras_application()
         self.imagenet_weights.setEnabled(twin is not None)
         if twin is None:
@@ -372,7 +385,7 @@ class TrainingPanel(QWidget):
         """What the run starts from: ``"imagenet"``, a file/run folder, or None."""
         if self.imagenet_weights.isChecked() and self.imagenet_weights.isEnabled():
             return "imagenet"
-        return self.init_weights.text().strip() or None
+        return self.init_weights.text().strip() or self.recorded_weights()
 
     def _browse_weights(self) -> None:
         from playground.ui import file_dialogs
@@ -534,7 +547,7 @@ class TrainingPanel(QWidget):
         self.refresh_graph_options()
         # Frozen layers without initial weights: offer the last run's (Yes fills the field),
         # or say plainly that they stay random; Cancel starts nothing.
-        frozen = None if resume or self.initial_weights() else \
+        frozen = None if resume or init_weights or self.initial_weights() else \
             self._frozen_without_weights(graph)
         if frozen is False:
             return False
@@ -549,6 +562,8 @@ class TrainingPanel(QWidget):
         weights = init_weights or self.initial_weights()
         if weights and not resume:
             kwargs["init_weights"] = weights
+            if not self.init_weights.text().strip() and weights == self.recorded_weights():
+                self._log(f"starting from the graph's weights {os.path.basename(weights)}")
         from playground.training.rundir import killed_runs
         from playground.training.runs import runs_root
 

@@ -38,9 +38,11 @@ class FunctionThread(QThread):
             self.succeeded.emit(result)
 
 
-def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None) -> str:
-    """Build the Keras model of ``graph`` and write it, untrained, through the export registry
-    (runs in the worker thread)."""
+def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None,
+                 init_weights: str | None = None) -> str:
+    """Build the Keras model of ``graph`` and write it through the export registry (runs in the
+    worker thread); ``init_weights``: a weights file to start from (the graph's recorded
+    weights), else the model is untrained."""
     from playground.exporters import write as write_export
     from playground.exporters.source import ExportSource
     from playground.keras_build.compile import build
@@ -48,8 +50,14 @@ def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None)
 
     check_target(out, fmt, force=True)
     built = build(graph, analysis)
-    return str(write_export(fmt, ExportSource.from_built(built, graph, script_source=source),
-                            out, True))
+    weights = "untrained"
+    if init_weights and fmt != "python":
+        from playground.keras_build.weights import load_weights
+
+        load_weights(built.model, init_weights)
+        weights = init_weights
+    return str(write_export(fmt, ExportSource.from_built(built, graph, weights=weights,
+                                                         script_source=source), out, True))
 
 
 def import_keras(path: str):

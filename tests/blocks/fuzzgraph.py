@@ -44,9 +44,7 @@ FLOAT_SPAN = 3.0       # the same for a float without a maximum
 # (block types, words of the checker's message): refusals where Keras builds and runs the graph
 # but the checker refuses on purpose. Each one is explained in docs/FORMAT.md ("Where the checker
 # is stricter than Keras").
-ELEMENTWISE = ("Add", "Multiply", "Average", "Maximum", "Minimum", "Subtract")
 DELIBERATE: tuple[tuple[tuple[str, ...], str], ...] = (
-    (ELEMENTWISE, "element-wise merges need equal shapes"),   # broadcasting
     (("Softmax",), "axis 0 is the batch"),                    # softmax over the batch
     (("Concatenate",), "axis 0 is the batch"),                # joining samples of the batch
     (("InceptionModule",), "is 0: set"),                      # a reduce whose branch is off

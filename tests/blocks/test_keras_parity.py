@@ -170,6 +170,26 @@ def _cases() -> list[Case]:
     add("ResidualBlock", {"filters": 8, "strides": 2, "shortcut": "zero_pad"}, (9, 9, 4))
     add("ResidualBlock", {"filters": 4, "kind": "bottleneck", "strides": 2}, (9, 7, 3),
         trainable=False)
+    # Blocks of the modern families (EfficientNet, ConvNeXt, MobileNetV3, Inception-ResNet).
+    add("Rescaling", {"scale": 1 / 255}, odd)
+    add("Rescaling", {"scale": [0.5, 1, 2, 3, 4, 5], "offset": -1.0}, odd)
+    add("Normalization", {}, odd)
+    add("Normalization", {"mean": [1, 2, 3, 4, 5, 6], "variance": [2, 1, 1, 1, 1, 3]}, odd)
+    add("Normalization", {"mean": 0.5, "variance": 2.0, "invert": True}, odd)
+    add("Normalization", {}, (9,), trainable=False)
+    add("GroupNormalization", {"groups": 3}, odd)
+    add("GroupNormalization", {"groups": 2, "center": False}, (12, 12, 4))
+    add("LayerScale", {"init_values": 0.5}, odd)
+    add("LayerScale", {}, (9,), trainable=False)
+    add("StochasticDepth", {"rate": 0.2}, odd)
+    add("StochasticDepth", {}, (9,))
+    add("ScaledAdd", {"scale": 0.17}, odd, odd)
+    add("Permute", {"dims": [2, 1, 3]}, odd)
+    add("Permute", {"dims": [1, 2, 4, 3]}, (4, 5, 2, 3))
+    add("ChannelShuffle", {"groups": 3}, odd)
+    for merge in ("Add", "Multiply"):        # squeeze-and-excitation: broadcast 1x1xC gates
+        add(merge, {}, odd, (1, 1, 6))
+        add(merge, {}, (1, 11, 6), odd)
     return c
 
 
@@ -298,6 +318,10 @@ REFUSED: list[tuple[str, dict[str, Any], list[tuple[int, ...]], str]] = [
     ("Concatenate", {"axis": 4}, [(3, 3, 2), (3, 3, 4)], "axis 4"),
     ("Concatenate", {"axis": -4}, [(3, 3, 2), (3, 3, 4)], "axis -4"),
     ("Reshape", {"target_shape": [5, -1]}, [(3, 3, 2)], "cannot reshape"),
+    ("Multiply", {}, [(3, 3, 2), (1, 1, 4)], "input shapes differ"),
+    ("GroupNormalization", {"groups": 4}, [(3, 3, 6)], "equal groups"),
+    ("Permute", {"dims": [1, 1, 3]}, [(3, 3, 2)], "each once"),
+    ("ScaledAdd", {}, [(3, 3, 2), (3, 3, 4)], "input shapes differ"),
     ("Cropping2D", {"cropping": 2}, [(3, 3, 2)], "leaves nothing"),
 ]
 

@@ -20,6 +20,9 @@ def randomize(model: Any, seed: int = 0) -> None:
     """Non-trivial weights everywhere (BN variances positive), so comparisons mean something."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
+        if getattr(layer, "layers", None):
+            randomize(layer, seed + 1)
+            continue
         values = []
         for w in layer.weights:
             a = rng.normal(0, 0.3, size=tuple(w.shape)).astype("float32")
@@ -31,8 +34,14 @@ def randomize(model: Any, seed: int = 0) -> None:
 
 
 def weights_by_name(model: Any) -> dict[str, list[np.ndarray]]:
-    return {layer.name: [np.asarray(w) for w in layer.get_weights()]
-            for layer in model.layers if layer.weights}
+    """Layer name -> arrays, the layers of nested models included (they import inlined)."""
+    out = {}
+    for layer in model.layers:
+        if getattr(layer, "layers", None):
+            out.update(weights_by_name(layer))
+        elif layer.weights:
+            out[layer.name] = [np.asarray(w) for w in layer.get_weights()]
+    return out
 
 
 def copy_by_name(source: Any, target: Any) -> int:

@@ -51,7 +51,7 @@ def test_identify_by_key_or_name():
     for name in ("ResNet50V2", "VGG161", "LeNet-5"):
         with pytest.raises(ImagenetError, match="not a keras.applications twin"):
             identify(Graph(name=name))
-    g.extra["keras_application"] = "EfficientNetB0"
+    g.extra["keras_application"] = "ConvNeXtTiny"
     with pytest.raises(ImagenetError, match="has no ImageNet weights here"):
         identify(g)
 

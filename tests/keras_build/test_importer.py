@@ -107,16 +107,16 @@ def test_refusal_names_every_culprit():
     assert len(info.value.problems) == 4
 
 
-def test_shared_layers_and_nested_models_are_refused():
+def test_shared_layers_are_refused_and_nested_models_inlined():
     inputs = keras.Input((4,), name="x")
     shared = L.Dense(4, name="shared")
     y = L.Add(name="add")([shared(inputs), shared(inputs)])
-    with pytest.raises(ModelImportError, match="layer 'shared' is shared"):
+    with pytest.raises(ModelImportError, match=r"layer 'shared' \(Dense\) is shared"):
         import_config(config_of(keras.Model(inputs, y)), "shared.keras")
     inner = keras.Sequential([keras.Input((4,)), L.Dense(2, name="d")], name="inner")
     outer = keras.Model(inputs, inner(inputs))
-    with pytest.raises(ModelImportError, match="layer 'inner' is a nested model"):
-        import_config(config_of(outer), "nested.keras")
+    graph = round_trip(outer)
+    assert [n.id for n in graph.nodes] == ["x", "d"]
 
 
 def test_cli_import_with_weights(tmp_path, capsys):
@@ -147,8 +147,10 @@ def test_cli_import_with_weights(tmp_path, capsys):
 def test_cli_import_errors(tmp_path, capsys):
     assert cli.main(["import", str(tmp_path / "m.keras"), "--out", str(tmp_path / "g.txt")]) == 2
     assert "must end in .json" in capsys.readouterr().err
-    assert cli.main(["import", str(tmp_path / "m.h5"), "--out", str(tmp_path / "g.json")]) == 1
+    assert cli.main(["import", str(tmp_path / "m.txt"), "--out", str(tmp_path / "g.json")]) == 1
     assert "expected a .keras model file" in capsys.readouterr().err
+    assert cli.main(["import", str(tmp_path / "m.h5"), "--out", str(tmp_path / "g.json")]) == 1
+    assert "m.h5: no such file" in capsys.readouterr().err
     inputs = keras.Input((4,), name="x")
     lam = tmp_path / "lam.keras"
     keras.Model(inputs, L.Lambda(lambda t: t * 3, name="triple")(inputs)).save(lam)

@@ -25,11 +25,25 @@ PUBLISHED = {
     "unet": (31_030_593, 31_030_593, [(128, 128, 1)]),
     "densenet121": (8_062_504, 7_978_856, [(1000,)]),
     "mobilenet": (4_253_864, 4_231_976, [(1000,)]),
+    "inception_v3": (23_851_784, 23_817_352, [(1000,)]),
+    "inception_resnet_v2": (55_873_736, 55_813_192, [(1000,)]),
+    "mobilenet_v2": (3_538_984, 3_504_872, [(1000,)]),
+    "shufflenet": (1_890_208, 1_865_728, [(1000,)]),     # ShuffleNet paper Table 1, g = 3
+    "efficientnet_b0": (5_330_571, 5_288_548, [(1000,)]),
 }
 INPUTS = {"lenet5": [32, 32, 1], "alexnet": [227, 227, 3], "unet": [128, 128, 1],
-          "inception_naive_vs_bottleneck": [28, 28, 256]}
+          "inception_naive_vs_bottleneck": [28, 28, 256], "inception_v3": [299, 299, 3],
+          "inception_resnet_v2": [299, 299, 3]}
 TWINS = {"vgg16": "VGG16", "vgg19": "VGG19", "resnet50": "ResNet50",
-         "mobilenet": "MobileNet", "densenet121": "DenseNet121"}
+         "mobilenet": "MobileNet", "densenet121": "DenseNet121", "inception_v3": "InceptionV3",
+         "inception_resnet_v2": "InceptionResNetV2", "mobilenet_v2": "MobileNetV2",
+         "efficientnet_b0": "EfficientNetB0"}
+# Twins whose node ids are readable names, not Keras' auto names (conv2d_17): their weighted
+# layers match Keras' in order (tests/presets/test_modern_presets.py), not by name.
+IN_ORDER_TWINS = {"inception_v3", "inception_resnet_v2"}
+# Twins checked in test_modern_presets.py rather than by test_keras.py's by-name comparison with
+# a weights=None model (EfficientNet-B0 carries the extra Rescaling of Keras' ImageNet model).
+OWN_TWIN_TESTS = IN_ORDER_TWINS | {"efficientnet_b0"}
 
 
 def test_every_preset_file_is_listed_and_generated():

@@ -13,10 +13,13 @@ from playground.presetgen.registry import PRESETS
 
 # A small input each preset is retargeted to (10 classes) in these tests and in test_keras.py.
 SMALL = {"lenet5": [28, 28, 1], "alexnet": [96, 96, 3], "googlenet_aux": [96, 96, 3],
-         "inception_naive_vs_bottleneck": [14, 14, 256], "unet": [64, 64, 1]}
+         "inception_naive_vs_bottleneck": [14, 14, 256], "unet": [64, 64, 1],
+         "inception_v3": [75, 75, 3], "inception_resnet_v2": [75, 75, 3]}
 SMALLEST = {"lenet5": 16, "alexnet": 67, "vgg16": 32, "vgg19": 32, "googlenet": 1,
             "googlenet_aux": 65, "inception_naive_vs_bottleneck": 1, "resnet18": 1,
-            "resnet34": 1, "resnet50": 1, "unet": 16, "densenet121": 29, "mobilenet": 31}
+            "resnet34": 1, "resnet50": 1, "unet": 16, "densenet121": 29, "mobilenet": 31,
+            "inception_v3": 75, "inception_resnet_v2": 75, "mobilenet_v2": 31, "shufflenet": 1,
+            "efficientnet_b0": 32}
 
 
 def retargeted(key: str, classes: int = 10):
