@@ -142,6 +142,9 @@ class ProgressCallback(keras.callbacks.Callback):
         if self.stop.is_set() and not self.model.stop_training:
             self.stopped_by_user = True
             self.model.stop_training = True
+            # Training ends here; what follows (the weights written) is short. A session in
+            # another process waits for that instead of terminating the run (see session.py).
+            self.sink({"kind": "stopping", "epoch": self.epoch + 1, "step": batch})
 
     def on_test_batch_begin(self, batch, logs=None):
         # After a Stop, the epoch's validation is cut short (it can take minutes on a big

@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     except (EOFError, OSError):
         return 2
     child_main(conn, job)
-    return 0
+    # Everything is written and reported: leave without TensorFlow's slow interpreter teardown
+    # (a second or more), so a Stop or a finished run ends the process promptly.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,14 @@ class Batch(Event):
 
 
 @dataclass(frozen=True)
+class Stopping(Event):
+    """The run saw the Stop at a batch boundary: training is over, the weights are being kept."""
+
+    epoch: int = 0
+    step: int = 0
+
+
+@dataclass(frozen=True)
 class Epoch(Event):
     epoch: int = 0
     epochs: int = 0
@@ -135,6 +143,8 @@ def from_raw(raw: dict[str, Any]) -> list[Event]:
                       elapsed=float(raw.get("elapsed", 0.0)),
                       eta=float(raw.get("eta", float("nan"))),
                       fraction=float(raw.get("fraction", 0.0)))]
+    if kind == "stopping":
+        return [Stopping(raw=raw, epoch=int(raw.get("epoch", 0)), step=int(raw.get("step", 0)))]
     if kind == "epoch":
         events: list[Event] = [Epoch(raw=raw, epoch=int(raw["epoch"]),
                                      epochs=int(raw.get("epochs", 0)),

@@ -53,6 +53,11 @@ class RunResult:
     def ok(self) -> bool:
         return self.status in ("finished", "stopped", "early_stopped")
 
+    @property
+    def has_model(self) -> bool:
+        """Trained weights to export or inspect (cheap: never builds anything)."""
+        return self.model is not None
+
 
 def input_shape_of(graph: Graph) -> tuple[int, int, int]:
     inputs = [n for n in graph.nodes if n.type == "Input"]
@@ -160,10 +165,54 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
     finally:
         if result.feeds is not None:
             result.feeds.cleanup()
-    emit({"kind": "done", "status": result.status, "message": result.message,
-          "history": result.history, "evaluation": result.evaluation,
-          "run_dir": result.run_dir})
+    _keep_weights(result)
+    emit(done_event(result))
     return result
+
+
+def _keep_weights(result: RunResult) -> None:
+    """After a failure mid-run, the weights trained so far (when finite) go to the run folder:
+    a view in another process exports or inspects them from there, as after a finished run."""
+    if result.model is None or not result.run_dir:
+        return
+    try:
+        if all(np.isfinite(w).all() for w in result.model.get_weights()):
+            from playground.training.callbacks import _save_weights_atomic
+
+            _save_weights_atomic(result.model, os.path.join(result.run_dir, "last.weights.h5"))
+    except Exception:  # noqa: BLE001 - a full disk, say: the run's own message stands
+        pass
+
+
+def done_event(result: RunResult) -> dict[str, Any]:
+    """The run's last event: how it ended, plus what a view in another process needs to show
+    and export the run without the model or the data in memory: the image shapes and the
+    pictures of the most confidently wrong samples (``wrong_images``, in ``wrong`` order)."""
+    return {"kind": "done", "status": result.status, "message": result.message,
+            "history": result.history, "evaluation": result.evaluation,
+            "run_dir": result.run_dir,
+            "raw_shape": list(result.raw_shape) if result.raw_shape else None,
+            "model_shape": list(result.model_shape) if result.model_shape else None,
+            "wrong_images": _wrong_images(result),
+            "eval_source": result.eval_source,
+            "eval_indices": (None if result.eval_indices is None
+                             else [int(i) for i in result.eval_indices])}
+
+
+def _wrong_images(result: RunResult) -> list[Any]:
+    """The raw images of the evaluation's most confidently wrong samples (a few, decoded on
+    demand for a streamed set); [] when there is no evaluation or the images cannot be had."""
+    ev, data, rows = result.evaluation, result.dataset, result.eval_indices
+    if not ev or data is None or rows is None:
+        return []
+    try:
+        source = data.x_test if result.eval_source == "test" else data.x
+        if source is None:
+            return []
+        return [np.asarray(source[int(rows[i])], dtype=np.uint8)
+                for i in ev.get("wrong", []) if 0 <= i < len(rows)]
+    except Exception:  # noqa: BLE001 - pictures are a nicety; the figures stand without them
+        return []
 
 
 def _tolerant(sink: Sink) -> Sink:
@@ -195,8 +244,7 @@ def _stopped_early(result: RunResult, stop: threading.Event, emit: Sink, when: s
         return False
     result.status = "stopped"
     result.message = f"stopped {when}; nothing was trained"
-    emit({"kind": "done", "status": result.status, "message": result.message,
-          "history": result.history, "evaluation": None, "run_dir": result.run_dir})
+    emit(done_event(result))
     return True
 
 
@@ -508,9 +556,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         write_export("savedmodel", source, export_dir, force=True)
         log(f"exported SavedModel to {export_dir} (input: raw images of any size with "
             f"{source.raw_channels} channel(s), 0..255; this run's weights)")
-    emit({"kind": "done", "status": result.status, "message": result.message,
-          "history": result.history, "evaluation": result.evaluation,
-          "run_dir": result.run_dir})
+    emit(done_event(result))
     return result
 
 

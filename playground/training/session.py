@@ -4,10 +4,12 @@ The panel, the ``train`` command and users' scripts are views of a :class:`Train
 start it, read its typed events (:mod:`playground.training.events`) and stop it. The run itself
 executes in a *spawned* process (:mod:`playground.training.child`), so
 
-- Stop is prompt in every phase: the child is asked to stop at the next batch, and if it has not
-  ended within :attr:`TrainingSession.stop_grace` seconds (importing TensorFlow, building a big
-  model, tracing the first batch, validating) it is terminated, then killed. What was kept is
-  what the run folder holds: the finished epochs' history and the last checkpoint;
+- Stop is prompt in every phase: the child is asked to stop at the next batch. If it answers
+  within :attr:`TrainingSession.stop_grace` seconds (training has ended; it is writing the
+  weights it keeps) it is given the time to finish that; if it does not (importing TensorFlow,
+  building a big model, tracing the first batch, validating) it is terminated, then killed. What
+  was kept is then what the run folder holds: the finished epochs' history and the last
+  checkpoint;
 - a crash inside TensorFlow (segfault, abort, the out-of-memory killer's SIGKILL) ends the child
   only: the session reports it, with the signal, and keeps the finished epochs;
 - the editor's event loop never shares a GIL with the training loop.
@@ -200,6 +202,7 @@ class TrainingSession:
     """
 
     stop_grace = 1.0   # seconds the child has to stop at a batch boundary before it is terminated
+    save_grace = 30.0  # once it has stopped training (acknowledged), seconds to keep its weights
     kill_grace = 0.5   # then seconds between SIGTERM and SIGKILL
 
     def __init__(self, graph_or_path: Graph | str | os.PathLike[str],
@@ -224,8 +227,10 @@ class TrainingSession:
         self._stop_requested_at: float | None = None
         self._terminated = False
         self._start_seen = False
+        self._acknowledged = threading.Event()   # the child saw the Stop and left the batch loop
         self._final: dict[str, Any] | None = None
         self.stopped_in: float | None = None   # seconds from stop() to the end (for bench/)
+        self.acknowledged_in: float | None = None  # ... to training's end at a batch boundary
 
     # ------------------------------------------------------------------ public API
     @property
@@ -296,6 +301,11 @@ class TrainingSession:
     def ended(self) -> bool:
         return self._ended.is_set()
 
+    @property
+    def has_events(self) -> bool:
+        """Events received and not drained yet."""
+        return not self._events.empty()
+
     # ------------------------------------------------------------------ internals
     def _send(self, message: Any) -> None:
         with self._send_lock:
@@ -307,6 +317,9 @@ class TrainingSession:
     def _enforce_stop(self) -> None:
         process = self._process
         process.join(self.stop_grace)
+        if process.is_alive() and self._acknowledged.is_set():
+            # Training ended at a batch boundary; let it write the weights it keeps.
+            process.join(self.save_grace)
         if process.is_alive():
             self._terminated = True
             process.terminate()
@@ -335,6 +348,10 @@ class TrainingSession:
                 self._start_seen = True
                 if self.state == "starting":
                     self.state = "running"
+            elif kind == "stopping":
+                self._acknowledged.set()
+                if self._stop_requested_at is not None:
+                    self.acknowledged_in = time.perf_counter() - self._stop_requested_at
             elif kind == "epoch" and isinstance(raw.get("row"), dict):
                 self.history.append(dict(raw["row"]))
             elif kind == "done":

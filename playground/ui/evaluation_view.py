@@ -118,7 +118,8 @@ class EvaluationView(QWidget):
                 item.widget().deleteLater()
         self.wrong_labels = []
 
-    def _show_wrong(self, result: dict[str, Any], images: np.ndarray | None) -> None:
+    def _show_wrong(self, result: dict[str, Any], images: Any) -> None:
+        """``images``: sample index -> raw image, as an array or a dict of the shown ones."""
         while self.wrong_grid.count():
             item = self.wrong_grid.takeAt(0)
             if item.widget() is not None:
@@ -133,8 +134,11 @@ class EvaluationView(QWidget):
             conf = result["wrong_conf"][k]
             cell = QLabel()
             cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            if images is not None and 0 <= index < len(images):
-                cell.setPixmap(image_to_pixmap(images[index]))
+            image = (images.get(index) if isinstance(images, dict)
+                     else images[index] if images is not None and 0 <= index < len(images)
+                     else None)
+            if image is not None:
+                cell.setPixmap(image_to_pixmap(image))
             label = f"#{index}: {true} -> {pred} ({conf:.0%})"
             cell.setToolTip(label)
             caption = QLabel(label)

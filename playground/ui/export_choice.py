@@ -25,7 +25,7 @@ def trained_run(panel: Any) -> Any:
     except Exception:  # noqa: BLE001 - a panel in a broken state offers no run
         return None
     result = getattr(panel, "last_result", None)
-    if result is None or getattr(result, "model", None) is None:
+    if result is None or not getattr(result, "has_model", False):
         return None
     return result
 

@@ -1,10 +1,12 @@
 """The training panel (bottom dock): run settings, start/stop/resume, live plots, log, evaluation,
 runs to compare, exports.
 
-Training runs in :class:`playground.training.worker.TrainingWorker` (a Python thread); its events
-arrive in a thread-safe queue that a QTimer drains at 10 Hz on the UI thread, so callbacks never
-touch widgets and the plots redraw at most once per tick from preallocated buffers. TensorFlow is
-imported only inside the worker (and the export/preview jobs).
+The panel is a view of a :class:`playground.training.session.TrainingSession`: the run trains in
+a child process (TensorFlow is imported there, not here, for training), so Stop is prompt in every
+phase and a crash inside TensorFlow leaves the editor standing. Its typed events queue up and a
+QTimer drains them at 10 Hz on the UI thread, so the plots redraw at most once per tick from
+preallocated buffers. A finished run is a :class:`playground.training.outcome.RunOutcome`: its
+model is rebuilt from the run folder only for an export (in a background job).
 
 Contract with the editor: ``TrainingPanel(get_graph, parent, push)`` (``push`` is the editor's
 ``Document.push``: graph edits go through its undo stack); ``is_running()``,
@@ -49,8 +51,10 @@ from PySide6.QtWidgets import (
 from playground.core.errors import PlaygroundError
 from playground.core.graph import Graph
 from playground.data.augment import AUGMENTATIONS
+from playground.training import events as ev
 from playground.training.config import OPTIMIZERS, SCHEDULES, RunConfig, config_for_graph
-from playground.training.worker import BackgroundJob, TrainingWorker
+from playground.training.session import TrainingSession
+from playground.training.worker import BackgroundJob
 from playground.ui.evaluation_view import EvaluationView, image_to_pixmap
 from playground.ui.gc_guard import ensure_gui_thread_gc
 from playground.ui.plots import TrainingPlots
@@ -113,7 +117,8 @@ class TrainingPanel(QWidget):
         self.push_command = push
         # The graph file's path (set by the window): a graph's recorded weights sit beside it.
         self.get_path: Callable[[], Any] = lambda: None
-        self.worker: TrainingWorker | None = None
+        # The run in progress or last run: a TrainingSession (training in a child process).
+        self.worker: TrainingSession | None = None
         self.jobs: list[tuple[BackgroundJob, Callable[[BackgroundJob], None]]] = []
         self.last_result: Any = None
         self.last_run_dir: str | None = None
@@ -510,7 +515,7 @@ class TrainingPanel(QWidget):
 
     # ================================================================== running
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running()
+        return self.worker is not None and not self.worker.ended
 
     def train_linear_probe(self, node_id: str) -> bool:
         """"Train a linear classifier on the features of node X": a run of the graph cut after
@@ -569,11 +574,20 @@ class TrainingPanel(QWidget):
 
         for note in killed_runs(runs_root()):  # a run the kernel killed (out of memory) says so
             self._log(f"note: {note}")
-        self.worker = TrainingWorker(graph, config, **kwargs)
-        self._log(("resuming " if resume else "starting ") + f"{graph.name} on {config.dataset}")
-        if frozen_note:
-            self._log(frozen_note)
-        self.worker.start()
+        run_dir = kwargs.pop("run_dir", None)
+        try:
+            session = TrainingSession(graph, config, run_dir, **kwargs)
+            self._log(("resuming " if resume else "starting ")
+                      + f"{graph.name} on {config.dataset}")
+            if frozen_note:
+                self._log(frozen_note)
+            self.worker = session.start()
+        except PlaygroundError as exc:     # a run folder that is not ours, a bad setting
+            self._set_status(f"cannot start: {exc}", error=True)
+            return False
+        except OSError as exc:             # the training process could not be started
+            self._set_status(f"cannot start the training process: {exc}", error=True)
+            return False
         self._started_at = time.perf_counter()
         self._last_tick = None
         self.max_tick_gap = 0.0
@@ -623,15 +637,15 @@ class TrainingPanel(QWidget):
 
     def stop(self) -> None:
         if self.is_running():
-            self.worker.request_stop()
-            self._set_status("stopping at the end of the current batch...")
+            self.worker.stop()
+            self._set_status("stopping (at the end of the current batch, or within a second)...")
 
     def stop_and_wait(self, timeout_ms: int) -> bool:
         """Ask the run to stop and wait up to ``timeout_ms``; True when nothing is running."""
         deadline = time.perf_counter() + timeout_ms / 1000.0
         if self.worker is not None:
-            self.worker.request_stop()
-            self.worker.join(max(0.0, deadline - time.perf_counter()))
+            self.worker.stop()
+            self.worker.wait(max(0.0, deadline - time.perf_counter()))
         for job, _ in list(self.jobs):
             job.join(max(0.0, deadline - time.perf_counter()))
         self._tick()
@@ -643,13 +657,12 @@ class TrainingPanel(QWidget):
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.resume_button.setEnabled(not running and bool(self.last_run_dir))
-        has_model = self.last_result is not None and self.last_result.model is not None
+        has_model = self.last_result is not None and self.last_result.has_model
         from playground.exporters import get as export_format
 
         for name, button in self.export_buttons.items():
             button.setEnabled(has_model and not running and (
-                export_format(name).uses_weights or (self.last_result.built is not None
-                                                     and self.last_result.graph is not None)))
+                export_format(name).uses_weights or self.last_result.graph is not None))
 
     # ================================================================== the timer
     def _tick(self) -> None:
@@ -659,7 +672,10 @@ class TrainingPanel(QWidget):
         self._last_tick = now
         if self.worker is not None:
             for event in self.worker.drain():
-                self._handle(event)
+                # An epoch's telemetry and a run's evaluation travel inside the epoch and end
+                # events' payloads, which _handle reads.
+                if not isinstance(event, (ev.Telemetry, ev.Evaluation)):
+                    self._handle(event.raw)
         for entry in list(self.jobs):
             job, on_done = entry
             if job.done.is_set():
@@ -673,7 +689,7 @@ class TrainingPanel(QWidget):
             self._latest_batch = None
         self.plots.redraw()
         if not self.is_running() and not self.jobs and (self.worker is None
-                                                        or self.worker.events.empty()):
+                                                        or not self.worker.has_events):
             self.timer.stop()
             self._update_buttons()
 
@@ -689,6 +705,10 @@ class TrainingPanel(QWidget):
             self.plots.set_epochs(event["epochs"])
             self.plots.load_history(event.get("history") or [])
             self._epochs = event["epochs"]
+        elif kind == "stopping":
+            self._latest_batch = None
+            self._set_status(f"stopping: training ended at epoch {event['epoch']}, batch "
+                             f"{event['step']}; keeping the weights...")
         elif kind == "batch":
             x = event["epoch"] - 1 + event["step"] / max(1, event["steps"])
             self.plots.add_batch(x, event.get("loss"), event.get("accuracy"), event.get("lr"))
@@ -718,27 +738,31 @@ class TrainingPanel(QWidget):
         status = event["status"]
         # A batch drained in the same tick must not overwrite the final status (an error line).
         self._latest_batch = None
-        result = self.worker.result if self.worker is not None else None
-        if result is None and self.worker is not None:
-            self.worker.join(5.0)
-            result = self.worker.result
+        from playground.training.outcome import RunOutcome
+
+        result = RunOutcome.from_event(event)
         self.last_result = result
         if event.get("run_dir"):
             self.last_run_dir = event["run_dir"]
-        ok = status in ("finished", "stopped", "early_stopped")
+        ok = result.ok
         if ok:
             self.progress.setValue(100 if status == "finished" else self.progress.value())
         text = _outcome(status, event.get("message", ""), event.get("history") or [], ok)
         self._set_status(text, error=not ok)
         self._log(text)
-        if event.get("evaluation") and result is not None:
+        if event.get("evaluation"):
             self.evaluation.set_result(event["evaluation"], self._eval_images(result))
         self.plots.redraw()
         self.refresh_runs()
         self.run_finished.emit(status)
 
     @staticmethod
-    def _eval_images(result: Any) -> np.ndarray | None:
+    def _eval_images(result: Any) -> Any:
+        """Images of the evaluated samples by index: the pictures the training process sent
+        for the most confidently wrong ones, else (a run in this process) the dataset's."""
+        wrong = (result.evaluation or {}).get("wrong", [])
+        if getattr(result, "wrong_images", None):
+            return dict(zip(wrong, result.wrong_images, strict=False))
         data = result.dataset
         if data is None or result.eval_indices is None:
             return None

@@ -112,4 +112,6 @@ def test_cli_doc_example(command: str, shown: list[str], tmp_path) -> None:
         assert out.exists(), f"{command} did not write {out}"
     if "my_model" not in command:   # the page's output for a model of the reader's own
         for line in shown:
+            if line.strip() == "...":          # the page leaves lines out here
+                continue
             assert line in done.stdout, f"{command}: expected {line!r} in\n{done.stdout}"

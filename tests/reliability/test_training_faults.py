@@ -9,8 +9,6 @@ TensorFlow work is kept tiny: a ~1,500-parameter model on the built-in 8x8 digit
 
 from __future__ import annotations
 
-import errno
-import os
 import threading
 
 import numpy as np
@@ -82,21 +80,25 @@ def test_nan_loss_stops_and_keeps_the_last_good_weights(panel, qtbot, monkeypatc
 
 
 def test_out_of_memory_mid_training_is_reported_with_a_smaller_batch(panel, qtbot,
-                                                                     monkeypatch):
-    import tensorflow as tf
-
-    from playground.training import callbacks
+                                                                     monkeypatch, tmp_path):
     from playground.training.config import RunConfig
+    from tests.child_hooks import inject
 
-    real = callbacks.ProgressCallback.on_train_batch_begin
+    inject(monkeypatch, tmp_path, """
+        import tensorflow as tf
 
-    def oom_in_epoch_two(self, batch, logs=None):
-        if self.epoch == 1 and batch == 3:
-            raise tf.errors.ResourceExhaustedError(
-                None, None, "OOM when allocating tensor with shape[64,4,6,6]")
-        return real(self, batch, logs)
+        from playground.training import callbacks
 
-    monkeypatch.setattr(callbacks.ProgressCallback, "on_train_batch_begin", oom_in_epoch_two)
+        real = callbacks.ProgressCallback.on_train_batch_begin
+
+        def oom_in_epoch_two(self, batch, logs=None):
+            if self.epoch == 1 and batch == 3:
+                raise tf.errors.ResourceExhaustedError(
+                    None, None, "OOM when allocating tensor with shape[64,4,6,6]")
+            return real(self, batch, logs)
+
+        callbacks.ProgressCallback.on_train_batch_begin = oom_in_epoch_two
+    """)
     panel.set_config(RunConfig(epochs=3, batch_size=64))
     assert panel.start()
     result = _wait_done(panel, qtbot)
@@ -106,19 +108,27 @@ def test_out_of_memory_mid_training_is_reported_with_a_smaller_batch(panel, qtbo
     assert panel.plots.points("loss") == 1           # the finished epoch is still plotted
 
 
-def test_an_exception_inside_a_callback_ends_the_run_with_a_message(panel, qtbot, monkeypatch):
+def test_an_exception_inside_a_callback_ends_the_run_with_a_message(panel, qtbot, monkeypatch,
+                                                                   tmp_path):
     """The run folder's history write fails with a full disk at the end of epoch 2."""
     from playground.training import runs
     from playground.training.config import RunConfig
+    from tests.child_hooks import inject
 
-    real = runs.write_history
+    inject(monkeypatch, tmp_path, """
+        import errno, os
 
-    def full_on_second_epoch(run_dir, rows):
-        if len(rows) >= 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir))
-        return real(run_dir, rows)
+        from playground.training import runs
 
-    monkeypatch.setattr(runs, "write_history", full_on_second_epoch)
+        real = runs.write_history
+
+        def full_on_second_epoch(run_dir, rows):
+            if len(rows) >= 2:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir))
+            return real(run_dir, rows)
+
+        runs.write_history = full_on_second_epoch
+    """)
     panel.set_config(RunConfig(epochs=4, batch_size=64))
     assert panel.start()
     result = _wait_done(panel, qtbot)
@@ -184,7 +194,7 @@ def test_closing_the_window_during_training_stops_the_worker(make_window, answer
     assert not win.isVisible()
     assert not panel.is_running() and live_threads() == []
     assert panel.worker.result.status == "stopped"
-    assert all(np.isfinite(w).all() for w in panel.worker.result.model.get_weights())
+    assert all(np.isfinite(w).all() for w in panel.last_result.model.get_weights())
     # The event loop still runs and the (hidden) panel still answers.
     qtbot.wait(100)
     assert panel.start_button.isEnabled()

@@ -96,11 +96,12 @@ def _zombie_or_gone(pid: int) -> bool:
 def test_stop_mid_run_keeps_the_finished_epochs(tmp_path):
     session = TrainingSession(tiny(), LONG, run_dir=tmp_path / "run").start()
     wait_for(lambda: epochs_seen(session) >= 2, 180, "two epochs")
-    pressed = time.perf_counter()
     session.stop()
-    assert session.wait(10)
-    assert time.perf_counter() - pressed < 2.0
+    assert session.wait(30)
+    # Training ended at the next batch; the weights were then written, not lost to a kill.
+    assert session.acknowledged_in is not None and session.acknowledged_in < 2.0
     assert session.state == "stopped"
+    assert (tmp_path / "run" / "last.weights.h5").is_file()
     assert session.result.run_status == "stopped"
     assert len(session.result.history) >= 2
     assert isinstance(session.drain()[-1], ev.Stopped)
