@@ -118,7 +118,6 @@ STRICTER: list[tuple[str, dict[str, Any], list[tuple[int, ...]], str]] = [
     ("Dropout", {"rate": 1.0}, [(4, 4, 2)], "rate must be below 1"),
     ("SpatialDropout2D", {"rate": 1}, [(4, 4, 2)], "rate must be below 1"),
     ("Resizing", {"height": 3, "width": 2}, [(4, 3)], "needs a H x W x C image tensor"),
-    ("InceptionModule", {"f3x3_reduce": 2, "f3x3": 0}, [(6, 6, 3)], "set f3x3"),
 ]
 
 

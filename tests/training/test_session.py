@@ -80,7 +80,9 @@ def test_stop_during_start_up_cancels_before_training(tmp_path):
     took = time.perf_counter() - pressed
     assert session.state == "stopped", session.result
     assert took < 2.0, (took, session.result)
-    assert "before training began" in session.result.message
+    # Terminated while TensorFlow was loading, or it saw the Stop itself at its first check.
+    message = session.result.message
+    assert "before training began" in message or "nothing was trained" in message, message
     assert session.result.history == []
     assert not os.path.exists(f"/proc/{session.pid}") or _zombie_or_gone(session.pid)
 
