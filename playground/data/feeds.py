@@ -133,16 +133,14 @@ class DataFeeds:
             x = self.x_val if self.n_val else self.x_train
             return x[pick], labels[pick]
         from playground.data.dataset import DatasetError
-        from playground.data.stream import decode_files
+        from playground.data.stream import decode_many
 
         paths = [self.data.paths[int(r)] for r in rows[pick]]
-        if self.data.bad_images == "skip":
-            keep = [i for i, p in enumerate(paths) if len(decode_files([p], self.shape, True))]
-            pick, paths = pick[keep], [paths[i] for i in keep]
         try:
-            raw = decode_files(paths, self.shape)
+            raw, kept = decode_many(paths, self.shape, skip=self.data.bad_images == "skip")
         except DatasetError as exc:
             raise DatasetError(f"{exc}{SKIP_HINT}") from None
+        pick = pick[kept]
         return raw.astype(np.float32) / 255.0, labels[pick]
 
     def evaluation(self, batch_size: int) -> Evaluation | None:

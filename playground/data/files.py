@@ -57,7 +57,7 @@ def check_image(path: str, policy: str, problems: Problems, where: str = "") -> 
         return identify(path)
     except (NotAnImage, BadImage) as exc:
         if policy == "skip":
-            problems.add("unreadable or non-image file(s)", path)
+            problems.add("unreadable or non-image file(s)", f"{path} ({exc})")
             return None
         hint = " (to skip such files instead: --bad-images skip, or 'skip unreadable images')"
         what = "" if isinstance(exc, NotAnImage) or "bomb" in str(exc) else \

@@ -32,13 +32,18 @@ def test_preview_of_a_folder_decodes_only_its_samples(panel, qtbot, tmp_path, mo
 
     root = folder(tmp_path / "set", per_class=60)
     decoded: list[int] = []
-    real = stream.decode_files
+    real_files, real_many = stream.decode_files, stream.decode_many
 
-    def counting(paths, shape, skip=False):
+    def counting_files(paths, shape, skip=False):
         decoded.append(len(paths))
-        return real(paths, shape, skip)
+        return real_files(paths, shape, skip)
 
-    monkeypatch.setattr(stream, "decode_files", counting)
+    def counting_many(paths, shape, skip=False):
+        decoded.append(len(paths))
+        return real_many(paths, shape, skip)
+
+    monkeypatch.setattr(stream, "decode_files", counting_files)
+    monkeypatch.setattr(stream, "decode_many", counting_many)
     panel.set_config(RunConfig(dataset=str(root), augment=["shear", "pca"]))
     panel.preview()
     qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
