@@ -107,15 +107,18 @@ class DataFeeds:
         self.log(f"cache: {self.cache.reason}")
         policy = self.data.bad_images
         paths = self.data.paths
+        # Distribution strategies place batches on their replicas themselves.
+        to_device = getattr(self.config, "strategy", "default") == "default"
         train = make_feed([paths[i] for i in self.split.train], self.y_train, self.shape,
                           batch_size, train=True, seed=self.config.seed, policy=policy,
                           cache=self.cache, split="train", augment=augment,
-                          on_skip=self._skipped).dataset
+                          on_skip=self._skipped, to_device=to_device).dataset
         val = None
         if self.n_val:
             val = make_feed([paths[i] for i in self.split.val], self.y_val, self.shape,
                             batch_size, train=False, seed=self.config.seed, policy=policy,
-                            cache=self.cache, split="val", on_skip=self._skipped).dataset
+                            cache=self.cache, split="val", on_skip=self._skipped,
+                            to_device=to_device).dataset
         return train, val
 
     def _skipped(self, path: str) -> None:

@@ -160,9 +160,42 @@ def plan_cache(n_images: int, shape, mode: str = "auto", run_dir: str | None = N
         free = 0
     if free < need + DISK_MARGIN:
         return CachePlan("none", f"no cache ({over}; {free / 1024 ** 3:.1f} GiB free on disk)")
+    remove_stale_caches(str(run_dir))
     why = f"{mib:.0f} MiB" if mode == "file" else over
     return CachePlan("file", f"decoded images cached in a file in the run folder ({why})",
                      folder=str(run_dir))
+
+
+def remove_stale_caches(folder: str) -> list[str]:
+    """Cache files (``.cache-SPLIT-PID*``) a killed run left in its run folder: removed when
+    that process is gone (TensorFlow would refuse a cache whose lock file remains)."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = re.match(r"\.cache-\w+-(\d+)", name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 # ------------------------------------------------------------------------------ pipeline

@@ -222,6 +222,16 @@ def test_cache_plan_budget_and_fallbacks(tmp_path):
         stream.plan_cache(10, shape, "ram")
 
 
+def test_a_killed_runs_cache_files_are_removed(tmp_path):
+    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
+    for name in (f".cache-train-{dead}.index", f".cache-train-{dead}_0.lockfile",
+                 f".cache-val-{os.getpid()}.index", "history.csv"):
+        (tmp_path / name).write_text("x")
+    plan = stream.plan_cache(10_000, (224, 224, 3), "file", str(tmp_path))
+    assert plan.mode == "file"
+    assert sorted(os.listdir(tmp_path)) == [f".cache-val-{os.getpid()}.index", "history.csv"]
+
+
 def test_cgroup_limit_is_respected(tmp_path):
     (tmp_path / "memory.max").write_text("1073741824\n")
     (tmp_path / "memory.current").write_text("268435456\n")
