@@ -63,3 +63,13 @@ def test_evaluation_view_images_come_from_the_stream(panel, qtbot, tmp_path):
     assert len(images) == result.evaluation["samples"] == 4
     first = images[0]
     assert isinstance(first, np.ndarray) and first.shape == (8, 8, 3)
+
+
+def test_panel_checkboxes_set_class_weights_and_skipping(panel):
+    assert not panel.config().class_weights and panel.config().bad_images == "stop"
+    panel.class_weights.setChecked(True)
+    panel.skip_bad_images.setChecked(True)
+    config = panel.config()
+    assert config.class_weights and config.bad_images == "skip"
+    panel.set_config(RunConfig())
+    assert not panel.class_weights.isChecked() and not panel.skip_bad_images.isChecked()

@@ -310,3 +310,19 @@ def test_a_file_that_fails_mid_epoch_stops_by_name_or_is_skipped(tmp_path):
                           sink=lambda e: logs.append(e.get("text", "")))
     assert result.status == "finished", result.message
     assert any("skipped unreadable image" in t and "3b.png" in t for t in logs)
+
+
+def test_cli_options_reach_the_run(tmp_path, capsys, monkeypatch):
+    from tests.reliability.helpers import run_cli, tiny_document, write_graph
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    root = folder(tmp_path / "set")
+    graph = write_graph(tmp_path / "g.json", tiny_document())
+    code, out, err = run_cli(capsys, "train", graph, "--dataset", root, "--epochs", "1",
+                             "--batch-size", "4", "--cache", "none", "--class-weights",
+                             "--bad-images", "skip", "--no-run")
+    assert code == 0, err
+    assert "cache: cache off" in err and "class weights: cats 1, dogs 1" in err
+    assert "train per class: cats 5, dogs 5" in err
+    code, out, err = run_cli(capsys, "train", graph, "--dataset", root, "--cache", "ram")
+    assert code == 2 and "--cache" in err
