@@ -14,7 +14,7 @@ from PIL import Image
 
 from playground.data import stream
 from playground.data.csv_index import load_csv
-from playground.data.dataset import DatasetError
+from playground.data.dataset import DatasetError, load_dataset
 from playground.data.feeds import class_weights
 from playground.data.folder import load_folder
 from playground.data.memory import cgroup_headroom
@@ -326,3 +326,10 @@ def test_cli_options_reach_the_run(tmp_path, capsys, monkeypatch):
     assert "train per class: cats 5, dogs 5" in err
     code, out, err = run_cli(capsys, "train", graph, "--dataset", root, "--cache", "ram")
     assert code == 2 and "--cache" in err
+
+
+def test_fifos_named_csv_or_npz_are_refused_without_blocking(tmp_path):
+    for name in ("index.csv", "data.npz"):
+        os.mkfifo(tmp_path / name)
+        with pytest.raises(DatasetError, match=rf"{name}: is not a regular file \(a FIFO\)"):
+            load_dataset(str(tmp_path / name), (8, 8, 3))
