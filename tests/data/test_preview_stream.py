@@ -63,6 +63,9 @@ def test_evaluation_view_images_come_from_the_stream(panel, qtbot, tmp_path):
     assert len(images) == result.evaluation["samples"] == 4
     first = images[0]
     assert isinstance(first, np.ndarray) and first.shape == (8, 8, 3)
+    # The most confidently wrong samples were decoded by the worker, not the UI thread.
+    wrong = result.evaluation["wrong"]
+    assert set(result.dataset._kept) == {int(result.eval_indices[i]) for i in wrong}
 
 
 def test_panel_checkboxes_set_class_weights_and_skipping(panel):
