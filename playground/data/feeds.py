@@ -173,22 +173,32 @@ class DataFeeds:
                              policy=self.data.bad_images, on_skip=self._skipped)
             step = tf.function(lambda xb: model(xb, training=False), reduce_retracing=True)
             probs, seen = [], []
-            for xb, rb in feed.dataset:
-                probs.append(_first(step(xb)))
-                seen.append(rb.numpy())
+            try:
+                for xb, rb in feed.dataset:
+                    probs.append(_first(step(xb)))
+                    seen.append(rb.numpy())
+            except tf.errors.OpError as exc:  # a test image that fails to decode: name it
+                culprit = self.name_bad_file(exc, [self.data.paths[i] for i in rows])
+                if culprit is None:
+                    raise
+                from playground.data.dataset import DatasetError
+
+                raise DatasetError(culprit) from None
             got = np.concatenate(seen) if seen else np.zeros(0, np.int64)
             return (np.concatenate(probs) if probs else np.zeros((0, self.data.num_classes)),
                     y[got], rows[got])
         return Evaluation(split, source, rows, len(rows), predict_stream)
 
-    def name_bad_file(self, exc: BaseException) -> str | None:
-        """After a decode error inside ``fit``: "FILE: why", found by a decode-only pass."""
+    def name_bad_file(self, exc: BaseException, paths: list[str] | None = None) -> str | None:
+        """After a decode error inside ``fit`` (or the evaluation): "FILE: why", found by a
+        decode-only pass over ``paths`` (default: the whole dataset)."""
         if not self.streamed:
             return None
         from playground.data.stream import find_bad_files
 
         self.log("an image failed to decode; looking for it...")
-        found = find_bad_files(self.data.paths, self.shape, limit=1)
+        found = find_bad_files(paths if paths is not None else self.data.paths, self.shape,
+                               limit=1)
         if not found:
             return None
         path, why = found[0]

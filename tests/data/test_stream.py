@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -333,3 +335,23 @@ def test_fifos_named_csv_or_npz_are_refused_without_blocking(tmp_path):
         os.mkfifo(tmp_path / name)
         with pytest.raises(DatasetError, match=rf"{name}: is not a regular file \(a FIFO\)"):
             load_dataset(str(tmp_path / name), (8, 8, 3))
+
+
+def test_a_bad_file_in_the_test_split_is_named(tmp_path):
+    root = folder(tmp_path / "set", per_class=6)
+    data = load_folder(str(root), (8, 8), 3)
+    from playground.data.adapt import split_indices
+    from playground.data.feeds import DataFeeds
+
+    config = RunConfig(dataset=str(root), val_split=0.0, test_split=0.34, seed=0)
+    split = split_indices(len(data.y), 0.0, 0.34, seed=0, labels=data.y)
+    victim = data.paths[int(split.test[0])]
+    feeds = DataFeeds(data, (8, 8, 3), config, lambda text: None)
+    _corrupt_png(Path(victim))
+    plan = feeds.evaluation(4)
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    with pytest.raises(DatasetError, match=re.escape(victim)):
+        plan.predict(model)
