@@ -1,6 +1,8 @@
 """``train FILE --dataset D [options]``: headless training, one line per epoch, then the final
 metrics. Exit 0 when training ran (finished, stopped, early-stopped), 1 when it failed (invalid
-graph, unreadable dataset, NaN loss, out of memory), 2 for an unreadable graph or wrong arguments.
+graph, NaN loss, out of memory), 2 for an unreadable graph, wrong arguments or a bad dataset (the
+file named, with its CSV line; folders, CSV indexes and .npz files are checked before TensorFlow
+loads).
 
 Run settings default to the graph file's ``"training"`` object (presets carry one), then to
 :class:`playground.training.config.RunConfig`; options given here win. TensorFlow is imported
@@ -49,8 +51,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-split", type=float, help="share held out for a test split "
                                                          "(datasets without one)")
     parser.add_argument("--augment", metavar="LIST",
-                        help="comma-separated: flip, crop, translate, rotate, zoom, contrast, "
-                             "colour, cutout")
+                        help="comma-separated: flip, crop, translate, rotate, zoom, shear, "
+                             "contrast, colour, pca (AlexNet's fancy PCA), cutout")
     parser.add_argument("--seed", type=seed_arg, help="seed for the split, shuffling and init "
                         "(0 to 2**32-1)")
     parser.add_argument("--bad-images", choices=["stop", "skip"],

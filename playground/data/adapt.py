@@ -105,8 +105,11 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool
 
 
 def dataset_summary(data: Dataset, target_shape) -> str:
-    h, w, c = data.image_shape
     th, tw, tc = (int(d) for d in target_shape)
+    if getattr(data, "streamed", False):
+        return (f"{data.name}: streamed from disk: decode, resize to {th}x{tw}x{tc} (in "
+                "parallel, cached), rescale 0..255 -> [0, 1]")
+    h, w, c = data.image_shape
     steps = []
     if (h, w) != (th, tw):
         steps.append(f"resize {h}x{w} -> {th}x{tw}")

@@ -102,9 +102,9 @@ def training_pca(data, rows=None, seed: int = 0, count: int = 128, channels: int
     if len(rows) > count:
         rows = np.sort(np.random.default_rng(seed).choice(rows, count, replace=False))
     if getattr(data, "streamed", False):
-        from playground.data.stream import decode_files
+        from playground.data.stream import decode_many
 
-        images = decode_files([data.paths[int(r)] for r in rows], data.image_shape, skip=True)
+        images, _ = decode_many([data.paths[int(r)] for r in rows], data.image_shape, skip=True)
     else:
         images = np.asarray(data.x[rows])
     if channels is not None and images.shape[-1] != channels:

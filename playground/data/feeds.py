@@ -107,15 +107,18 @@ class DataFeeds:
         self.log(f"cache: {self.cache.reason}")
         policy = self.data.bad_images
         paths = self.data.paths
+        # Distribution strategies place batches on their replicas themselves.
+        to_device = getattr(self.config, "strategy", "default") == "default"
         train = make_feed([paths[i] for i in self.split.train], self.y_train, self.shape,
                           batch_size, train=True, seed=self.config.seed, policy=policy,
                           cache=self.cache, split="train", augment=augment,
-                          on_skip=self._skipped).dataset
+                          on_skip=self._skipped, to_device=to_device).dataset
         val = None
         if self.n_val:
             val = make_feed([paths[i] for i in self.split.val], self.y_val, self.shape,
                             batch_size, train=False, seed=self.config.seed, policy=policy,
-                            cache=self.cache, split="val", on_skip=self._skipped).dataset
+                            cache=self.cache, split="val", on_skip=self._skipped,
+                            to_device=to_device).dataset
         return train, val
 
     def ordered(self, batch_size: int) -> tuple[Any, Any, Any, Any]:
@@ -151,16 +154,14 @@ class DataFeeds:
             x = self.x_val if self.n_val else self.x_train
             return x[pick], labels[pick]
         from playground.data.dataset import DatasetError
-        from playground.data.stream import decode_files
+        from playground.data.stream import decode_many
 
         paths = [self.data.paths[int(r)] for r in rows[pick]]
-        if self.data.bad_images == "skip":
-            keep = [i for i, p in enumerate(paths) if len(decode_files([p], self.shape, True))]
-            pick, paths = pick[keep], [paths[i] for i in keep]
         try:
-            raw = decode_files(paths, self.shape)
+            raw, kept = decode_many(paths, self.shape, skip=self.data.bad_images == "skip")
         except DatasetError as exc:
             raise DatasetError(f"{exc}{SKIP_HINT}") from None
+        pick = pick[kept]
         return raw.astype(np.float32) / 255.0, labels[pick]
 
     def evaluation(self, batch_size: int) -> Evaluation | None:
@@ -190,22 +191,32 @@ class DataFeeds:
                              policy=self.data.bad_images, on_skip=self._skipped)
             step = tf.function(lambda xb: model(xb, training=False), reduce_retracing=True)
             probs, seen = [], []
-            for xb, rb in feed.dataset:
-                probs.append(_first(step(xb)))
-                seen.append(rb.numpy())
+            try:
+                for xb, rb in feed.dataset:
+                    probs.append(_first(step(xb)))
+                    seen.append(rb.numpy())
+            except tf.errors.OpError as exc:  # a test image that fails to decode: name it
+                culprit = self.name_bad_file(exc, [self.data.paths[i] for i in rows])
+                if culprit is None:
+                    raise
+                from playground.data.dataset import DatasetError
+
+                raise DatasetError(culprit) from None
             got = np.concatenate(seen) if seen else np.zeros(0, np.int64)
             return (np.concatenate(probs) if probs else np.zeros((0, self.data.num_classes)),
                     y[got], rows[got])
         return Evaluation(split, source, rows, len(rows), predict_stream)
 
-    def name_bad_file(self, exc: BaseException) -> str | None:
-        """After a decode error inside ``fit``: "FILE: why", found by a decode-only pass."""
+    def name_bad_file(self, exc: BaseException, paths: list[str] | None = None) -> str | None:
+        """After a decode error inside ``fit`` (or the evaluation): "FILE: why", found by a
+        decode-only pass over ``paths`` (default: the whole dataset)."""
         if not self.streamed:
             return None
         from playground.data.stream import find_bad_files
 
         self.log("an image failed to decode; looking for it...")
-        found = find_bad_files(self.data.paths, self.shape, limit=1)
+        found = find_bad_files(paths if paths is not None else self.data.paths, self.shape,
+                               limit=1)
         if not found:
             return None
         path, why = found[0]

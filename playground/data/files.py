@@ -57,7 +57,7 @@ def check_image(path: str, policy: str, problems: Problems, where: str = "") -> 
         return identify(path)
     except (NotAnImage, BadImage) as exc:
         if policy == "skip":
-            problems.add("unreadable or non-image file(s)", path)
+            problems.add("unreadable or non-image file(s)", f"{path} ({exc})")
             return None
         hint = " (to skip such files instead: --bad-images skip, or 'skip unreadable images')"
         what = "" if isinstance(exc, NotAnImage) or "bomb" in str(exc) else \
@@ -127,6 +127,7 @@ class FileDataset:
     bad_images: str = "stop"
     x_test: None = None
     y_test: None = None
+    _kept: dict = field(default_factory=dict, repr=False)
     streamed = True                  # runner: feed through playground.data.stream
 
     @property
@@ -155,10 +156,27 @@ class FileDataset:
                 f"{self.num_classes} classes")
 
     def decode(self, rows) -> np.ndarray:
-        """The images at ``rows`` as one uint8 array (eager TensorFlow, same ops as training)."""
-        from playground.data.stream import decode_files
+        """The images at ``rows`` as one uint8 array (eager TensorFlow, same ops as training);
+        rows kept by :meth:`keep_decoded` come from memory."""
+        rows = [int(r) for r in rows]
+        todo = [r for r in rows if r not in self._kept]
+        if todo:
+            from playground.data.stream import decode_files
 
-        return decode_files([self.paths[int(r)] for r in rows], self.image_shape)
+            fresh = dict(zip(todo, decode_files([self.paths[r] for r in todo],
+                                                self.image_shape), strict=True))
+        else:
+            fresh = {}
+        if not rows:
+            return np.zeros((0, *self.image_shape), np.uint8)
+        return np.stack([self._kept[r] if r in self._kept else fresh[r] for r in rows])
+
+    def keep_decoded(self, rows, limit: int = 64) -> None:
+        """Decode a few rows now (the worker thread, after a run) so that the evaluation view
+        shows them without decoding on the UI thread; at most ``limit`` are kept."""
+        rows = [int(r) for r in rows][:limit]
+        images = self.decode(rows) if rows else []
+        self._kept = dict(zip(rows, images, strict=True))
 
     def subset(self, classes: list[int], name: str | None = None) -> FileDataset:
         """Only the files of ``classes``, relabelled 0..len(classes)-1."""

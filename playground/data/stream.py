@@ -30,6 +30,7 @@ CACHE_MODES = ("auto", "memory", "file", "none")
 AUTO_MEMORY_CAP = 256 * 1024 ** 2
 DISK_MARGIN = 1024 ** 3
 SHUFFLE_BYTES = 64 * 1024 ** 2  # shuffle buffer after a file cache
+PREFETCH_BATCHES = 2
 LUMA = (0.2989, 0.5870, 0.1140)
 
 
@@ -72,6 +73,27 @@ def decode_files(paths: list[str], shape, skip: bool = False) -> np.ndarray:
     if not out:
         return np.zeros((0, *(int(d) for d in shape)), dtype=np.uint8)
     return np.stack(out)
+
+
+def decode_many(paths: list[str], shape, skip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a sample of files in parallel through the pipeline's own decoder (the telemetry
+    probe, the PCA sample): (uint8 images, indices into ``paths`` that decoded). Without
+    ``skip`` an undecodable file raises a DatasetError naming it."""
+    h, w, c = (int(d) for d in shape)
+    if not paths:
+        return np.zeros((0, h, w, c), np.uint8), np.zeros(0, np.int64)
+    ds = _decoded(_file_list(paths, np.arange(len(paths))), shape, "skip", lambda p: None)
+    images, rows = [], []
+    for img, row in ds.batch(256):
+        images.append(img.numpy())
+        rows.append(row.numpy())
+    got = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    if not skip and len(got) < len(paths):
+        missing = sorted(set(range(len(paths))) - set(got.tolist()))
+        decode_files([paths[missing[0]]], shape)  # raises, naming the file
+    if not images:
+        return np.zeros((0, h, w, c), np.uint8), got
+    return np.concatenate(images), got
 
 
 def tf_reason(exc: BaseException) -> str:
@@ -138,9 +160,42 @@ def plan_cache(n_images: int, shape, mode: str = "auto", run_dir: str | None = N
         free = 0
     if free < need + DISK_MARGIN:
         return CachePlan("none", f"no cache ({over}; {free / 1024 ** 3:.1f} GiB free on disk)")
+    remove_stale_caches(str(run_dir))
     why = f"{mib:.0f} MiB" if mode == "file" else over
     return CachePlan("file", f"decoded images cached in a file in the run folder ({why})",
                      folder=str(run_dir))
+
+
+def remove_stale_caches(folder: str) -> list[str]:
+    """Cache files (``.cache-SPLIT-PID*``) a killed run left in its run folder: removed when
+    that process is gone (TensorFlow would refuse a cache whose lock file remains)."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = re.match(r"\.cache-\w+-(\d+)", name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 # ------------------------------------------------------------------------------ pipeline
@@ -204,8 +259,9 @@ def prefetch_to_device(ds, device: str | None = None):
         gpus = tf.config.list_logical_devices("GPU")
         device = gpus[0].name if gpus else None
     if device is None:
-        return ds.prefetch(tf.data.AUTOTUNE)
-    return ds.apply(tf.data.experimental.prefetch_to_device(device, buffer_size=2))
+        return ds.prefetch(PREFETCH_BATCHES)
+    return ds.apply(tf.data.experimental.prefetch_to_device(device,
+                                                            buffer_size=PREFETCH_BATCHES))
 
 
 def make_feed(paths: list[str], labels: np.ndarray, shape, batch_size: int, *, train: bool,
@@ -215,7 +271,6 @@ def make_feed(paths: list[str], labels: np.ndarray, shape, batch_size: int, *, t
     """A split's pipeline. Training: files in a seeded order -> decode -> cache -> shuffle ->
     batch -> rescale -> augment -> prefetch; without a cache the file list itself is reshuffled
     every epoch (a full shuffle at no memory cost)."""
-    tf = _tf()
     h, w, c = (int(d) for d in shape)
     labels = np.asarray(labels, dtype=np.int64)
     skip = on_skip or (lambda path: None)
@@ -240,11 +295,13 @@ def make_feed(paths: list[str], labels: np.ndarray, shape, batch_size: int, *, t
             buffer = len(paths) if mode == "memory" else max(
                 batch_size, min(len(paths), SHUFFLE_BYTES // per_image))
             ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(_to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    # Float batches are big (64 x 224 x 224 x 3 x 4 bytes = 38 MB): one cheap map and a fixed
+    # prefetch keep their number fixed, so memory does not drift with the length of the run.
+    ds = ds.batch(batch_size).map(_to_float)
     if augment is not None:
         # One call at a time: the random layers' seed generator advances per call (see adapt).
         ds = ds.map(lambda a, b: (augment(a, training=True), b))
-    ds = prefetch_to_device(ds, device) if to_device else ds.prefetch(tf.data.AUTOTUNE)
+    ds = prefetch_to_device(ds, device) if to_device else ds.prefetch(PREFETCH_BATCHES)
     return Feed(ds, len(paths), labels)
 
 

@@ -540,6 +540,9 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         result.eval_source, result.eval_indices = plan.source, rows
         result.evaluation = evaluate_predictions(np.asarray(probs, np.float64), ey,
                                                  dataset.class_names, split_name)
+        if getattr(dataset, "streamed", False) and result.eval_source == "train":
+            # The evaluation view's images, decoded here rather than on the UI thread.
+            dataset.keep_decoded(rows[result.evaluation.get("wrong", [])])
         ev = result.evaluation
         log(f"{split_name}: accuracy {ev['accuracy']:.4f}, loss {ev['loss']:.4f}"
             + (f", top-5 {ev['top5']:.4f}" if "top5" in ev else ""))

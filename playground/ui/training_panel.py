@@ -194,7 +194,7 @@ class TrainingPanel(QWidget):
         self.dataset_combo = QComboBox()
         for label, key in BUILTIN_DATASETS:
             self.dataset_combo.addItem(label, key)
-        self.dataset_path, row = _path_row("folder of class subfolders, or .npz",
+        self.dataset_path, row = _path_row("folder of class subfolders, .csv index or .npz",
                                            self._browse_dataset)
         self.dataset_combo.currentIndexChanged.connect(self._dataset_kind_changed)
         form.addRow("Dataset", self.dataset_combo)

@@ -32,13 +32,18 @@ def test_preview_of_a_folder_decodes_only_its_samples(panel, qtbot, tmp_path, mo
 
     root = folder(tmp_path / "set", per_class=60)
     decoded: list[int] = []
-    real = stream.decode_files
+    real_files, real_many = stream.decode_files, stream.decode_many
 
-    def counting(paths, shape, skip=False):
+    def counting_files(paths, shape, skip=False):
         decoded.append(len(paths))
-        return real(paths, shape, skip)
+        return real_files(paths, shape, skip)
 
-    monkeypatch.setattr(stream, "decode_files", counting)
+    def counting_many(paths, shape, skip=False):
+        decoded.append(len(paths))
+        return real_many(paths, shape, skip)
+
+    monkeypatch.setattr(stream, "decode_files", counting_files)
+    monkeypatch.setattr(stream, "decode_many", counting_many)
     panel.set_config(RunConfig(dataset=str(root), augment=["shear", "pca"]))
     panel.preview()
     qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
@@ -58,3 +63,16 @@ def test_evaluation_view_images_come_from_the_stream(panel, qtbot, tmp_path):
     assert len(images) == result.evaluation["samples"] == 4
     first = images[0]
     assert isinstance(first, np.ndarray) and first.shape == (8, 8, 3)
+    # The most confidently wrong samples were decoded by the worker, not the UI thread.
+    wrong = result.evaluation["wrong"]
+    assert set(result.dataset._kept) == {int(result.eval_indices[i]) for i in wrong}
+
+
+def test_panel_checkboxes_set_class_weights_and_skipping(panel):
+    assert not panel.config().class_weights and panel.config().bad_images == "stop"
+    panel.class_weights.setChecked(True)
+    panel.skip_bad_images.setChecked(True)
+    config = panel.config()
+    assert config.class_weights and config.bad_images == "skip"
+    panel.set_config(RunConfig())
+    assert not panel.class_weights.isChecked() and not panel.skip_bad_images.isChecked()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from PIL import Image
 
 from playground.data import stream
 from playground.data.csv_index import load_csv
-from playground.data.dataset import DatasetError
+from playground.data.dataset import DatasetError, load_dataset
 from playground.data.feeds import class_weights
 from playground.data.folder import load_folder
 from playground.data.memory import cgroup_headroom
@@ -222,6 +224,16 @@ def test_cache_plan_budget_and_fallbacks(tmp_path):
         stream.plan_cache(10, shape, "ram")
 
 
+def test_a_killed_runs_cache_files_are_removed(tmp_path):
+    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
+    for name in (f".cache-train-{dead}.index", f".cache-train-{dead}_0.lockfile",
+                 f".cache-val-{os.getpid()}.index", "history.csv"):
+        (tmp_path / name).write_text("x")
+    plan = stream.plan_cache(10_000, (224, 224, 3), "file", str(tmp_path))
+    assert plan.mode == "file"
+    assert sorted(os.listdir(tmp_path)) == [f".cache-val-{os.getpid()}.index", "history.csv"]
+
+
 def test_cgroup_limit_is_respected(tmp_path):
     (tmp_path / "memory.max").write_text("1073741824\n")
     (tmp_path / "memory.current").write_text("268435456\n")
@@ -300,3 +312,46 @@ def test_a_file_that_fails_mid_epoch_stops_by_name_or_is_skipped(tmp_path):
                           sink=lambda e: logs.append(e.get("text", "")))
     assert result.status == "finished", result.message
     assert any("skipped unreadable image" in t and "3b.png" in t for t in logs)
+
+
+def test_cli_options_reach_the_run(tmp_path, capsys, monkeypatch):
+    from tests.reliability.helpers import run_cli, tiny_document, write_graph
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    root = folder(tmp_path / "set")
+    graph = write_graph(tmp_path / "g.json", tiny_document())
+    code, out, err = run_cli(capsys, "train", graph, "--dataset", root, "--epochs", "1",
+                             "--batch-size", "4", "--cache", "none", "--class-weights",
+                             "--bad-images", "skip", "--no-run")
+    assert code == 0, err
+    assert "cache: cache off" in err and "class weights: cats 1, dogs 1" in err
+    assert "train per class: cats 5, dogs 5" in err
+    code, out, err = run_cli(capsys, "train", graph, "--dataset", root, "--cache", "ram")
+    assert code == 2 and "--cache" in err
+
+
+def test_fifos_named_csv_or_npz_are_refused_without_blocking(tmp_path):
+    for name in ("index.csv", "data.npz"):
+        os.mkfifo(tmp_path / name)
+        with pytest.raises(DatasetError, match=rf"{name}: is not a regular file \(a FIFO\)"):
+            load_dataset(str(tmp_path / name), (8, 8, 3))
+
+
+def test_a_bad_file_in_the_test_split_is_named(tmp_path):
+    root = folder(tmp_path / "set", per_class=6)
+    data = load_folder(str(root), (8, 8), 3)
+    from playground.data.adapt import split_indices
+    from playground.data.feeds import DataFeeds
+
+    config = RunConfig(dataset=str(root), val_split=0.0, test_split=0.34, seed=0)
+    split = split_indices(len(data.y), 0.0, 0.34, seed=0, labels=data.y)
+    victim = data.paths[int(split.test[0])]
+    feeds = DataFeeds(data, (8, 8, 3), config, lambda text: None)
+    _corrupt_png(Path(victim))
+    plan = feeds.evaluation(4)
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    with pytest.raises(DatasetError, match=re.escape(victim)):
+        plan.predict(model)
