@@ -62,6 +62,8 @@ class Built:
     model: Any
     analysis: Analysis
     layers_by_node: dict[str, list[Any]] = field(default_factory=dict)
+    # node id -> its symbolic output tensor (feature maps and Grad-CAM read a node's output)
+    tensors: dict[str, Any] = field(default_factory=dict)
 
 
 def available_memory_bytes() -> int:
@@ -125,7 +127,7 @@ def build(graph: Graph, analysis: Analysis | None = None, memory_limit: int | No
     outs = [tensors[o] for o in analysis.outputs]
     model = keras.Model(inputs=ins[0] if len(ins) == 1 else ins,
                         outputs=outs[0] if len(outs) == 1 else outs, name=model_name(graph))
-    return Built(model, analysis, layers_by_node)
+    return Built(model, analysis, layers_by_node, tensors)
 
 
 def build_model(graph: Graph, memory_limit: int | None = None) -> Any:
