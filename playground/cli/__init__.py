@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("playground.cli.explain", "the arithmetic behind each number of a node"),
     "export": ("playground.cli.export", "build the Keras model and write .keras, SavedModel or Python"),
     "train": ("playground.cli.train", "train headless, one line per epoch"),
+    "predict": ("playground.cli.predict", "class probabilities of images for a run or .keras"),
+    "inspect": ("playground.cli.inspect_cmd", "feature maps, filters and Grad-CAM of a node"),
     "import": ("playground.cli.import_cmd", "turn a functional Keras model into a graph file"),
     "presets": ("playground.cli.presets", "list the bundled presets"),
     "blocks": ("playground.cli.blocks", "list the block catalogue and its params"),

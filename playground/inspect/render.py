@@ -108,11 +108,14 @@ def model_view(x: np.ndarray, min_side: int = 224) -> np.ndarray:
 
 def overlay(x: np.ndarray, heat: np.ndarray, alpha: float = 0.45, min_side: int = 224
             ) -> np.ndarray:
-    """A map in [0, 1] (any h x w) smoothly enlarged over the model's view of the image."""
-    base = model_view(x, min_side)
+    """A map in [0, 1] (any h x w) smoothly enlarged over the model's view of the image; the
+    colour is laid on in proportion to the map (up to ``alpha``), so cold parts stay readable."""
+    base = model_view(x, min_side).astype(np.float64)
     h, w = base.shape[:2]
-    colours = heat_colours(np.clip(_resize(np.asarray(heat, np.float32), (h, w), True), 0, 1))
-    return np.round(base * (1 - alpha) + colours * alpha).astype(np.uint8)
+    values = np.clip(_resize(np.asarray(heat, np.float32), (h, w), True), 0, 1)
+    colours = heat_colours(values).astype(np.float64)
+    a = (0.15 + (alpha - 0.15) * np.sqrt(values))[..., None] if alpha > 0.15 else alpha
+    return np.round(base * (1 - a) + colours * a).astype(np.uint8)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
