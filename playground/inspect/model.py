@@ -48,6 +48,16 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
     node_tensors: dict[str, Any] = field(default_factory=dict)
     layers_by_node: dict[str, list[Any]] = field(default_factory=dict)
+    dataset: str = ""                       # the run's dataset description, when known
+    predict_fn: Any = field(default=None, repr=False)   # the compiled forward pass (lazy)
+
+    @property
+    def raw_size(self) -> tuple[int, int] | None:
+        """The dataset's own image size (H, W) when the run says it ("... 8x8x1 ...")."""
+        import re
+
+        match = re.search(r"\b(\d+)x(\d+)x(\d+)\b", self.dataset)
+        return (int(match.group(1)), int(match.group(2))) if match else None
 
     @property
     def random(self) -> bool:
@@ -167,6 +177,7 @@ def load_model_source(path: str | os.PathLike[str]) -> LoadedModel:
         loaded = from_graph(graph, classes, source, weights, notes)
         dataset = config.get("dataset")
         if isinstance(dataset, str):
+            loaded.dataset = dataset
             loaded.notes.insert(0, f"trained on {dataset}")
         return loaded
     if kind == "keras":
@@ -187,11 +198,34 @@ def load_model_source(path: str | os.PathLike[str]) -> LoadedModel:
 
 
 def logits_and_probabilities(loaded: LoadedModel, x: np.ndarray) -> np.ndarray:
-    """Class probabilities (N x classes) of the first output for adapted images ``x``."""
-    out = loaded.model(x, training=False)
-    if isinstance(out, (list, tuple)):
-        out = out[0]
+    """Class probabilities (N x classes) of the first output for adapted images ``x``.
+
+    The forward pass is one ``tf.function`` with a fixed signature, traced once per model: an
+    eager call of LeNet-5 costs ~40 ms, the compiled one ~5 ms (live drawing needs < 100 ms)."""
+    if loaded.predict_fn is None:
+        from playground.tfimport import import_tensorflow
+
+        tf = import_tensorflow()
+        model = loaded.model
+
+        def forward(a):
+            out = model(a, training=False)
+            return out[0] if isinstance(out, (list, tuple)) else out
+
+        spec = tf.TensorSpec([None, *loaded.input_shape], tf.float32)
+        loaded.predict_fn = tf.function(forward, input_signature=[spec])
+    out = loaded.predict_fn(np.asarray(x, np.float32))
     return np.asarray(out, dtype=np.float64)
+
+
+def warm_up(loaded: LoadedModel) -> None:
+    """Trace the forward pass and the image adaptation once, so the first live update is fast."""
+    from playground.inspect.images import adapt
+
+    h, w, c = loaded.input_shape
+    for size in ((h, w), (max(1, h // 2), max(1, w // 2))):
+        x = adapt(np.zeros((*size, 1 if c == 1 else 3), np.uint8), loaded.input_shape)
+    logits_and_probabilities(loaded, x)
 
 
 def top_k(probs: np.ndarray, k: int, class_names: list[str]) -> list[dict[str, Any]]:

@@ -1,0 +1,182 @@
+"""The Predict dock in a real MainWindow: drawing, samples, files, bars, maps, weights sources."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from playground.core import fileformat
+from tests.predict.helpers import write_png
+
+pytest.importorskip("tensorflow")
+
+LENET = "presets/lenet5.json"
+
+
+@pytest.fixture
+def lenet_run(tmp_path):
+    """LeNet-5 with seeded weights in a run folder like the runner writes (digits, 10 classes)."""
+    from playground.core.fileformat import to_document
+    from playground.keras_build.compile import build_model
+
+    graph = fileformat.load(LENET)
+    model = build_model(graph)
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save_weights(str(run / "last.weights.h5"))
+    (run / "config.json").write_text(json.dumps({
+        "config": {"dataset": "digits"}, "dataset": "digits: 1797 images 8x8x1, 10 classes",
+        "classes": [f"digit {i}" for i in range(10)], "graph": to_document(graph)}))
+    return str(run), model, graph
+
+
+def _mouse(widget, kind, pos, buttons):
+    moving = kind == QEvent.Type.MouseMove
+    button = Qt.MouseButton.NoButton if moving else Qt.MouseButton.LeftButton
+    point = QPointF(float(pos[0]), float(pos[1]))
+    event = QMouseEvent(kind, point, widget.mapToGlobal(point), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def draw(qtbot, pad, points, view):
+    """Drag the mouse through ``points`` (widget pixels), waiting for a prediction each step."""
+    left = Qt.MouseButton.LeftButton
+    _mouse(pad, QEvent.Type.MouseButtonPress, points[0], left)
+    for p in points[1:]:
+        _mouse(pad, QEvent.Type.MouseMove, p, left)
+        qtbot.wait(5)
+    _mouse(pad, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
+
+
+def _open_predict(window, qtbot, graph, run_dir=None):
+    window.doc.set_graph(graph, None)
+    view = window.predict_view
+    window.predict_dock.show()
+    window.predict_dock.raise_()
+    qtbot.waitUntil(lambda: view.isVisible(), timeout=5000)
+    if run_dir is not None:
+        view.use_run(run_dir, chosen=True)
+    qtbot.waitUntil(lambda: view.loaded is not None and not view.busy, timeout=60000)
+    return view
+
+
+def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run):
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph, run_dir)
+    assert view.loaded.source == run_dir and not view.loaded.random
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+    heart = QTimer()
+    heart.setInterval(10)
+    heart.timeout.connect(beat)
+    heart.start()
+    pad = view.pad
+    side = pad._square().width()
+    x0, y0 = pad._square().x(), pad._square().y()
+    stroke = [(x0 + side * (0.3 + 0.4 * t), y0 + side * 0.25) for t in np.linspace(0, 1, 12)]
+    stroke += [(x0 + side * (0.7 - 0.3 * t), y0 + side * (0.25 + 0.55 * t))
+               for t in np.linspace(0, 1, 12)]                      # a "7"
+    n_before = len(view.predict_ms)
+    draw(qtbot, pad, stroke, view)
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+    heart.stop()
+    # the pad holds the stroke where the mouse went (pad pixels)
+    px, py = pad.to_pad(QPointF(float(stroke[5][0]), float(stroke[5][1])))
+    assert pad.drawing[int(py), int(px)] == 255 and pad.drawing[100, 5] == 0
+    # several live updates while drawing, each well under 100 ms (LeNet-5 on CPU)
+    live = view.predict_ms[n_before:]
+    assert len(live) >= 2
+    assert float(np.median(live)) < 100.0
+    # the bars are the model's own answer for the drawing adapted like the digits
+    from playground.data.adapt import preprocess
+    from PIL import Image
+
+    small = np.asarray(Image.fromarray(pad.drawing).resize((8, 8), Image.Resampling.BOX))
+    expected = model(np.asarray(preprocess(small[None, :, :, None], (32, 32, 1)))).numpy()[0]
+    rows = view.bars.rows
+    order = np.argsort(-expected)[:5]
+    assert [r["index"] for r in rows] == order.tolist()
+    assert [r["class"] for r in rows] == [f"digit {i}" for i in order]
+    assert [r["p"] for r in rows] == pytest.approx(expected[order].tolist(), rel=1e-4)
+    assert "box average" in view.note_label.text() and "32x32" in view.note_label.text()
+    # pixels: the first bar is green and as long as its probability says
+    image = view.bars.grab().toImage()
+    bar = view.bars.bar_rect(0)
+    colour = image.pixelColor(int(bar.x() + 2), int(bar.center().y()))
+    assert (colour.red(), colour.green(), colour.blue()) == (0x40, 0xc0, 0x70)
+    if bar.width() > 6:
+        beyond = image.pixelColor(int(bar.right() + 3), int(bar.center().y()))
+        assert beyond != colour
+    # the window kept breathing while the model worked in the background
+    assert max(gaps) < 0.25, f"the UI stalled {max(gaps) * 1000:.0f} ms"
+
+
+def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph, run_dir)
+    view.pick_sample(3)
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
+    assert "digits sample 3" in view.image_label.text()
+    window.scene.select_nodes(["c1"])
+    qtbot.waitUntil(lambda: getattr(view.maps, "node", None) == "c1" and not view.busy,
+                    timeout=60000)
+    maps = view.maps
+    assert maps.gradcam.shape == (28, 28) and maps.gradcam.max() == pytest.approx(1.0)
+    assert maps.kernel.shape == (5, 5, 1, 6)
+    np.testing.assert_allclose(maps.kernel, model.get_layer("c1").kernel.numpy())
+    for key in ("gradcam", "saliency", "features", "filters"):
+        assert not view.map_labels[key].pixmap().isNull(), key
+    # the Grad-CAM tab shows the overlay's own pixels (scaled)
+    from playground.inspect import render
+    from playground.inspect.images import adapt
+
+    x = adapt(view._dataset.x[3], (32, 32, 1))
+    np.testing.assert_array_equal(view.map_images["gradcam"], render.overlay(x[0], maps.gradcam))
+    # a chosen class
+    view.class_combo.setCurrentIndex(1 + 4)
+    view.class_combo.activated.emit(1 + 4)
+    qtbot.waitUntil(lambda: getattr(view.maps, "class_index", None) == 4 and not view.busy, timeout=30000)
+    assert "digit 4" in view.maps_note.text()
+    # a Dense node says why there is nothing to draw
+    window.scene.select_nodes(["f6"])
+    qtbot.waitUntil(lambda: getattr(view.maps, "node", None) == "f6" and not view.busy, timeout=30000)
+    assert "not a spatial map" in view.maps_note.text()
+    assert view.map_labels["gradcam"].pixmap().isNull()
+    assert "not a spatial map" in view.map_labels["gradcam"].text()
+    assert "no learned convolution kernels" in view.map_labels["filters"].text()
+    view.wait_idle()
+
+
+def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
+    graph = fileformat.load(LENET)
+    view = _open_predict(window, qtbot, graph)
+    assert view.loaded.random
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n")
+    assert view.open_image(str(bad)) is False
+    assert str(bad) in view.image_label.text() and "PostScript/EPS" in view.image_label.text()
+    rgb = (np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)
+    good = write_png(tmp_path / "x.png", rgb)
+    view.pad.file_dropped.emit(good)                  # what a drop on the pad sends
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
+    assert "weights are random" in view.note_label.text()
+    assert "resized 40x50 -> 32x32" in view.note_label.text()
+    assert "RGB -> grayscale" in view.note_label.text()
+    assert len(view.bars.rows) == 5
+    assert sum(r["p"] for r in view.bars.rows) <= 1.0 + 1e-6
+    view.wait_idle()
