@@ -103,8 +103,9 @@ def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run):
     assert len(live) >= 2
     assert float(np.median(live)) < 100.0
     # the bars are the model's own answer for the drawing adapted like the digits
-    from playground.data.adapt import preprocess
     from PIL import Image
+
+    from playground.data.adapt import preprocess
 
     small = np.asarray(Image.fromarray(pad.drawing).resize((8, 8), Image.Resampling.BOX))
     expected = model(np.asarray(preprocess(small[None, :, :, None], (32, 32, 1)))).numpy()[0]
