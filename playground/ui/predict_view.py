@@ -96,7 +96,7 @@ class DrawPad(QWidget):
         self.setToolTip("Draw a digit with the mouse (white on black), or drop an image file")
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(196, 196)
+        return QSize(160, 160)
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
         return width
@@ -375,6 +375,7 @@ class PredictView(QWidget):
             label.setMinimumHeight(120)
             label.setWordWrap(True)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            label.setStyleSheet("background:#1b1f24;color:#c8ced6")
             self.map_labels[key] = label
             self.map_tabs.addTab(label, title)
         layout.addWidget(self.map_tabs, 1)
