@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.predict_dock)
         self.inspector_dock.raise_()
+        self.predict_dock.visibilityChanged.connect(self.predict_view.dock_visible)
         self.scene.selectionChanged.connect(self._predict_selection)
         self.doc.graph_changed.connect(lambda *_args: self.predict_view.graph_changed())
 

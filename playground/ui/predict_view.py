@@ -386,12 +386,32 @@ class PredictView(QWidget):
     # ------------------------------------------------------------------ sources
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        if self.loaded is None and not self._loads.busy:
+        # Deferred: the window's first show passes through this tab before the Inspector is
+        # raised; only a dock still visible a moment later builds a model.
+        QTimer.singleShot(0, self._shown)
+
+    def on_screen(self) -> bool:
+        """Shown to the user: a tabbed dock behind another stays "visible" to Qt, off screen."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def dock_visible(self, visible: bool) -> None:
+        """The dock's tab became current (QDockWidget.visibilityChanged)."""
+        if visible:
+            QTimer.singleShot(0, self._shown)
+
+    def _shown(self) -> None:
+        if not self.on_screen() or self._loads.busy:
+            return
+        if self.loaded is None:
             last = getattr(self.training_panel, "last_run_dir", None)
-            if last and not self.source_chosen:
+            if last and not self.source_chosen and self.source[0] == "graph":
                 self.use_run(last)
             else:
                 self.reload()
+        elif self._stale and self.source[0] == "graph":
+            self.reload()
+        else:
+            self.request_maps()
 
     def use_last_run(self) -> bool:
         last = getattr(self.training_panel, "last_run_dir", None)
@@ -420,18 +440,18 @@ class PredictView(QWidget):
         """The canvas graph changed: an untrained model is rebuilt when next shown."""
         if self.source[0] == "graph":
             self._stale = True
-            if self.isVisible():
+            if self.on_screen():
                 QTimer.singleShot(400, self._reload_if_stale)
 
     def _reload_if_stale(self) -> None:
-        if self._stale and self.source[0] == "graph" and self.isVisible():
+        if self._stale and self.source[0] == "graph" and self.on_screen():
             self.reload()
 
     def _run_finished(self, _status: str) -> None:
         last = getattr(self.training_panel, "last_run_dir", None)
         if last and (not self.source_chosen or self.source[0] == "run"):
             self.source = ("run", last)
-            if self.isVisible() or self.loaded is not None:
+            if self.on_screen() or self.loaded is not None:
                 self.reload()
             else:
                 self.loaded = None          # loaded when the dock is shown
@@ -634,7 +654,7 @@ class PredictView(QWidget):
         self.request_maps()
 
     def request_maps(self) -> None:
-        if self.loaded is None or not self.isVisible():
+        if self.loaded is None or not self.on_screen():
             return
         if self.node_id is None:
             self._clear_maps("Select a node on the canvas to see its feature maps, filters and "

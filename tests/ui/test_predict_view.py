@@ -63,7 +63,7 @@ def _open_predict(window, qtbot, graph, run_dir=None):
     view = window.predict_view
     window.predict_dock.show()
     window.predict_dock.raise_()
-    qtbot.waitUntil(lambda: view.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: view.on_screen(), timeout=5000)
     if run_dir is not None:
         view.use_run(run_dir, chosen=True)
     qtbot.waitUntil(lambda: view.loaded is not None and not view.busy, timeout=60000)
