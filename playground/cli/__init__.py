@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("playground.cli.train", "train headless, one line per epoch"),
     "predict": ("playground.cli.predict", "class probabilities of images for a run or .keras"),
     "inspect": ("playground.cli.inspect_cmd", "feature maps, filters and Grad-CAM of a node"),
+    "evaluate": ("playground.cli.evaluate", "single model vs 10-crop TTA vs an ensemble of runs"),
     "import": ("playground.cli.import_cmd", "turn a functional Keras model into a graph file"),
     "presets": ("playground.cli.presets", "list the bundled presets"),
     "blocks": ("playground.cli.blocks", "list the block catalogue and its params"),
