@@ -378,10 +378,75 @@ class PredictView(QWidget):
             label.setStyleSheet("background:#1b1f24;color:#c8ced6")
             self.map_labels[key] = label
             self.map_tabs.addTab(label, title)
+        self.map_tabs.addTab(self._evaluation_page(), "TTA / ensemble")
         layout.addWidget(self.map_tabs, 1)
         self.maps_note = QLabel("", self)
         self.maps_note.setWordWrap(True)
         layout.addWidget(self.maps_note)
+
+    def _evaluation_page(self) -> QWidget:
+        page = QWidget(self)
+        box = QVBoxLayout(page)
+        self.eval_button = QPushButton("Evaluate: single vs 10-crop TTA vs ensemble", page)
+        self.eval_button.setToolTip("On the run's held-out images; the runs checked in the "
+                                    "Training tab's run list join the ensemble")
+        self.eval_button.clicked.connect(self.evaluate)
+        box.addWidget(self.eval_button)
+        self.eval_text = QLabel("The lecture notes: 10-crop test-time augmentation and "
+                                "ensembles gain 1-2 % and are not for production. Measure "
+                                "both on this run.", page)
+        self.eval_text.setWordWrap(True)
+        self.eval_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.eval_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.eval_text, 1)
+        self.evaluation: Any = None
+        return page
+
+    def ensemble_runs(self) -> list[str]:
+        """The current run first, then the runs checked in the Training tab's list."""
+        runs = [self.source[1]] if self.source[0] == "run" and self.source[1] else []
+        runs_list = getattr(self.training_panel, "runs_list", None)
+        if runs_list is not None:
+            for i in range(runs_list.count()):
+                item = runs_list.item(i)
+                path = item.data(Qt.ItemDataRole.UserRole)
+                if (item.checkState() == Qt.CheckState.Checked and path
+                        and os.path.normpath(path) not in map(os.path.normpath, runs)):
+                    runs.append(path)
+        return runs
+
+    def evaluate(self) -> bool:
+        """Single model vs 10-crop TTA vs the ensemble, in the background (evaluate.compare)."""
+        if self.source[0] != "run":
+            self.eval_text.setText("Evaluation needs a run's weights and held-out images: "
+                                   "train, then press Last run.")
+            return False
+        runs = self.ensemble_runs()
+
+        def work():
+            from playground.inspect.evaluate import compare
+
+            return compare(runs, tta=True)
+
+        self.eval_button.setEnabled(False)
+        self.eval_text.setText(f"evaluating {len(runs)} run(s)…")
+        self._start(self._data_lane, work, self._evaluated)
+        return True
+
+    def _evaluated(self, job: BackgroundJob) -> None:
+        self.eval_button.setEnabled(True)
+        if job.error:
+            self.eval_text.setText(f"✖ {job.error}")
+            return
+        self.evaluation = job.result
+        mono = "font-family:'DejaVu Sans Mono',monospace;white-space:pre"
+        import html
+
+        table = html.escape(job.result.text())
+        extra = ("" if len(job.result.runs) > 1 else
+                 "<br>Check other runs of this graph in the Training tab's run list for an "
+                 "ensemble.")
+        self.eval_text.setText(f"<span style=\"{mono}\">{table}</span>{extra}")
 
     # ------------------------------------------------------------------ sources
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -181,3 +181,32 @@ def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
     assert len(view.bars.rows) == 5
     assert sum(r["p"] for r in view.bars.rows) <= 1.0 + 1e-6
     view.wait_idle()
+
+
+def test_tta_and_ensemble_tab(window, qtbot, lenet_run, tmp_path, monkeypatch):
+    import shutil
+
+    run_dir, model, graph = lenet_run
+    runs_root = tmp_path / "runs"
+    runs_root.mkdir()
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(runs_root))
+    first = shutil.copytree(run_dir, runs_root / "20260101-000000-a")
+    second = shutil.copytree(run_dir, runs_root / "20260101-000001-b")
+    view = _open_predict(window, qtbot, graph, str(first))
+    panel = window.training_panel
+    panel.refresh_runs()
+    for i in range(panel.runs_list.count()):
+        item = panel.runs_list.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) == str(second):
+            item.setCheckState(Qt.CheckState.Checked)
+    assert view.ensemble_runs() == [str(first), str(second)]
+    view.map_tabs.setCurrentIndex(4)
+    qtbot.mouseClick(view.eval_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.evaluation is not None and not view.busy, timeout=120000)
+    rows = {r.method: r for r in view.evaluation.rows}
+    assert set(rows) >= {"single model", "10-crop TTA", "ensemble of 2 runs"}
+    # two copies of one run: the ensemble is the single model
+    assert rows["ensemble of 2 runs"].accuracy == rows["single model"].accuracy
+    assert "10-crop TTA" in view.eval_text.text() and "359 validation images" in \
+        view.eval_text.text()
+    view.wait_idle()
