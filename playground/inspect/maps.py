@@ -141,15 +141,6 @@ class Inspector:
                                                  self.head_tensor, self.loaded.model.outputs[0]])
         return self._models[node_id]
 
-    def class_index(self, probs: np.ndarray, class_index: int | None) -> int:
-        n = probs.shape[-1]
-        if class_index is None:
-            return int(np.argmax(probs))
-        if not 0 <= int(class_index) < n:
-            raise InspectError(f"class {class_index} is out of range: the model has {n} "
-                               f"classes (0..{n - 1})")
-        return int(class_index)
-
     def _gradients(self, node_id: str) -> Any:
         """One compiled function per node: forward, the class score before the softmax, and
         its gradients to the node's output and to the input (a traced graph runs VGG-16's

@@ -132,6 +132,15 @@ def from_graph(graph: Graph, class_names: list[str] | None = None, source: str =
 
     built = build(graph)
     model = built.model
+    where = source or graph.name
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
+        shapes = ", ".join("x".join(str(d) for d in t.shape[1:]) for t in model.inputs)
+        raise ModelLoadError(f"{where}: predicting needs one image input (H x W x C); this "
+                             f"model takes {shapes}")
+    if len(model.outputs[0].shape) != 2:
+        shape = "x".join(str(d) for d in model.outputs[0].shape[1:])
+        raise ModelLoadError(f"{where}: its output is {shape}, not one vector of class "
+                             "probabilities (a segmentation or feature model)")
     notes = list(notes or [])
     if weights is not None:
         from playground.keras_build.weights import load_weights

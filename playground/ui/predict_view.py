@@ -278,6 +278,7 @@ class PredictView(QWidget):
     def __init__(self, get_graph: Callable[[], Any], training_panel: Any = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAcceptDrops(True)
         self.get_graph = get_graph
         self.training_panel = training_panel
         self.loaded: Any = None                   # playground.inspect.model.LoadedModel
@@ -383,6 +384,17 @@ class PredictView(QWidget):
         self.maps_note = QLabel("", self)
         self.maps_note.setWordWrap(True)
         layout.addWidget(self.maps_note)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """An image file dropped anywhere on the dock (the pad handles its own drops)."""
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_image(urls[0].toLocalFile())
 
     def _evaluation_page(self) -> QWidget:
         page = QWidget(self)

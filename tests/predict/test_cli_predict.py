@@ -169,3 +169,18 @@ def test_inspect_dense_node_and_unknown_node(run_and_model, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["inspect", run_dir, "--image", img, "--node", "a",
                  "--out", str(tmp_path / "file")]) == 2
+
+
+def test_models_that_do_not_classify_images_are_refused(tmp_path, capsys):
+    from playground.core.fileformat import from_document, save
+
+    seg = from_document({"format": "keras-playground-graph", "version": 1, "name": "seg",
+                         "nodes": [{"id": "input", "type": "Input", "params": {"shape": [8, 8, 1]}},
+                                   {"id": "conv", "type": "Conv2D",
+                                    "params": {"filters": 2, "kernel_size": 1}}],
+                         "edges": [{"from": "input", "to": "conv"}]})
+    save(seg, tmp_path / "seg.json")
+    img = write_png(tmp_path / "x.png", pattern(8, 8))
+    assert main(["predict", str(tmp_path / "seg.json"), img]) == 1
+    assert "its output is 8x8x2, not one vector of class probabilities" in \
+        capsys.readouterr().err

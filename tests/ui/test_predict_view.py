@@ -58,6 +58,24 @@ def draw(qtbot, pad, points, view):
     _mouse(pad, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
 
 
+def drop_file(widget, path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    where = QPointF(widget.width() / 2, widget.height() / 2)
+    action = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(where.toPoint(), action, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(where, action, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    assert drop.isAccepted()
+
+
 def _open_predict(window, qtbot, graph, run_dir=None):
     window.doc.set_graph(graph, None)
     view = window.predict_view
@@ -173,7 +191,7 @@ def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
     assert str(bad) in view.image_label.text() and "PostScript/EPS" in view.image_label.text()
     rgb = (np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)
     good = write_png(tmp_path / "x.png", rgb)
-    view.pad.file_dropped.emit(good)                  # what a drop on the pad sends
+    drop_file(view.pad, good)                         # a real drop event on the pad
     qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
     assert "weights are random" in view.note_label.text()
     assert "resized 40x50 -> 32x32" in view.note_label.text()
@@ -209,4 +227,26 @@ def test_tta_and_ensemble_tab(window, qtbot, lenet_run, tmp_path, monkeypatch):
     assert rows["ensemble of 2 runs"].accuracy == rows["single model"].accuracy
     assert "10-crop TTA" in view.eval_text.text() and "359 validation images" in \
         view.eval_text.text()
+    view.wait_idle()
+
+
+def test_follows_the_training_panels_last_run(window, qtbot, lenet_run):
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph)
+    assert view.loaded.random and view.source == ("graph", None)
+    panel = window.training_panel
+    panel.last_run_dir = run_dir                      # what a finished run leaves
+    panel.run_finished.emit("finished")
+    qtbot.waitUntil(lambda: view.loaded is not None and view.loaded.source == run_dir
+                    and not view.busy, timeout=60000)
+    assert not view.loaded.random and view.loaded.class_name(3) == "digit 3"
+    np.testing.assert_allclose(view.loaded.model.get_layer("c1").kernel.numpy(),
+                               model.get_layer("c1").kernel.numpy())
+    assert "run" in view.source_label.text()
+    # the user's own choice (untrained) is not overridden by the next run
+    qtbot.mouseClick(view.graph_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.loaded.random and not view.busy, timeout=60000)
+    panel.run_finished.emit("finished")
+    qtbot.wait(50)
+    assert view.source == ("graph", None)
     view.wait_idle()
