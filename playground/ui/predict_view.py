@@ -549,8 +549,11 @@ class PredictView(QWidget):
             m.warm_up(loaded)
             return loaded
 
+        import sys
+
+        first = "" if "tensorflow" in sys.modules else " (TensorFlow loads the first time)"
         self.source_label.setText(f"Weights: loading {os.path.basename(path or '') or 'graph'}"
-                                  "\u2026")
+                                  f"{first}\u2026")
         self._start(self._loads, load, self._loaded)
 
     def _loaded(self, job: BackgroundJob) -> None:
