@@ -279,3 +279,28 @@ def test_follows_the_training_panels_last_run(window, qtbot, lenet_run):
     qtbot.wait(50)
     assert view.source == ("graph", None)
     view.wait_idle()
+
+
+def test_a_keras_file_through_the_safe_loader(window, qtbot, lenet_run, tmp_path, monkeypatch):
+    import keras
+
+    run_dir, model, graph = lenet_run
+    path = tmp_path / "lenet.keras"
+    model.save(path)
+    monkeypatch.setattr(keras.saving, "load_model",
+                        lambda *a, **k: pytest.fail("load_model must not read a user's file"))
+    view = _open_predict(window, qtbot, graph)
+    view.use_keras(str(path))
+    qtbot.waitUntil(lambda: view.loaded is not None and view.loaded.source == str(path)
+                    and not view.busy, timeout=60000)
+    assert view.loaded.weights == str(path) and view.loaded.class_name(2) == "2"
+    assert ".keras lenet.keras" in view.source_label.text()
+    view.pick_sample(7)
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
+    from playground.inspect.images import adapt
+
+    x = adapt(view._dataset.x[7], (32, 32, 1))
+    expected = model(x).numpy()[0]
+    assert view.bars.rows[0]["index"] == int(np.argmax(expected))
+    assert view.bars.rows[0]["p"] == pytest.approx(float(expected.max()), rel=1e-4)
+    view.wait_idle()
