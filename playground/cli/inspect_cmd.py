@@ -27,8 +27,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                              ".json (random weights)")
     parser.add_argument("--image", required=True, metavar="PNG", help="the image to look at")
     parser.add_argument("--node", required=True, metavar="ID", help="the node to inspect")
-    parser.add_argument("--class", dest="class_index", type=int, metavar="K",
-                        help="the class Grad-CAM explains (default: the predicted one)")
+    parser.add_argument("--class", dest="class_index", metavar="K",
+                        help="the class Grad-CAM explains, an index or a class name "
+                             "(default: the predicted one)")
     parser.add_argument("--top", type=int, default=5, metavar="K",
                         help="classes listed in prediction.json (default 5)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the pictures")
@@ -42,6 +43,23 @@ def _check_out(path: str) -> str | None:
     if not os.path.isdir(parent):
         return f"--out {path}: its parent folder {parent} does not exist"
     return None
+
+
+def _class_index(value: str | None, names: list[str]) -> int | None | str:
+    """``--class``: a class name of the run, else an index; a string return is the complaint."""
+    if value is None:
+        return None
+    if value in names:
+        return names.index(value)
+    try:
+        index = int(value)
+    except ValueError:
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        return f"not a class of the model ({shown})"
+    if not 0 <= index < len(names):
+        return f"class {index} is out of range: the model has {len(names)} classes " \
+               f"(0..{len(names) - 1})"
+    return index
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,9 +84,13 @@ def run(args: argparse.Namespace) -> int:
     from playground.inspect.maps import Inspector, node_kernel
     from playground.inspect.model import top_k
 
+    class_index = _class_index(args.class_index, loaded.class_names)
+    if isinstance(class_index, str):
+        print(f"error: --class {args.class_index}: {class_index}", file=sys.stderr)
+        return 1
     x = adapt(picture.pixels, loaded.input_shape)
     try:
-        maps = Inspector(loaded).run(x, args.node, args.class_index)
+        maps = Inspector(loaded).run(x, args.node, class_index)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -166,6 +166,17 @@ def test_inspect_dense_node_and_unknown_node(run_and_model, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["prediction.json", "saliency.png"]
     assert main(["inspect", run_dir, "--image", img, "--node", "zz", "--out", str(out)]) == 1
     assert "no node 'zz'" in capsys.readouterr().err
+    named = tmp_path / "named"
+    assert main(["inspect", run_dir, "--image", img, "--node", "b", "--class", "square",
+                 "--out", str(named)]) == 0
+    assert json.loads((named / "prediction.json").read_text())["index"] == 1
+    capsys.readouterr()
+    assert main(["inspect", run_dir, "--image", img, "--node", "b", "--class", "hexagon",
+                 "--out", str(named)]) == 1
+    assert "not a class of the model (circle, square, triangle)" in capsys.readouterr().err
+    assert main(["inspect", run_dir, "--image", img, "--node", "b", "--class", "5",
+                 "--out", str(named)]) == 1
+    assert "class 5 is out of range" in capsys.readouterr().err
     (tmp_path / "file").write_text("x")
     assert main(["inspect", run_dir, "--image", img, "--node", "a",
                  "--out", str(tmp_path / "file")]) == 2
