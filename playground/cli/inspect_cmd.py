@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(class_index, str):
         print(f"error: --class {args.class_index}: {class_index}", file=sys.stderr)
         return 1
-    x = adapt(picture.pixels, loaded.input_shape)
+    x = adapt(picture.pixels, loaded.input_shape, loaded.pipeline)
     try:
         maps = Inspector(loaded).run(x, args.node, class_index)
     except PlaygroundError as exc:
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         "top": top_k(maps.probs, args.top, loaded.class_names),
         "gradcam_shape": list(maps.gradcam.shape) if maps.gradcam is not None else None,
         "score": maps.score_note, "random_weights": loaded.random,
-        "adapted": adaptation_steps(picture.shape, loaded.input_shape),
+        "adapted": adaptation_steps(picture.shape, loaded.input_shape, loaded.pipeline),
         "notes": loaded.notes + ([maps.reason] if maps.reason else []),
     }
     write_text_atomic(out("prediction.json"), json.dumps(prediction, indent=1) + "\n")

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     notes = list(loaded.notes)
     results = []
     for picture in pictures:
-        x = adapt(picture.pixels, loaded.input_shape)
+        x = adapt(picture.pixels, loaded.input_shape, loaded.pipeline)
         probs = logits_and_probabilities(loaded, x)[0]
         if not np.all(np.isfinite(probs)):
             print(f"error: {loaded.source}: the model's output for {picture.source} is not a "
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         results.append({"image": picture.source,
                         "top": top_k(probs, args.top, loaded.class_names)})
         notes.append(f"{picture.source}: " + ", ".join(
-            adaptation_steps(picture.shape, loaded.input_shape)))
+            adaptation_steps(picture.shape, loaded.input_shape, loaded.pipeline)))
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:

@@ -150,25 +150,38 @@ def read_image(path: str | os.PathLike[str]) -> Picture:
     return Picture(pixels, source, fmt, notes)
 
 
-def adaptation_steps(raw_shape, target_shape) -> list[str]:
+PIPELINES = ("arrays", "files")
+
+
+def adaptation_steps(raw_shape, target_shape, pipeline: str = "arrays") -> list[str]:
     """Words for what ``adapt`` does to an image of ``raw_shape`` (H, W, C)."""
     h, w, c = (int(d) for d in raw_shape)
     th, tw, tc = (int(d) for d in target_shape)
     steps = []
+    if pipeline == "files":
+        steps.append("decoded as RGB" if c == 1 else "RGB")
     if (h, w) != (th, tw):
         steps.append(f"resized {h}x{w} -> {th}x{tw} (bilinear)")
-    if c != tc:
+    if pipeline == "files":
+        if tc == 1:
+            steps.append("RGB -> grayscale (ITU-R 601 luma)")
+        steps.append("rounded to 0..255 (the file pipeline's uint8 cache)")
+    elif c != tc:
         steps.append("grayscale -> RGB (channel copied)" if c == 1
                      else "RGB -> grayscale (ITU-R 601 luma)")
     steps.append("rescaled 0..255 -> [0, 1]")
     return steps
 
 
-def adapt(pixels: np.ndarray, target_shape) -> np.ndarray:
-    """uint8 H x W x C -> the model's input (1 x H' x W' x C' float32), through the training
-    pipeline's own ``preprocess`` (imports TensorFlow)."""
-    from playground.data.adapt import preprocess
+def adapt(pixels: np.ndarray, target_shape, pipeline: str = "arrays") -> np.ndarray:
+    """uint8 H x W x C -> the model's input (1 x H' x W' x C' float32), the way the run's
+    training data was adapted (imports TensorFlow):
 
+    - ``"arrays"`` (digits, keras.datasets, .npz): ``data.adapt.preprocess``, colour first,
+      then a bilinear resize, then / 255;
+    - ``"files"`` (image folders, CSV indexes, decoded by the ``tf.data`` file pipeline): the
+      image as RGB, resized bilinearly, luma for a 1-channel model, rounded to uint8, / 255.
+    """
     arr = np.asarray(pixels)
     if arr.ndim == 2:
         arr = arr[:, :, None]
@@ -178,4 +191,22 @@ def adapt(pixels: np.ndarray, target_shape) -> np.ndarray:
     if c not in (1, 3):
         raise ImageFileError(f"the model takes {c}-channel input; only 1 (grayscale) or 3 (RGB) "
                              "channel models read images")
+    if pipeline == "files":
+        return _adapt_like_files(arr, target_shape)
+    from playground.data.adapt import preprocess
+
     return np.asarray(preprocess(arr[None], target_shape), dtype=np.float32)
+
+
+def _adapt_like_files(arr: np.ndarray, target_shape) -> np.ndarray:
+    from playground.data.adapt import LUMA
+    from playground.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
+    h, w, c = (int(d) for d in target_shape)
+    rgb = arr if arr.shape[2] == 3 else np.repeat(arr, 3, axis=2)
+    x = tf.image.resize(tf.constant(rgb[None], tf.uint8), (h, w), method="bilinear")
+    if c == 1:
+        x = tf.reduce_sum(x * tf.constant(LUMA, tf.float32), axis=-1, keepdims=True)
+    x = tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8)
+    return np.asarray(tf.cast(x, tf.float32) / 255.0, dtype=np.float32)

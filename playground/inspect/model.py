@@ -50,6 +50,7 @@ class LoadedModel:
     layers_by_node: dict[str, list[Any]] = field(default_factory=dict)
     dataset: str = ""                       # the run's dataset description, when known
     predict_fn: Any = field(default=None, repr=False)   # the compiled forward pass (lazy)
+    pipeline: str = "arrays"                # how the training images were adapted (images.adapt)
 
     @property
     def raw_size(self) -> tuple[int, int] | None:
@@ -114,6 +115,16 @@ def _read_run_config(run_dir: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("graph"), dict):
         raise ModelLoadError(f"{path}: the run configuration holds no graph document")
     return data
+
+
+def pipeline_of(spec: Any) -> str:
+    """``"files"`` for a dataset of image files (a folder or a CSV index: decoded by the file
+    pipeline), ``"arrays"`` for the built-in sets and .npz arrays (``images.adapt``)."""
+    from playground.data.dataset import BUILTIN
+
+    if not isinstance(spec, str) or not spec or spec in BUILTIN or spec.lower().endswith(".npz"):
+        return "arrays"
+    return "files"
 
 
 def run_weights_file(run_dir: str) -> str | None:
@@ -184,6 +195,8 @@ def load_model_source(path: str | os.PathLike[str]) -> LoadedModel:
             notes.append(f"{source}: the run saved no weights yet")
         classes = config.get("classes") if isinstance(config.get("classes"), list) else None
         loaded = from_graph(graph, classes, source, weights, notes)
+        settings = config.get("config") if isinstance(config.get("config"), dict) else {}
+        loaded.pipeline = pipeline_of(settings.get("dataset"))
         dataset = config.get("dataset")
         if isinstance(dataset, str):
             loaded.dataset = dataset
@@ -233,7 +246,8 @@ def warm_up(loaded: LoadedModel) -> None:
 
     h, w, c = loaded.input_shape
     for size in ((h, w), (max(1, h // 2), max(1, w // 2))):
-        x = adapt(np.zeros((*size, 1 if c == 1 else 3), np.uint8), loaded.input_shape)
+        x = adapt(np.zeros((*size, 1 if c == 1 else 3), np.uint8), loaded.input_shape,
+                  loaded.pipeline)
     logits_and_probabilities(loaded, x)
 
 

@@ -93,6 +93,29 @@ def test_bad_images_exit_2_naming_the_file(run_and_model, tmp_path, capsys, make
     assert str(path) in err and words in err and "Traceback" not in err
 
 
+def test_a_run_on_an_image_folder_adapts_like_the_file_pipeline(run_and_model, tmp_path,
+                                                                capsys):
+    import shutil
+
+    run_dir, model, _ = run_and_model
+    folder_run = tmp_path / "folder_run"
+    shutil.copytree(run_dir, folder_run)
+    config = json.loads((folder_run / "config.json").read_text())
+    config["config"] = {"dataset": str(tmp_path / "shapes")}     # a folder of class folders
+    (folder_run / "config.json").write_text(json.dumps(config))
+    rgb = np.repeat(pattern(20, 20, 6), 3, axis=2)
+    img = write_png(tmp_path / "x.png", rgb)
+    assert main(["predict", str(folder_run), img, "--json", "--top", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert "rounded to 0..255" in err
+    from playground.inspect.images import adapt
+
+    expected = model(adapt(rgb, (12, 12, 1), "files")).numpy()[0]
+    top = json.loads(out)[0]["top"]
+    assert [t["p"] for t in top] == pytest.approx(np.sort(expected)[::-1][:3].tolist(),
+                                                  rel=1e-5)
+
+
 def test_bad_model_paths(tmp_path, capsys):
     img = write_png(tmp_path / "x.png", pattern())
     assert main(["predict", str(tmp_path / "nope"), img]) == 2

@@ -109,3 +109,36 @@ def test_adapt_is_the_training_pipelines_preprocess():
 def test_sniff():
     assert sniff_format(b"RIFF\0\0\0\0WEBPVP8 ") == "WEBP"
     assert sniff_format(b"RIFF\0\0\0\0WAVEfmt ") is None
+
+
+def test_files_pipeline_adaptation(tmp_path):
+    """A run trained on an image folder: RGB, bilinear resize, luma, rounded to uint8, / 255."""
+    import tensorflow as tf
+
+    rgb = (np.arange(10 * 6 * 3) * 7 % 256).astype(np.uint8).reshape(10, 6, 3)
+    x = adapt(rgb, (8, 8, 1), "files")
+    resized = tf.image.resize(rgb[None].astype(np.float32), (8, 8), method="bilinear").numpy()
+    grey = np.round(resized @ np.array([0.2989, 0.5870, 0.1140], np.float32))[..., None]
+    np.testing.assert_allclose(x, np.clip(grey, 0, 255) / 255.0, atol=1e-6)
+    assert np.allclose(x * 255, np.round(x * 255), atol=1e-4)      # whole levels only
+    steps = adaptation_steps((10, 6, 3), (8, 8, 1), "files")
+    assert "rounded to 0..255 (the file pipeline's uint8 cache)" in steps
+    gray = np.full((4, 4, 1), 100, np.uint8)
+    assert adapt(gray, (4, 4, 3), "files")[0, 0, 0].tolist() == pytest.approx([100 / 255] * 3)
+
+
+def test_files_pipeline_matches_the_streamed_training_decoder(tmp_path):
+    """Where the streamed file pipeline exists, a file predicted here is what training saw."""
+    stream = pytest.importorskip("playground.data.stream")
+    import tensorflow as tf
+
+    rng = np.random.default_rng(3)
+    for name, pixels, shape in (("rgb.png", rng.integers(0, 256, (13, 9, 3), dtype=np.uint8),
+                                 (8, 8, 1)),
+                                ("grey.png", rng.integers(0, 256, (7, 11), dtype=np.uint8),
+                                 (10, 10, 3))):
+        path = tmp_path / name
+        Image.fromarray(pixels).save(path)
+        trained = stream.decode_resize(tf.io.read_file(str(path)), shape).numpy() / 255.0
+        here = adapt(read_image(path).pixels, shape, "files")[0]
+        np.testing.assert_allclose(here, trained, atol=1e-6)
