@@ -399,7 +399,7 @@ class PredictView(QWidget):
             label.setStyleSheet("background:#1b1f24;color:#c8ced6")
             self.map_labels[key] = label
             self.map_tabs.addTab(label, title)
-        self.map_tabs.addTab(self._evaluation_page(), "TTA / ensemble")
+        self.map_tabs.addTab(self._evaluation_page(), "Evaluate")
         layout.addWidget(self.map_tabs, 1)
         self.maps_note = QLabel("", self)
         self.maps_note.setWordWrap(True)
