@@ -173,7 +173,12 @@ class MainWindow(QMainWindow):
         from playground.ui.predict_view import PredictView
 
         self.predict_view = PredictView(lambda: self.doc.graph, self.training_panel, self)
-        self.predict_dock = self._dock("Predict", "predictDock", self.predict_view,
+        # In a scroll area: the view's minimum height must not set the window's.
+        scroller = QScrollArea(self)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroller.setWidget(self.predict_view)
+        self.predict_dock = self._dock("Predict", "predictDock", scroller,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.predict_dock)
         self.inspector_dock.raise_()
