@@ -91,7 +91,7 @@ def main(out: str) -> int:
     view = window.predict_view
     window.predict_dock.show()
     window.predict_dock.raise_()
-    window.resizeDocks([window.predict_dock], [460], Qt.Orientation.Horizontal)
+    window.resizeDocks([window.predict_dock], [520], Qt.Orientation.Horizontal)
     _wait(app, lambda: view.loaded is not None and not view.busy, 120)
     if view.loaded is None or view.loaded.random:
         print(f"error: the run's weights did not load: {view.error}", file=sys.stderr)

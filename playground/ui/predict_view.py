@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -96,7 +96,7 @@ class DrawPad(QWidget):
         self.setToolTip("Draw a digit with the mouse (white on black), or drop an image file")
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(160, 160)
+        return QSize(150, 150)
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
         return width
@@ -175,10 +175,57 @@ class DrawPad(QWidget):
             self.file_dropped.emit(urls[0].toLocalFile())
 
 
+class ImageView(QWidget):
+    """A picture scaled to fit (aspect kept, nearest pixels), or a wrapped text when there is
+    none. Painted, not a QLabel pixmap: the picture never sets the layout's size."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self._text = ""
+        self.setMinimumHeight(100)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(240, 200)
+
+    def set_image(self, rgb: np.ndarray | None) -> None:
+        self.image = None if rgb is None else to_qimage(rgb)
+        self._text = ""
+        self.update()
+
+    def set_text(self, text: str) -> None:
+        self.image, self._text = None, text
+        self.update()
+
+    def text(self) -> str:
+        return self._text
+
+    def image_rect(self) -> QRectF:
+        """Where the picture is drawn (centred, aspect kept)."""
+        if self.image is None:
+            return QRectF()
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        w, h = self.image.width() * scale, self.image.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#1b1f24"))
+        if self.image is not None:
+            painter.drawImage(self.image_rect(), self.image)
+        elif self._text:
+            painter.setPen(QColor("#c8ced6"))
+            painter.drawText(QRectF(self.rect()).adjusted(8, 8, -8, -8),
+                             int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap),
+                             self._text)
+        painter.end()
+
+
 class ProbabilityBars(QWidget):
     """The top-k classes as horizontal bars with their names and probabilities."""
 
-    ROW = 20
+    ROW = 18
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -388,17 +435,12 @@ class PredictView(QWidget):
         maps_row.addWidget(self.class_combo)
         layout.addLayout(maps_row)
         self.map_tabs = QTabWidget(self)
-        self.map_labels: dict[str, QLabel] = {}
+        self.map_labels: dict[str, ImageView] = {}
         for key, title in (("gradcam", "Grad-CAM"), ("saliency", "Saliency"),
                            ("features", "Feature maps"), ("filters", "Filters")):
-            label = QLabel(self)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setMinimumHeight(120)
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-            label.setStyleSheet("background:#1b1f24;color:#c8ced6")
-            self.map_labels[key] = label
-            self.map_tabs.addTab(label, title)
+            view = ImageView(self)
+            self.map_labels[key] = view
+            self.map_tabs.addTab(view, title)
         self.map_tabs.addTab(self._evaluation_page(), "Evaluate")
         layout.addWidget(self.map_tabs, 1)
         self.maps_note = QLabel("", self)
@@ -811,10 +853,9 @@ class PredictView(QWidget):
         name = self.loaded.class_name(cls) if self.loaded is not None else str(cls)
         for key, label in self.map_labels.items():
             if key in images:
-                self._show_array(label, images[key])
+                label.set_image(images[key])
             else:
-                label.setPixmap(QPixmap())
-                label.setText(maps.reason if key in ("gradcam", "features") else why)
+                label.set_text(maps.reason if key in ("gradcam", "features") else why)
         lines = [f"Grad-CAM and saliency for class {name} (p = {maps.probs[cls]:.1%}); "
                  f"{maps.score_note}"]
         if maps.reason:
@@ -825,19 +866,8 @@ class PredictView(QWidget):
     def _clear_maps(self, text: str) -> None:
         self.maps, self.map_images = None, {}
         for label in self.map_labels.values():
-            label.setPixmap(QPixmap())
-            label.setText("")
+            label.set_text("")
         self.maps_note.setText(text)
-
-    @staticmethod
-    def _show_array(label: QLabel, rgb: np.ndarray) -> None:
-        pixmap = QPixmap.fromImage(to_qimage(rgb))
-        size = label.size()
-        if size.width() > 20 and size.height() > 20:
-            pixmap = pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                                   Qt.TransformationMode.FastTransformation)
-        label.setText("")
-        label.setPixmap(pixmap)
 
     # ------------------------------------------------------------------ jobs
     def _start(self, lane: _Lane, fn: Callable[[], Any],

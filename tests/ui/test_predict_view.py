@@ -188,13 +188,25 @@ def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
     assert maps.kernel.shape == (5, 5, 1, 6)
     np.testing.assert_allclose(maps.kernel, model.get_layer("c1").kernel.numpy())
     for key in ("gradcam", "saliency", "features", "filters"):
-        assert not view.map_labels[key].pixmap().isNull(), key
+        assert view.map_labels[key].image is not None, key
     # the Grad-CAM tab shows the overlay's own pixels (scaled)
     from playground.inspect import render
     from playground.inspect.images import adapt
 
     x = adapt(view._dataset.x[3], (32, 32, 1))
     np.testing.assert_array_equal(view.map_images["gradcam"], render.overlay(x[0], maps.gradcam))
+    # ... drawn on screen: the tab's pixels at the hottest cell are the overlay's there
+    view.map_tabs.setCurrentIndex(0)
+    shown = view.map_labels["gradcam"]
+    grab = shown.grab().toImage()
+    rect = shown.image_rect()
+    overlay = view.map_images["gradcam"]
+    hy, hx = np.unravel_index(np.argmax(maps.gradcam), maps.gradcam.shape)
+    oy, ox = int((hy + 0.5) * overlay.shape[0] / 28), int((hx + 0.5) * overlay.shape[1] / 28)
+    px = grab.pixelColor(int(rect.x() + (ox + 0.5) * rect.width() / overlay.shape[1]),
+                         int(rect.y() + (oy + 0.5) * rect.height() / overlay.shape[0]))
+    assert np.abs(np.array([px.red(), px.green(), px.blue()], int)
+                  - overlay[oy, ox].astype(int)).max() <= 12
     # a chosen class
     view.class_combo.setCurrentIndex(1 + 4)
     view.class_combo.activated.emit(1 + 4)
@@ -204,7 +216,7 @@ def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
     window.scene.select_nodes(["f6"])
     qtbot.waitUntil(lambda: getattr(view.maps, "node", None) == "f6" and not view.busy, timeout=30000)
     assert "not a spatial map" in view.maps_note.text()
-    assert view.map_labels["gradcam"].pixmap().isNull()
+    assert view.map_labels["gradcam"].image is None
     assert "not a spatial map" in view.map_labels["gradcam"].text()
     assert "no learned convolution kernels" in view.map_labels["filters"].text()
     view.wait_idle()
