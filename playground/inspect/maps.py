@@ -109,7 +109,9 @@ def node_kernel(loaded: LoadedModel, node_id: str) -> tuple[np.ndarray | None, s
         return None, f"node {node_id} ({kind}) has no learned convolution kernels"
     layer = convs[0]
     if isinstance(layer, (keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
-        k = np.asarray(layer.depthwise_kernel)          # kh, kw, cin, multiplier
+        # Keras 3: DepthwiseConv2D.kernel, SeparableConv2D.depthwise_kernel (kh, kw, cin, mult)
+        k = np.asarray(layer.kernel if isinstance(layer, keras.layers.DepthwiseConv2D)
+                       else layer.depthwise_kernel)
         kh, kw, cin, mult = k.shape
         return k.reshape(kh, kw, 1, cin * mult), ""
     k = np.asarray(layer.kernel)

@@ -126,3 +126,35 @@ def test_render_shapes():
         y, xx = (int((c + 0.5) * 228 / 10) for c in cell)
         return int(over[y, xx, 0]) - int(over[y, xx, 2])
     assert red(hot) > red(cold)
+
+
+def test_kernels_of_depthwise_transposed_and_composite_nodes():
+    from playground.core import fileformat
+    from playground.inspect.maps import node_kernel
+
+    graph = fileformat.from_document({
+        "format": "keras-playground-graph", "version": 1, "name": "kinds", "nodes": [
+            {"id": "input", "type": "Input", "params": {"shape": [16, 16, 3]}},
+            {"id": "dw", "type": "DepthwiseConv2D", "params": {"kernel_size": 3,
+                                                               "padding": "same"}},
+            {"id": "res", "type": "ResidualBlock", "params": {"filters": 8, "strides": 2}},
+            {"id": "tr", "type": "Conv2DTranspose", "params": {"filters": 4, "kernel_size": 2,
+                                                               "strides": 2}},
+            {"id": "gap", "type": "GlobalAveragePooling2D", "params": {}},
+            {"id": "out", "type": "Dense", "params": {"units": 5, "activation": "softmax"}}],
+        "edges": [{"from": a, "to": b} for a, b in (("input", "dw"), ("dw", "res"),
+                                                    ("res", "tr"), ("tr", "gap"),
+                                                    ("gap", "out"))]})
+    loaded = from_graph(graph)
+    model = loaded.model
+    dw, _ = node_kernel(loaded, "dw")
+    np.testing.assert_array_equal(dw, model.get_layer("dw").kernel.numpy().reshape(3, 3, 1, 3))
+    tr, _ = node_kernel(loaded, "tr")
+    np.testing.assert_array_equal(tr, model.get_layer("tr").kernel.numpy().transpose(0, 1, 3, 2))
+    assert tr.shape == (2, 2, 8, 4)
+    none, why = node_kernel(loaded, "res")
+    assert none is None and "holds 3 convolutions" in why
+    x = adapt((np.arange(16 * 16 * 3) % 255).astype(np.uint8).reshape(16, 16, 3),
+              loaded.input_shape)
+    maps = Inspector(loaded).run(x, "res")                 # a composite's output is its map
+    assert maps.gradcam.shape == (8, 8) and maps.features.shape == (8, 8, 8)
