@@ -73,54 +73,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_wrong(result, n: int, out_dir: str) -> list[dict]:
-    """The ``n`` most confidently wrong samples of the single model with Grad-CAM, as one PNG."""
-    import numpy as np
-
+    """The ``n`` most confidently wrong samples with Grad-CAM: ``wrong.png`` and ``wrong.json``."""
     from playground.core.atomic import write_text_atomic
     from playground.inspect import render
-    from playground.inspect.evaluate import confidently_wrong, last_spatial_node
-    from playground.inspect.images import adapt
-    from playground.inspect.maps import Inspector
+    from playground.inspect.evaluate import wrong_samples
 
-    loaded = result.models[0]
-    data = result.data
-    picks = confidently_wrong(result.single.probs, data.y, n)
-    node = last_spatial_node(loaded)
-    inspector = Inspector(loaded)
-    tiles, rows = [], []
-    for pos in picks:
-        x = adapt(data.x[pos], loaded.input_shape)
-        pred = int(np.argmax(result.single.probs[pos]))
-        panel = [render.model_view(x[0], 112)]
-        if node is not None:
-            maps = inspector.run(x, node, pred)
-            panel.append(render.overlay(x[0], maps.gradcam, min_side=112))
-        tiles.append(np.concatenate(panel, axis=1))
-        rows.append({"row": int(data.indices[pos]), "split": data.source,
-                     "true": data.class_names[int(data.y[pos])],
-                     "predicted": data.class_names[pred],
-                     "p": float(result.single.probs[pos, pred]), "gradcam_node": node})
+    picture, rows = wrong_samples(result, n)
     os.makedirs(out_dir, exist_ok=True)
-    if tiles:
-        render.write_png(os.path.join(out_dir, "wrong.png"), _labelled(tiles, rows))
+    if picture is not None:
+        render.write_png(os.path.join(out_dir, "wrong.png"), picture)
     write_text_atomic(os.path.join(out_dir, "wrong.json"), json.dumps(rows, indent=1) + "\n")
     return rows
-
-
-def _labelled(tiles, rows):
-    """Tiles in a grid, each with 'true -> predicted (p)' written under it."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    from playground.inspect.render import tile_grid
-
-    labelled = []
-    for tile, row in zip(tiles, rows, strict=True):
-        h, w = tile.shape[:2]
-        canvas = Image.new("RGB", (w, h + 16), (40, 40, 40))
-        canvas.paste(Image.fromarray(tile), (0, 0))
-        ImageDraw.Draw(canvas).text(
-            (4, h + 2), f"true {row['true']} -> {row['predicted']} ({row['p']:.0%})",
-            fill=(235, 235, 235))
-        labelled.append(np.asarray(canvas))
-    return tile_grid(labelled, gap=4)

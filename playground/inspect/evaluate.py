@@ -220,3 +220,33 @@ def last_spatial_node(loaded: LoadedModel) -> str | None:
         if len(tuple(tensor.shape)) == 4 and loaded.graph.node(node_id).type != "Input":
             best = node_id
     return best
+
+
+def wrong_samples(result: Comparison, n: int) -> tuple[np.ndarray | None, list[dict[str, Any]]]:
+    """The single model's ``n`` most confidently wrong held-out samples, each drawn beside
+    Grad-CAM of the last spatial node for the (wrong) predicted class, labelled
+    ``true 3 -> 5 (99%)``; and one row per sample for JSON. No samples: (None, [])."""
+    from playground.inspect import render
+    from playground.inspect.images import adapt
+    from playground.inspect.maps import Inspector
+
+    loaded, data, probs = result.models[0], result.data, result.single.probs
+    picks = confidently_wrong(probs, data.y, n)
+    node = last_spatial_node(loaded)
+    inspector = Inspector(loaded) if node is not None and picks else None
+    tiles, rows = [], []
+    for pos in picks:
+        x = adapt(data.x[pos], loaded.input_shape)
+        pred = int(np.argmax(probs[pos]))
+        panel = [render.model_view(x[0], 112)]
+        if inspector is not None:
+            maps = inspector.run(x, node, pred)
+            panel.append(render.overlay(x[0], maps.gradcam, min_side=112))
+        row = {"row": int(data.indices[pos]), "split": data.source,
+               "true": data.class_names[int(data.y[pos])], "predicted": data.class_names[pred],
+               "p": float(probs[pos, pred]), "gradcam_node": node}
+        tiles.append(render.captioned(np.concatenate(panel, axis=1),
+                                      f"true {row['true']} -> {row['predicted']} "
+                                      f"({row['p']:.0%})"))
+        rows.append(row)
+    return (render.tile_grid(tiles, gap=4) if tiles else None), rows

@@ -118,6 +118,17 @@ def overlay(x: np.ndarray, heat: np.ndarray, alpha: float = 0.45, min_side: int 
     return np.round(base * (1 - a) + colours * a).astype(np.uint8)
 
 
+def captioned(rgb: np.ndarray, text: str) -> np.ndarray:
+    """The picture with one line of text written under it (Pillow's built-in font)."""
+    from PIL import Image, ImageDraw
+
+    h, w = rgb.shape[:2]
+    canvas = Image.new("RGB", (w, h + 16), (40, 40, 40))
+    canvas.paste(Image.fromarray(np.asarray(rgb, np.uint8)), (0, 0))
+    ImageDraw.Draw(canvas).text((4, h + 2), text, fill=(235, 235, 235))
+    return np.asarray(canvas)
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     from PIL import Image
 

@@ -39,6 +39,7 @@ from playground.training.worker import BackgroundJob
 PAD_SIZE = 112            # the drawing's own resolution (pixels), white on black like the digits
 BRUSH = 7.0               # stroke radius in pad pixels
 TOP_K = 5
+WRONG_SHOWN = 6           # confidently wrong samples shown with Grad-CAM in the Evaluate tab
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
@@ -472,8 +473,13 @@ class PredictView(QWidget):
         self.eval_text.setWordWrap(True)
         self.eval_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.eval_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.addWidget(self.eval_text, 1)
+        box.addWidget(self.eval_text)
+        self.wrong_view = ImageView(page)
+        self.wrong_view.setToolTip("The most confidently wrong held-out samples, each beside "
+                                   "Grad-CAM of the last spatial node for the wrong class")
+        box.addWidget(self.wrong_view, 1)
         self.evaluation: Any = None
+        self.wrong_rows: list[dict[str, Any]] = []
         return page
 
     def ensemble_runs(self) -> list[str]:
@@ -498,9 +504,10 @@ class PredictView(QWidget):
         runs = self.ensemble_runs()
 
         def work():
-            from playground.inspect.evaluate import compare
+            from playground.inspect.evaluate import compare, wrong_samples
 
-            return compare(runs, tta=True)
+            result = compare(runs, tta=True)
+            return result, wrong_samples(result, WRONG_SHOWN)
 
         self.eval_button.setEnabled(False)
         self.eval_text.setText(f"evaluating {len(runs)} run(s)…")
@@ -512,12 +519,16 @@ class PredictView(QWidget):
         if job.error:
             self.eval_text.setText(f"✖ {job.error}")
             return
-        self.evaluation = job.result
+        self.evaluation, (picture, self.wrong_rows) = job.result
+        if picture is not None:
+            self.wrong_view.set_image(picture)
+        else:
+            self.wrong_view.set_text("no wrong predictions on the held-out images")
         mono = "font-family:'DejaVu Sans Mono',monospace;white-space:pre"
         import html
 
-        table = html.escape(job.result.text())
-        extra = ("" if len(job.result.runs) > 1 else
+        table = html.escape(self.evaluation.text())
+        extra = ("" if len(self.evaluation.runs) > 1 else
                  "<br>Check other runs of this graph in the Training tab's run list for an "
                  "ensemble.")
         self.eval_text.setText(f"<span style=\"{mono}\">{table}</span>{extra}")

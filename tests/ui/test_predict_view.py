@@ -268,6 +268,11 @@ def test_tta_and_ensemble_tab(window, qtbot, lenet_run, tmp_path, monkeypatch):
     assert rows["ensemble of 2 runs"].accuracy == rows["single model"].accuracy
     assert "10-crop TTA" in view.eval_text.text() and "359 validation images" in \
         view.eval_text.text()
+    # the most confidently wrong samples, with Grad-CAM, most sure first
+    wrong = view.wrong_rows
+    assert 1 <= len(wrong) <= 6 and all(w["true"] != w["predicted"] for w in wrong)
+    assert [w["p"] for w in wrong] == sorted((w["p"] for w in wrong), reverse=True)
+    assert wrong[0]["gradcam_node"] == "s4" and view.wrong_view.image is not None
     view.wait_idle()
 
 
