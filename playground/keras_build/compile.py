@@ -62,8 +62,7 @@ class Built:
     model: Any
     analysis: Analysis
     layers_by_node: dict[str, list[Any]] = field(default_factory=dict)
-    # node id -> its symbolic output tensor (feature maps and Grad-CAM read a node's output)
-    tensors: dict[str, Any] = field(default_factory=dict)
+    tensors: dict[str, Any] = field(default_factory=dict)   # node id -> its output tensor
 
 
 def available_memory_bytes() -> int:
