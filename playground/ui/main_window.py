@@ -167,6 +167,13 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
 
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
     def _build_predict_dock(self) -> None:
         """Predict: one image (drawn, a sample, a file) through the current weights, and the
         selected node's feature maps, filters and Grad-CAM (playground/ui/predict_view.py)."""
@@ -192,13 +199,6 @@ class MainWindow(QMainWindow):
         except RuntimeError:  # scene being torn down
             return
         self.predict_view.set_node(ids[0] if len(ids) == 1 else None)
-
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
