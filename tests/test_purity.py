@@ -28,7 +28,9 @@ def _modules(package: str) -> list[str]:
 
 def _light_modules() -> list[str]:
     cli = [m for m in _modules("playground.cli") if m.rsplit(".", 1)[1] not in HEAVY_COMMANDS]
-    return _modules("playground.core") + _modules("playground.blocks") + cli
+    # playground.inspect imports TensorFlow inside its functions (predict checks files first)
+    return (_modules("playground.core") + _modules("playground.blocks") + cli
+            + _modules("playground.inspect"))
 
 
 def _imported_heavy(code: str) -> dict[str, list[str]]:

@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
                 signal = getattr(self.training_panel, name, None)
                 if signal is not None:
                     signal.connect(slot)
+        self._build_predict_dock()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
@@ -211,6 +212,32 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    def _build_predict_dock(self) -> None:
+        """Predict: one image (drawn, a sample, a file) through the current weights, and the
+        selected node's feature maps, filters and Grad-CAM (playground/ui/predict_view.py)."""
+        from playground.ui.predict_view import PredictView
+
+        self.predict_view = PredictView(lambda: self.doc.graph, self.training_panel, self)
+        # In a scroll area: the view's minimum height must not set the window's.
+        scroller = QScrollArea(self)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroller.setWidget(self.predict_view)
+        self.predict_dock = self._dock("Predict", "predictDock", scroller,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.predict_dock)
+        self.inspector_dock.raise_()
+        self.predict_dock.visibilityChanged.connect(self.predict_view.dock_visible)
+        self.scene.selectionChanged.connect(self._predict_selection)
+        self.doc.graph_changed.connect(lambda *_args: self.predict_view.graph_changed())
+
+    def _predict_selection(self) -> None:
+        try:
+            ids = self.scene.selected_node_ids()
+        except RuntimeError:  # scene being torn down
+            return
+        self.predict_view.set_node(ids[0] if len(ids) == 1 else None)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -348,7 +375,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         panels = view.addMenu("&Panels")
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock,
-                     self.layers_dock, self.training_dock):
+                     self.layers_dock, self.training_dock, self.predict_dock):
             if dock is not None:
                 panels.addAction(dock.toggleViewAction())
 

@@ -31,7 +31,7 @@ def test_every_item_of_the_issue_has_a_section_with_tests():
     text = DOC.read_text(encoding="utf-8")
     sections = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
     numbers = [int(s.split(".", 1)[0]) for s in sections]
-    assert numbers == list(range(1, 9))
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 8
     for section in sections:
         assert REFERENCE.search(section), section.splitlines()[0]
 

@@ -1,0 +1,908 @@
+"""The Predict dock: one image through the current weights, and what the selected node sees.
+
+The image is a drawing (the mouse on a black pad, like the digits: white strokes), a dataset
+sample, or an image file dropped on the pad or opened. The top-k classes are drawn as bars and
+follow the drawing live. The weights are the training panel's last run (followed when a run
+finishes), a loaded ``.keras`` (the safe importer, never ``load_model``), or the graph on the
+canvas untrained (random weights, said so). Feature maps, kernels, Grad-CAM and saliency of the
+node selected on the canvas come from ``playground.inspect``.
+
+All TensorFlow work runs in ``BackgroundJob`` threads, one lane for predictions and one for the
+maps, each keeping only the newest request (a stroke sends many); a 15 ms timer collects the
+results, so the window never waits on the model. Nothing is built until the dock is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from playground.training.worker import BackgroundJob
+
+PAD_SIZE = 112            # the drawing's own resolution (pixels), white on black like the digits
+BRUSH = 7.0               # stroke radius in pad pixels
+TOP_K = 5
+WRONG_SHOWN = 6           # confidently wrong samples shown with Grad-CAM in the Evaluate tab
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """uint8 H x W x 3 (or H x W grey) -> an independent QImage."""
+    arr = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if arr.ndim == 2:
+        h, w = arr.shape
+        return QImage(arr.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    h, w, _ = arr.shape
+    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def stamp_segment(buffer: np.ndarray, a: tuple[float, float], b: tuple[float, float],
+                  radius: float = BRUSH) -> None:
+    """Draw a soft-edged round stroke from ``a`` to ``b`` (x, y in buffer pixels), in place."""
+    h, w = buffer.shape
+    ax, ay = a
+    bx, by = b
+    x0, x1 = int(max(0, min(ax, bx) - radius - 1)), int(min(w, max(ax, bx) + radius + 2))
+    y0, y1 = int(max(0, min(ay, by) - radius - 1)), int(min(h, max(ay, by) + radius + 2))
+    if x0 >= x1 or y0 >= y1:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = np.zeros_like(xs) if length2 == 0 else np.clip(((xs - ax) * dx + (ys - ay) * dy)
+                                                       / length2, 0.0, 1.0)
+    dist = np.hypot(xs - (ax + t * dx), ys - (ay + t * dy))
+    ink = np.clip((radius - dist) + 0.5, 0.0, 1.0) * 255.0
+    region = buffer[y0:y1, x0:x1]
+    np.maximum(region, ink.astype(np.uint8), out=region)
+
+
+class DrawPad(QWidget):
+    """A square black pad: draw with the left mouse button; drop an image file on it.
+
+    ``pixels`` is what it shows: the drawing (``PAD_SIZE`` square, 1 channel) or a loaded
+    picture (its own size). Drawing on a loaded picture starts a fresh drawing.
+    """
+
+    stroke = Signal()              # the drawing changed (many per stroke)
+    stroke_finished = Signal()
+    file_dropped = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.drawing = np.zeros((PAD_SIZE, PAD_SIZE), np.uint8)
+        self.picture: np.ndarray | None = None     # a loaded image (H x W x C uint8)
+        self._last: tuple[float, float] | None = None
+        self.setAcceptDrops(True)
+        self.setMinimumSize(140, 140)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Draw a digit with the mouse (white on black), or drop an image file")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(150, 150)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        return width
+
+    @property
+    def is_drawing(self) -> bool:
+        return self.picture is None
+
+    def pixels(self) -> np.ndarray:
+        return self.drawing[:, :, None] if self.picture is None else self.picture
+
+    def clear(self) -> None:
+        self.drawing[:] = 0
+        self.picture = None
+        self.update()
+        self.stroke.emit()
+        self.stroke_finished.emit()
+
+    def show_picture(self, pixels: np.ndarray) -> None:
+        self.picture = np.ascontiguousarray(pixels, np.uint8)
+        self.update()
+
+    def _square(self) -> QRectF:
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def to_pad(self, pos: QPointF) -> tuple[float, float]:
+        rect = self._square()
+        scale = PAD_SIZE / rect.width()
+        return ((pos.x() - rect.x()) * scale, (pos.y() - rect.y()) * scale)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.picture is not None:
+            self.picture = None
+            self.drawing[:] = 0
+        self._last = self.to_pad(event.position())
+        stamp_segment(self.drawing, self._last, self._last)
+        self.update()
+        self.stroke.emit()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self._last is None:
+            return
+        point = self.to_pad(event.position())
+        stamp_segment(self.drawing, self._last, point)
+        self._last = point
+        self.update()
+        self.stroke.emit()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self._last is not None:
+            self._last = None
+            self.stroke_finished.emit()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        rect = self._square()
+        pixels = self.pixels()
+        image = to_qimage(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.is_drawing)
+        painter.drawImage(rect, image)
+        painter.setPen(QColor("#5a6470"))
+        painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        painter.end()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.file_dropped.emit(urls[0].toLocalFile())
+
+
+class ImageView(QWidget):
+    """A picture scaled to fit (aspect kept, nearest pixels), or a wrapped text when there is
+    none. Painted, not a QLabel pixmap: the picture never sets the layout's size."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self._text = ""
+        self.setMinimumHeight(100)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(240, 200)
+
+    def set_image(self, rgb: np.ndarray | None) -> None:
+        self.image = None if rgb is None else to_qimage(rgb)
+        self._text = ""
+        self.update()
+
+    def set_text(self, text: str) -> None:
+        self.image, self._text = None, text
+        self.update()
+
+    def text(self) -> str:
+        return self._text
+
+    def image_rect(self) -> QRectF:
+        """Where the picture is drawn (centred, aspect kept)."""
+        if self.image is None:
+            return QRectF()
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        w, h = self.image.width() * scale, self.image.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#1b1f24"))
+        if self.image is not None:
+            painter.drawImage(self.image_rect(), self.image)
+        elif self._text:
+            painter.setPen(QColor("#c8ced6"))
+            painter.drawText(QRectF(self.rect()).adjusted(8, 8, -8, -8),
+                             int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap),
+                             self._text)
+        painter.end()
+
+
+class ProbabilityBars(QWidget):
+    """The top-k classes as horizontal bars with their names and probabilities."""
+
+    ROW = 18
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict[str, Any]] = []
+        self.setMinimumHeight(self.ROW * TOP_K + 4)
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = list(rows)
+        self.update()
+
+    def bar_rect(self, i: int) -> QRectF:
+        """Where row ``i``'s bar is drawn (full length = probability 1)."""
+        label_w = min(110, self.width() // 3)
+        full = max(10.0, self.width() - label_w - 60)
+        return QRectF(label_w + 4, i * self.ROW + 3, full * float(self.rows[i]["p"]),
+                      self.ROW - 6)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        label_w = min(110, self.width() // 3)
+        font = QFont(self.font())
+        painter.setFont(font)
+        for i, row in enumerate(self.rows):
+            y = i * self.ROW
+            painter.setPen(QColor("#d8dde3"))
+            name = painter.fontMetrics().elidedText(str(row["class"]),
+                                                    Qt.TextElideMode.ElideRight, label_w - 4)
+            painter.drawText(QRectF(0, y, label_w, self.ROW),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
+            bar = self.bar_rect(i)
+            painter.fillRect(bar, QColor("#3d9be9") if i else QColor("#40c070"))
+            painter.drawText(QRectF(bar.right() + 6, y, 60, self.ROW),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             f"{row['p']:.1%}")
+        painter.end()
+
+
+class _Lane:
+    """One background job at a time; a request while it runs replaces the waiting one."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.job: BackgroundJob | None = None
+        self.on_done: Callable[[BackgroundJob], None] | None = None
+        self.waiting: tuple[Callable[[], Any], Callable[[BackgroundJob], None]] | None = None
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[BackgroundJob], None]) -> None:
+        if self.job is not None:
+            self.waiting = (fn, on_done)
+            return
+        self.job, self.on_done = BackgroundJob(fn, name=f"playground-{self.name}").start(), on_done
+
+    def poll(self) -> None:
+        if self.job is None or not self.job.done.is_set():
+            return
+        job, on_done = self.job, self.on_done
+        self.job = self.on_done = None
+        if self.waiting is not None:
+            fn, then = self.waiting
+            self.waiting = None
+            self.submit(fn, then)
+        if on_done is not None:
+            on_done(job)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None or self.waiting is not None
+
+    def join(self, timeout: float) -> bool:
+        if self.job is not None:
+            return self.job.join(timeout)
+        return True
+
+
+def _picture_pixels(pad_pixels: np.ndarray, drawing: bool, raw_size: tuple[int, int] | None
+                    ) -> tuple[np.ndarray, list[str]]:
+    """A drawing is shrunk to the dataset's own image size by box averaging (the way the digits
+    were made from 32x32 bitmaps) before the training pipeline's adaptation."""
+    if not drawing or raw_size is None or tuple(raw_size) == pad_pixels.shape[:2]:
+        return pad_pixels, []
+    from PIL import Image
+
+    h, w = raw_size
+    small = Image.fromarray(pad_pixels[:, :, 0]).resize((w, h), Image.Resampling.BOX)
+    return (np.asarray(small, np.uint8)[:, :, None],
+            [f"drawing {PAD_SIZE}x{PAD_SIZE} -> {h}x{w} (box average, the dataset's own size)"])
+
+
+_FROZEN = False
+
+
+def _freeze_long_lived() -> None:
+    """Once TensorFlow and a model are loaded, move every object alive now (TensorFlow's and
+    Keras' ~0.5 million module-level objects) to the collector's permanent generation.
+
+    The GUI thread runs Python's cycle collector from a timer (``ui.gc_guard``); a full
+    collection over TensorFlow's objects takes ~0.7 s there, a stall the user sees while
+    drawing. After ``gc.freeze`` it takes microseconds. The price: cyclic garbage alive at this
+    moment is never collected (a few MB at most, once). Called on the GUI thread, like the
+    collector itself, so the two never interleave."""
+    global _FROZEN
+    if not _FROZEN:
+        import gc
+
+        gc.freeze()
+        _FROZEN = True
+
+
+class PredictView(QWidget):
+    """See the module docstring. ``get_graph`` gives the canvas graph; ``training_panel`` (or
+    None) gives the last run and the dataset."""
+
+    predicted = Signal()          # bars updated
+    maps_ready = Signal()
+
+    def __init__(self, get_graph: Callable[[], Any], training_panel: Any = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.get_graph = get_graph
+        self.training_panel = training_panel
+        self.loaded: Any = None                   # playground.inspect.model.LoadedModel
+        self.source: tuple[str, str | None] = ("graph", None)
+        self.source_chosen = False                # the user picked a source: do not follow runs
+        self.node_id: str | None = None
+        self.class_choice: int | None = None
+        self.result: dict[str, Any] | None = None   # the last prediction
+        self.maps: Any = None                     # the last NodeMaps
+        self.map_images: dict[str, np.ndarray] = {}
+        self.error = ""
+        self.predict_ms: list[float] = []         # job time of each live update
+        self._stale = True
+        self._dataset: Any = None
+        self._dataset_spec = ""
+        self._rng = np.random.default_rng(0)
+        self._inspector: Any = None
+        self._loads = _Lane("predict-load")
+        self._predicts = _Lane("predict")
+        self._map_lane = _Lane("predict-maps")
+        self._data_lane = _Lane("predict-data")
+        self._build()
+        self.timer = QTimer(self)
+        self.timer.setInterval(15)
+        self.timer.timeout.connect(self._tick)
+        if training_panel is not None and hasattr(training_panel, "run_finished"):
+            training_panel.run_finished.connect(self._run_finished)
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(5)
+        self.source_label = QLabel("Weights: the graph on the canvas (untrained)", self)
+        self.source_label.setWordWrap(True)
+        layout.addWidget(self.source_label)
+        row = QHBoxLayout()
+        self.run_button = QPushButton("Last run", self)
+        self.run_button.setToolTip("The weights of the training panel's last run")
+        self.run_button.clicked.connect(self.use_last_run)
+        self.keras_button = QPushButton("Open .keras\u2026", self)
+        self.keras_button.clicked.connect(self._browse_keras)
+        self.graph_button = QPushButton("Untrained", self)
+        self.graph_button.setToolTip("The graph on the canvas with random weights")
+        self.graph_button.clicked.connect(lambda: self.use_graph(chosen=True))
+        for button in (self.run_button, self.keras_button, self.graph_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+
+        pad_row = QHBoxLayout()
+        self.pad = DrawPad(self)
+        self.pad.stroke.connect(self._drawn)
+        self.pad.stroke_finished.connect(self.request_maps)
+        self.pad.file_dropped.connect(self.open_image)
+        pad_row.addWidget(self.pad, 1)
+        side = QVBoxLayout()
+        self.clear_button = QPushButton("Clear", self)
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.sample_button = QPushButton("Sample", self)
+        self.sample_button.setToolTip("A random image of the dataset (the run's, else the "
+                                      "training panel's)")
+        self.sample_button.clicked.connect(lambda: self.pick_sample())
+        self.image_button = QPushButton("Image\u2026", self)
+        self.image_button.clicked.connect(self._browse_image)
+        for button in (self.clear_button, self.sample_button, self.image_button):
+            side.addWidget(button)
+        side.addStretch(1)
+        pad_row.addLayout(side)
+        layout.addLayout(pad_row)
+        self.image_label = QLabel("Draw a digit, pick a sample or drop an image", self)
+        self.image_label.setWordWrap(True)
+        layout.addWidget(self.image_label)
+        self.bars = ProbabilityBars(self)
+        layout.addWidget(self.bars)
+        self.note_label = QLabel("", self)
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color:#e0b050")
+        layout.addWidget(self.note_label)
+
+        maps_row = QHBoxLayout()
+        self.node_label = QLabel("Node: select one on the canvas", self)
+        maps_row.addWidget(self.node_label, 1)
+        self.class_combo = QComboBox(self)
+        self.class_combo.setToolTip("The class Grad-CAM and the saliency map explain")
+        self.class_combo.addItem("predicted class", None)
+        self.class_combo.activated.connect(self._class_chosen)
+        maps_row.addWidget(self.class_combo)
+        layout.addLayout(maps_row)
+        self.map_tabs = QTabWidget(self)
+        self.map_labels: dict[str, ImageView] = {}
+        for key, title in (("gradcam", "Grad-CAM"), ("saliency", "Saliency"),
+                           ("features", "Feature maps"), ("filters", "Filters")):
+            view = ImageView(self)
+            self.map_labels[key] = view
+            self.map_tabs.addTab(view, title)
+        self.map_tabs.addTab(self._evaluation_page(), "Evaluate")
+        layout.addWidget(self.map_tabs, 1)
+        self.maps_note = QLabel("", self)
+        self.maps_note.setWordWrap(True)
+        layout.addWidget(self.maps_note)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """An image file dropped anywhere on the dock (the pad handles its own drops)."""
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_image(urls[0].toLocalFile())
+
+    def _evaluation_page(self) -> QWidget:
+        page = QWidget(self)
+        box = QVBoxLayout(page)
+        self.eval_button = QPushButton("Evaluate: single vs 10-crop TTA vs ensemble", page)
+        self.eval_button.setToolTip("On the run's held-out images; the runs checked in the "
+                                    "Training tab's run list join the ensemble")
+        self.eval_button.clicked.connect(self.evaluate)
+        box.addWidget(self.eval_button)
+        self.eval_text = QLabel("The lecture notes: 10-crop test-time augmentation and "
+                                "ensembles gain 1-2 % and are not for production. Measure "
+                                "both on this run.", page)
+        self.eval_text.setWordWrap(True)
+        self.eval_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.eval_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.eval_text)
+        self.wrong_view = ImageView(page)
+        self.wrong_view.setToolTip("The most confidently wrong held-out samples, each beside "
+                                   "Grad-CAM of the last spatial node for the wrong class")
+        box.addWidget(self.wrong_view, 1)
+        self.evaluation: Any = None
+        self.wrong_rows: list[dict[str, Any]] = []
+        return page
+
+    def ensemble_runs(self) -> list[str]:
+        """The current run first, then the runs checked in the Training tab's list."""
+        runs = [self.source[1]] if self.source[0] == "run" and self.source[1] else []
+        runs_list = getattr(self.training_panel, "runs_list", None)
+        if runs_list is not None:
+            for i in range(runs_list.count()):
+                item = runs_list.item(i)
+                path = item.data(Qt.ItemDataRole.UserRole)
+                if (item.checkState() == Qt.CheckState.Checked and path
+                        and os.path.normpath(path) not in map(os.path.normpath, runs)):
+                    runs.append(path)
+        return runs
+
+    def evaluate(self) -> bool:
+        """Single model vs 10-crop TTA vs the ensemble, in the background (evaluate.compare)."""
+        if self.source[0] != "run":
+            self.eval_text.setText("Evaluation needs a run's weights and held-out images: "
+                                   "train, then press Last run.")
+            return False
+        runs = self.ensemble_runs()
+
+        def work():
+            from playground.inspect.evaluate import compare, wrong_samples
+
+            result = compare(runs, tta=True)
+            return result, wrong_samples(result, WRONG_SHOWN)
+
+        self.eval_button.setEnabled(False)
+        self.eval_text.setText(f"evaluating {len(runs)} run(s)…")
+        self._start(self._data_lane, work, self._evaluated)
+        return True
+
+    def _evaluated(self, job: BackgroundJob) -> None:
+        self.eval_button.setEnabled(True)
+        if job.error:
+            self.eval_text.setText(f"✖ {job.error}")
+            return
+        self.evaluation, (picture, self.wrong_rows) = job.result
+        if picture is not None:
+            self.wrong_view.set_image(picture)
+        else:
+            self.wrong_view.set_text("no wrong predictions on the held-out images")
+        mono = "font-family:'DejaVu Sans Mono',monospace;white-space:pre"
+        import html
+
+        table = html.escape(self.evaluation.text())
+        extra = ("" if len(self.evaluation.runs) > 1 else
+                 "<br>Check other runs of this graph in the Training tab's run list for an "
+                 "ensemble.")
+        self.eval_text.setText(f"<span style=\"{mono}\">{table}</span>{extra}")
+
+    # ------------------------------------------------------------------ sources
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # Deferred: the window's first show passes through this tab before the Inspector is
+        # raised; only a dock still visible a moment later builds a model.
+        QTimer.singleShot(0, self._shown)
+
+    def on_screen(self) -> bool:
+        """Shown to the user: a tabbed dock behind another stays "visible" to Qt, off screen."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def dock_visible(self, visible: bool) -> None:
+        """The dock's tab became current (QDockWidget.visibilityChanged)."""
+        if visible:
+            QTimer.singleShot(0, self._shown)
+
+    def _shown(self) -> None:
+        if not self.on_screen() or self._loads.busy:
+            return
+        if self.loaded is None:
+            last = getattr(self.training_panel, "last_run_dir", None)
+            if last and not self.source_chosen and self.source[0] == "graph":
+                self.use_run(last)
+            else:
+                self.reload()
+        elif self._stale and self.source[0] == "graph":
+            self.reload()
+        else:
+            self.request_maps()
+
+    def use_last_run(self) -> bool:
+        last = getattr(self.training_panel, "last_run_dir", None)
+        if not last:
+            self.source_label.setText("Weights: no run yet; train in the Training tab first")
+            return False
+        self.use_run(last, chosen=True)
+        return True
+
+    def use_run(self, run_dir: str, chosen: bool = False) -> None:
+        self.source_chosen = self.source_chosen or chosen
+        self.source = ("run", run_dir)
+        self.reload()
+
+    def use_keras(self, path: str) -> None:
+        self.source_chosen = True
+        self.source = ("keras", path)
+        self.reload()
+
+    def use_graph(self, chosen: bool = False) -> None:
+        self.source_chosen = chosen
+        self.source = ("graph", None)
+        self.reload()
+
+    def graph_changed(self) -> None:
+        """The canvas graph changed: an untrained model is rebuilt when next shown."""
+        if self.source[0] == "graph":
+            self._stale = True
+            if self.on_screen():
+                QTimer.singleShot(400, self._reload_if_stale)
+
+    def _reload_if_stale(self) -> None:
+        if self._stale and self.source[0] == "graph" and self.on_screen():
+            self.reload()
+
+    def _run_finished(self, _status: str) -> None:
+        last = getattr(self.training_panel, "last_run_dir", None)
+        if last and (not self.source_chosen or self.source[0] == "run"):
+            self.source = ("run", last)
+            if self.on_screen() or self.loaded is not None:
+                self.reload()
+            else:
+                self.loaded = None          # loaded when the dock is shown
+
+    def reload(self) -> None:
+        """Load the current source's model in the background."""
+        kind, path = self.source
+        self._stale = False
+        graph = self.get_graph().copy() if kind == "graph" else None
+
+        def load():
+            from playground.inspect import model as m
+
+            if kind == "graph":
+                loaded = m.from_graph(graph, None, f"{graph.name} (on the canvas)", None)
+            else:
+                loaded = m.load_model_source(path)
+            m.warm_up(loaded)
+            return loaded
+
+        import sys
+
+        first = "" if "tensorflow" in sys.modules else " (TensorFlow loads the first time)"
+        self.source_label.setText(f"Weights: loading {os.path.basename(path or '') or 'graph'}"
+                                  f"{first}\u2026")
+        self._start(self._loads, load, self._loaded)
+
+    def _loaded(self, job: BackgroundJob) -> None:
+        if job.error:
+            self.loaded = None
+            self._inspector = None
+            self.error = job.error
+            self.source_label.setText(f"Weights: cannot use them: {job.error}")
+            self.source_label.setStyleSheet("color:#ff6b6b")
+            return
+        self.error = ""
+        self.loaded = job.result
+        self._inspector = None
+        _freeze_long_lived()
+        self.source_label.setStyleSheet("")
+        kind, path = self.source
+        what = {"run": "run", "keras": ".keras", "graph": "untrained graph"}[kind]
+        where = os.path.basename(os.path.normpath(path)) if path else self.loaded.graph.name
+        self.source_label.setText(f"Weights: {what} {where} (input "
+                                  f"{'x'.join(map(str, self.loaded.input_shape))}, "
+                                  f"{self.loaded.num_classes} classes)")
+        self.class_combo.clear()
+        self.class_combo.addItem("predicted class", None)
+        for i in range(self.loaded.num_classes):
+            self.class_combo.addItem(f"{i}: {self.loaded.class_name(i)}", i)
+        self.class_choice = None
+        self.request_predict()
+        self.request_maps()
+
+    def _browse_keras(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a Keras model", "",
+                                              "Keras models (*.keras)")
+        if path:
+            self.use_keras(path)
+
+    # ------------------------------------------------------------------ images
+    def _browse_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str) -> bool:
+        """Show an image file (checked by content; a refusal names the file)."""
+        from playground.inspect.images import ImageFileError, read_image
+
+        try:
+            picture = read_image(path)
+        except ImageFileError as exc:
+            self.image_label.setText(f"\u2716 {exc}")
+            self.image_label.setStyleSheet("color:#ff6b6b")
+            return False
+        self.pad.show_picture(picture.pixels)
+        self._set_image_text(f"{os.path.basename(path)}: {picture.format} "
+                             f"{picture.shape[0]}x{picture.shape[1]}")
+        self.request_predict()
+        self.request_maps()
+        return True
+
+    def _dataset_of_source(self) -> str:
+        if self.loaded is not None and self.source[0] == "run":
+            from playground.training.runs import read_config
+
+            try:
+                spec = read_config(self.source[1]).get("config", {}).get("dataset")
+            except (OSError, ValueError):
+                spec = None
+            if isinstance(spec, str) and spec:
+                return spec
+        spec_fn = getattr(self.training_panel, "dataset_spec", None)
+        return spec_fn() if callable(spec_fn) else "digits"
+
+    def pick_sample(self, index: int | None = None) -> None:
+        """Show a dataset sample (random without ``index``); the dataset loads in the background
+        the first time."""
+        spec = self._dataset_of_source()
+        if self._dataset is not None and self._dataset_spec == spec:
+            self._show_sample(index)
+            return
+
+        def load():
+            from playground.data.dataset import load_dataset
+
+            return load_dataset(spec)
+
+        self.image_label.setText(f"loading {spec}\u2026")
+        self._start(self._data_lane, load, lambda job: self._dataset_loaded(job, spec, index))
+
+    def _dataset_loaded(self, job: BackgroundJob, spec: str, index: int | None) -> None:
+        if job.error:
+            self.image_label.setText(f"\u2716 {job.error}")
+            self.image_label.setStyleSheet("color:#ff6b6b")
+            return
+        self._dataset, self._dataset_spec = job.result, spec
+        self._show_sample(index)
+
+    def _show_sample(self, index: int | None) -> None:
+        data = self._dataset
+        i = int(self._rng.integers(len(data.x))) if index is None else int(index) % len(data.x)
+        self.pad.show_picture(data.x[i])
+        self.sample_index = i
+        label = data.class_names[int(data.y[i])]
+        self._set_image_text(f"{data.name} sample {i} (label {label})")
+        self.request_predict()
+        self.request_maps()
+
+    def _set_image_text(self, text: str) -> None:
+        self.image_label.setStyleSheet("")
+        self.image_label.setText(text)
+
+    def _drawn(self) -> None:
+        if self.pad.is_drawing:
+            self._set_image_text("your drawing" if self.pad.drawing.any() else
+                                 "Draw a digit, pick a sample or drop an image")
+        self.request_predict()
+
+    # ------------------------------------------------------------------ model work
+    def current_input(self) -> tuple[np.ndarray, list[str]]:
+        """The picture to feed (uint8 H x W x C) and the words for its own adaptation."""
+        raw = self.loaded.raw_size if self.loaded is not None else None
+        if raw is None and self.source[0] == "graph":
+            spec_fn = getattr(self.training_panel, "dataset_spec", None)
+            if callable(spec_fn) and spec_fn() == "digits":
+                raw = (8, 8)
+        return _picture_pixels(self.pad.pixels().copy(), self.pad.is_drawing, raw)
+
+    def request_predict(self) -> None:
+        if self.loaded is None:
+            return
+        if self.pad.is_drawing and not self.pad.drawing.any():
+            self.bars.set_rows([])
+            self.note_label.setText(self._notes([]))
+            return
+        loaded = self.loaded
+        pixels, steps = self.current_input()
+
+        def predict():
+            from playground.inspect.images import adapt, adaptation_steps
+            from playground.inspect.model import logits_and_probabilities, top_k
+
+            start = time.perf_counter()
+            x = adapt(pixels, loaded.input_shape, loaded.pipeline)
+            probs = logits_and_probabilities(loaded, x)[0]
+            return {"top": top_k(probs, TOP_K, loaded.class_names), "probs": probs,
+                    "steps": steps + adaptation_steps(pixels.shape, loaded.input_shape, loaded.pipeline),
+                    "ms": (time.perf_counter() - start) * 1000.0, "loaded": loaded}
+
+        self._start(self._predicts, predict, self._predicted)
+
+    def _predicted(self, job: BackgroundJob) -> None:
+        if job.error:
+            self.note_label.setText(f"\u2716 {job.error}")
+            return
+        if job.result["loaded"] is not self.loaded:
+            return                      # the weights changed meanwhile; a new request follows
+        self.result = job.result
+        self.predict_ms.append(job.result["ms"])
+        self.bars.set_rows(job.result["top"])
+        self.note_label.setText(self._notes(job.result["steps"]))
+        self.predicted.emit()
+
+    def _notes(self, steps: list[str]) -> str:
+        lines = []
+        if self.loaded is not None and self.loaded.random:
+            lines.append("Note: the weights are random (untrained graph); train it for a "
+                         "meaningful prediction.")
+        if steps:
+            lines.append("Adapted like the training data: " + ", ".join(steps))
+        return "\n".join(lines)
+
+    def set_node(self, node_id: str | None) -> None:
+        """The canvas selection (one node, or None)."""
+        self.node_id = node_id
+        self.node_label.setText(f"Node: {node_id}" if node_id else
+                                "Node: select one on the canvas")
+        self.request_maps()
+
+    def _class_chosen(self, _index: int) -> None:
+        self.class_choice = self.class_combo.currentData()
+        self.request_maps()
+
+    def request_maps(self) -> None:
+        if self.loaded is None or not self.on_screen():
+            return
+        if self.node_id is None:
+            self._clear_maps("Select a node on the canvas to see its feature maps, filters and "
+                             "Grad-CAM for this image.")
+            return
+        if self.pad.is_drawing and not self.pad.drawing.any():
+            self._clear_maps("Draw something first.")
+            return
+        if self.node_id not in self.loaded.node_tensors:
+            self._clear_maps(f"node {self.node_id} is not in the model "
+                             f"({'reload the untrained graph' if self.source[0] == 'graph' else 'the weights come from another graph'})")
+            return
+        loaded, node, choice = self.loaded, self.node_id, self.class_choice
+        pixels, _steps = self.current_input()
+        if self._inspector is None or self._inspector.loaded is not loaded:
+            self._inspector = None
+        holder = self
+
+        def compute():
+            from playground.inspect import render
+            from playground.inspect.images import adapt
+            from playground.inspect.maps import Inspector, node_kernel
+
+            inspector = holder._inspector
+            if inspector is None or inspector.loaded is not loaded:
+                inspector = Inspector(loaded)
+            x = adapt(pixels, loaded.input_shape, loaded.pipeline)
+            maps = inspector.run(x, node, choice)
+            images = {}
+            if maps.gradcam is not None:
+                images["gradcam"] = render.overlay(x[0], maps.gradcam)
+            sal = maps.saliency
+            images["saliency"] = render.overlay(x[0], sal / sal.max() if sal.max() > 0 else sal,
+                                                alpha=0.6)
+            if maps.features is not None:
+                images["features"] = render.feature_grid(maps.features)
+            if maps.kernel is not None:
+                images["filters"] = render.filter_grid(maps.kernel, colour=maps.first_layer)
+            _kernel, why = node_kernel(loaded, node)
+            return inspector, maps, images, why
+
+        self._start(self._map_lane, compute, self._maps_done)
+
+    def _maps_done(self, job: BackgroundJob) -> None:
+        if job.error:
+            self._clear_maps(f"\u2716 {job.error}")
+            return
+        inspector, maps, images, why = job.result
+        if inspector.loaded is self.loaded:
+            self._inspector = inspector
+        self.maps, self.map_images = maps, images
+        cls = maps.class_index
+        name = self.loaded.class_name(cls) if self.loaded is not None else str(cls)
+        for key, label in self.map_labels.items():
+            if key in images:
+                label.set_image(images[key])
+            else:
+                label.set_text(maps.reason if key in ("gradcam", "features") else why)
+        lines = [f"Grad-CAM and saliency for class {name} (p = {maps.probs[cls]:.1%}); "
+                 f"{maps.score_note}"]
+        if maps.reason:
+            lines.append(maps.reason)
+        self.maps_note.setText("\n".join(lines))
+        self.maps_ready.emit()
+
+    def _clear_maps(self, text: str) -> None:
+        self.maps, self.map_images = None, {}
+        for label in self.map_labels.values():
+            label.set_text("")
+        self.maps_note.setText(text)
+
+    # ------------------------------------------------------------------ jobs
+    def _start(self, lane: _Lane, fn: Callable[[], Any],
+               on_done: Callable[[BackgroundJob], None]) -> None:
+        lane.submit(fn, on_done)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _tick(self) -> None:
+        lanes = (self._loads, self._predicts, self._map_lane, self._data_lane)
+        for lane in lanes:
+            lane.poll()
+        if not any(lane.busy for lane in lanes):
+            self.timer.stop()
+
+    @property
+    def busy(self) -> bool:
+        return any(lane.busy for lane in (self._loads, self._predicts, self._map_lane,
+                                          self._data_lane))
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Join the background jobs (tests, closing); True when all finished."""
+        end = time.monotonic() + timeout
+        for lane in (self._loads, self._predicts, self._map_lane, self._data_lane):
+            if not lane.join(max(0.0, end - time.monotonic())):
+                return False
+        return True

@@ -1,0 +1,77 @@
+"""Small models and run folders for the inspect tests (no training: seeded random weights)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from playground.core import fileformat
+from playground.core.graph import Graph
+
+
+def small_graph(head: str = "dense") -> Graph:
+    """input 12x12x1 -> conv a (4, 3x3, relu) -> pool -> conv b (6, 3x3, relu) -> gap -> head.
+
+    ``head``: "dense" (Dense with softmax) or "activation" (Dense linear + Activation softmax).
+    """
+    nodes = [
+        {"id": "input", "type": "Input", "params": {"shape": [12, 12, 1]}},
+        {"id": "a", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 3,
+                                                 "activation": "relu"}},
+        {"id": "pool", "type": "MaxPooling2D", "params": {"pool_size": 2}},
+        {"id": "b", "type": "Conv2D", "params": {"filters": 6, "kernel_size": 3,
+                                                 "activation": "relu", "padding": "same"}},
+        {"id": "gap", "type": "GlobalAveragePooling2D", "params": {}},
+    ]
+    edges = [("input", "a"), ("a", "pool"), ("pool", "b"), ("b", "gap")]
+    if head == "dense":
+        nodes.append({"id": "out", "type": "Dense", "params": {"units": 3,
+                                                               "activation": "softmax"}})
+        edges.append(("gap", "out"))
+    else:
+        nodes += [{"id": "logits", "type": "Dense", "params": {"units": 3}},
+                  {"id": "out", "type": "Activation", "params": {"activation": "softmax"}}]
+        edges += [("gap", "logits"), ("logits", "out")]
+    return fileformat.from_document({
+        "format": "keras-playground-graph", "version": 1, "name": "small", "nodes": nodes,
+        "edges": [{"from": s, "to": d} for s, d in edges]})
+
+
+def seeded_model(graph: Graph, seed: int = 3):
+    """The graph's Keras model with seeded, non-degenerate weights."""
+    from playground.keras_build.compile import build_model
+
+    model = build_model(graph)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0.0, 0.5, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def make_run(tmp_path, graph: Graph, classes: list[str], seed: int = 3) -> tuple[str, object]:
+    """A run folder like the runner writes (config.json + last.weights.h5), and its model."""
+    from playground.core.fileformat import to_document
+
+    model = seeded_model(graph, seed)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    model.save_weights(str(run_dir / "last.weights.h5"))
+    (run_dir / "config.json").write_text(json.dumps({
+        "config": {}, "dataset": "shapes: 30 images 12x12x1, 3 classes", "classes": classes,
+        "graph": to_document(graph)}))
+    return os.fspath(run_dir), model
+
+
+def write_png(path, pixels: np.ndarray) -> str:
+    from PIL import Image
+
+    arr = np.asarray(pixels, np.uint8)
+    Image.fromarray(arr[:, :, 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr).save(path)
+    return os.fspath(path)
+
+
+def pattern(h: int = 12, w: int = 12, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((h, w, 1)) * 255).astype(np.uint8)

@@ -1,0 +1,117 @@
+"""10-crop TTA, ensembles and confidently wrong samples, checked against direct computations."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from playground.cli import main
+from playground.core import fileformat
+
+pytest.importorskip("tensorflow")
+
+
+def tiny_digits_graph():
+    return fileformat.from_document({
+        "format": "keras-playground-graph", "version": 1, "name": "tiny",
+        "nodes": [
+            {"id": "input", "type": "Input", "params": {"shape": [8, 8, 1]}},
+            {"id": "conv", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 3,
+                                                        "padding": "same",
+                                                        "activation": "relu"}},
+            {"id": "gap", "type": "GlobalAveragePooling2D", "params": {}},
+            {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}}],
+        "edges": [{"from": "input", "to": "conv"}, {"from": "conv", "to": "gap"},
+                  {"from": "gap", "to": "out"}]})
+
+
+def make_digits_run(root, name, seed):
+    from playground.core.fileformat import to_document
+    from playground.keras_build.compile import build_model
+
+    graph = tiny_digits_graph()
+    model = build_model(graph)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0, 1.0, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    run = root / name
+    run.mkdir()
+    model.save_weights(str(run / "last.weights.h5"))
+    (run / "config.json").write_text(json.dumps({
+        "config": {"dataset": "digits", "val_split": 0.2, "test_split": 0.0, "seed": 0},
+        "dataset": "digits: 1797 images 8x8x1, 10 classes",
+        "classes": [str(i) for i in range(10)], "graph": to_document(graph)}))
+    return str(run), model
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    return [make_digits_run(root, f"run{i}", seed=i) for i in (1, 2)]
+
+
+def test_compare_matches_direct_computation(two_runs):
+    from playground.data.adapt import adapt_array, split_indices
+    from playground.data.digits import load_digits
+    from playground.inspect.evaluate import compare
+
+    (run1, m1), (run2, m2) = two_runs
+    result = compare([run1, run2], tta=True, limit=60)
+    data = load_digits()
+    split = split_indices(len(data.x), 0.2, 0.0, seed=0, labels=data.y)
+    rows = split.val[:60]                                  # the run's own validation images
+    np.testing.assert_array_equal(result.data.indices, rows)
+    raw, y = data.x[rows], data.y[rows]
+    x = adapt_array(raw, (8, 8, 1))
+    p1, p2 = m1.predict(x, verbose=0), m2.predict(x, verbose=0)
+    by_name = {r.method: r for r in result.rows}
+    np.testing.assert_allclose(by_name["single model"].probs, p1, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(by_name["ensemble of 2 runs"].probs, (p1 + p2) / 2, rtol=1e-4,
+                               atol=1e-6)
+    # 10 crops written out by hand: 8x8 input, adapted to 9x9 (8 * 256/224 rounded)
+    big = adapt_array(raw, (9, 9, 1))
+    crops = [big[:, 0:8, 0:8], big[:, 0:8, 1:9], big[:, 1:9, 0:8], big[:, 1:9, 1:9],
+             big[:, 0:8, 0:8]]
+    tta = np.mean([m1.predict(c, verbose=0) for c in crops]
+                  + [m1.predict(c[:, :, ::-1], verbose=0) for c in crops], axis=0)
+    np.testing.assert_allclose(by_name["10-crop TTA"].probs, tta, rtol=1e-4, atol=1e-6)
+    five = np.mean([m1.predict(c, verbose=0) for c in crops], axis=0)
+    np.testing.assert_allclose(by_name["5-crop TTA (no mirrors)"].probs, five, rtol=1e-4,
+                               atol=1e-6)
+    for row in result.rows:
+        assert row.accuracy == pytest.approx(np.mean(np.argmax(row.probs, 1) == y))
+        assert row.seconds > 0
+    assert [r.passes for r in result.rows] == [1, 10, 5, 2, 20]
+    text = result.text()
+    assert "60 validation images" in text and "10-crop TTA" in text and "x" in text
+
+
+def test_confidently_wrong_order():
+    from playground.inspect.evaluate import confidently_wrong
+
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.99, 0.01], [0.7, 0.3]])
+    y = np.array([0, 0, 0, 1, 0])
+    assert confidently_wrong(probs, y, 5) == [3, 1, 2]
+    assert confidently_wrong(probs, y, 1) == [3]
+
+
+def test_evaluate_cli(two_runs, tmp_path, capsys):
+    (run1, _), (run2, _) = two_runs
+    out = tmp_path / "wrong"
+    assert main(["evaluate", run1, run2, "--limit", "40", "--wrong", "3", "--out", str(out),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == 40 and report["split"] == "validation"
+    methods = [r["method"] for r in report["rows"]]
+    assert methods[0] == "single model" and "ensemble of 2 runs" in methods
+    assert "gain_points" in report["rows"][1] and "time_factor" in report["rows"][1]
+    wrong = json.loads((out / "wrong.json").read_text())
+    assert len(wrong) == 3 and all(w["true"] != w["predicted"] for w in wrong)
+    assert [w["p"] for w in wrong] == sorted((w["p"] for w in wrong), reverse=True)
+    assert wrong[0]["gradcam_node"] == "conv"
+    assert (out / "wrong.png").stat().st_size > 100
+    assert main(["evaluate", str(tmp_path / "nope")]) == 2
+    assert main(["evaluate", run1, "--wrong", "2"]) == 2
+    assert "needs --out" in capsys.readouterr().err

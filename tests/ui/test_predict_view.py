@@ -1,0 +1,323 @@
+"""The Predict dock in a real MainWindow: drawing, samples, files, bars, maps, weights sources."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from playground.core import fileformat
+from tests.predict.helpers import write_png
+
+pytest.importorskip("tensorflow")
+
+LENET = "presets/lenet5.json"
+
+
+@pytest.fixture
+def lenet_run(tmp_path):
+    """LeNet-5 with seeded weights in a run folder like the runner writes (digits, 10 classes)."""
+    from playground.core.fileformat import to_document
+    from playground.keras_build.compile import build_model
+
+    graph = fileformat.load(LENET)
+    model = build_model(graph)
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save_weights(str(run / "last.weights.h5"))
+    (run / "config.json").write_text(json.dumps({
+        "config": {"dataset": "digits"}, "dataset": "digits: 1797 images 8x8x1, 10 classes",
+        "classes": [f"digit {i}" for i in range(10)], "graph": to_document(graph)}))
+    return str(run), model, graph
+
+
+def _mouse(widget, kind, pos, buttons):
+    moving = kind == QEvent.Type.MouseMove
+    button = Qt.MouseButton.NoButton if moving else Qt.MouseButton.LeftButton
+    point = QPointF(float(pos[0]), float(pos[1]))
+    event = QMouseEvent(kind, point, widget.mapToGlobal(point), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def draw(qtbot, pad, points, view):
+    """Drag the mouse through ``points`` (widget pixels), waiting for a prediction each step."""
+    left = Qt.MouseButton.LeftButton
+    _mouse(pad, QEvent.Type.MouseButtonPress, points[0], left)
+    for p in points[1:]:
+        _mouse(pad, QEvent.Type.MouseMove, p, left)
+        qtbot.wait(5)
+    _mouse(pad, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
+
+
+class Heart:
+    """A 10 ms timer on the UI thread; ``longest`` is the longest gap between its beats."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self.beat)
+        self.timer.start()
+
+    def beat(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return max(self.gaps)
+
+
+def drop_file(widget, path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    where = QPointF(widget.width() / 2, widget.height() / 2)
+    action = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(where.toPoint(), action, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(where, action, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    assert drop.isAccepted()
+
+
+def _open_predict(window, qtbot, graph, run_dir=None):
+    window.doc.set_graph(graph, None)
+    view = window.predict_view
+    window.predict_dock.show()
+    window.predict_dock.raise_()
+    qtbot.waitUntil(lambda: view.on_screen(), timeout=5000)
+    if run_dir is not None:
+        view.use_run(run_dir, chosen=True)
+    qtbot.waitUntil(lambda: view.loaded is not None and not view.busy, timeout=60000)
+    return view
+
+
+def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run):
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph, run_dir)
+    assert view.loaded.source == run_dir and not view.loaded.random
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+    heart = QTimer()
+    heart.setInterval(10)
+    heart.timeout.connect(beat)
+    heart.start()
+    pad = view.pad
+    side = pad._square().width()
+    x0, y0 = pad._square().x(), pad._square().y()
+    stroke = [(x0 + side * (0.3 + 0.4 * t), y0 + side * 0.25) for t in np.linspace(0, 1, 12)]
+    stroke += [(x0 + side * (0.7 - 0.3 * t), y0 + side * (0.25 + 0.55 * t))
+               for t in np.linspace(0, 1, 12)]                      # a "7"
+    n_before = len(view.predict_ms)
+    draw(qtbot, pad, stroke, view)
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+    heart.stop()
+    # the pad holds the stroke where the mouse went (pad pixels)
+    px, py = pad.to_pad(QPointF(float(stroke[5][0]), float(stroke[5][1])))
+    assert pad.drawing[int(py), int(px)] == 255 and pad.drawing[100, 5] == 0
+    # several live updates while drawing, each well under 100 ms (LeNet-5 on CPU)
+    live = view.predict_ms[n_before:]
+    assert len(live) >= 2
+    assert float(np.median(live)) < 100.0
+    # the bars are the model's own answer for the drawing adapted like the digits
+    from PIL import Image
+
+    from playground.data.adapt import preprocess
+
+    small = np.asarray(Image.fromarray(pad.drawing).resize((8, 8), Image.Resampling.BOX))
+    expected = model(np.asarray(preprocess(small[None, :, :, None], (32, 32, 1)))).numpy()[0]
+    rows = view.bars.rows
+    order = np.argsort(-expected)[:5]
+    assert [r["index"] for r in rows] == order.tolist()
+    assert [r["class"] for r in rows] == [f"digit {i}" for i in order]
+    assert [r["p"] for r in rows] == pytest.approx(expected[order].tolist(), rel=1e-4)
+    assert "box average" in view.note_label.text() and "32x32" in view.note_label.text()
+    # pixels: the first bar is green and as long as its probability says
+    image = view.bars.grab().toImage()
+    bar = view.bars.bar_rect(0)
+    colour = image.pixelColor(int(bar.x() + 2), int(bar.center().y()))
+    assert (colour.red(), colour.green(), colour.blue()) == (0x40, 0xc0, 0x70)
+    if bar.width() > 6:
+        beyond = image.pixelColor(int(bar.right() + 3), int(bar.center().y()))
+        assert beyond != colour
+    # the window kept breathing while the model worked in the background
+    print(f"longest UI gap while drawing: {max(gaps) * 1000:.0f} ms")
+    assert max(gaps) < 0.25, f"the UI stalled {max(gaps) * 1000:.0f} ms"
+
+
+def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph, run_dir)
+    view.pick_sample(3)
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
+    assert "digits sample 3" in view.image_label.text()
+    import gc
+
+    gc.collect()           # the fixture's own garbage (TensorFlow imported on this thread)
+    heart = Heart()
+    window.scene.select_nodes(["c1"])
+    qtbot.waitUntil(lambda: getattr(view.maps, "node", None) == "c1" and not view.busy,
+                    timeout=60000)
+    longest = heart.stop()             # the maps (first trace of c1's function) in background
+    print(f"longest UI gap while the maps were computed: {longest * 1000:.0f} ms")
+    assert longest < 0.25, f"the UI stalled {longest * 1000:.0f} ms"
+    maps = view.maps
+    assert maps.gradcam.shape == (28, 28) and maps.gradcam.max() == pytest.approx(1.0)
+    assert maps.kernel.shape == (5, 5, 1, 6)
+    np.testing.assert_allclose(maps.kernel, model.get_layer("c1").kernel.numpy())
+    for key in ("gradcam", "saliency", "features", "filters"):
+        assert view.map_labels[key].image is not None, key
+    # the Grad-CAM tab shows the overlay's own pixels (scaled)
+    from playground.inspect import render
+    from playground.inspect.images import adapt
+
+    x = adapt(view._dataset.x[3], (32, 32, 1))
+    np.testing.assert_array_equal(view.map_images["gradcam"], render.overlay(x[0], maps.gradcam))
+    # ... drawn on screen: the tab's pixels at the hottest cell are the overlay's there
+    view.map_tabs.setCurrentIndex(0)
+    shown = view.map_labels["gradcam"]
+    grab = shown.grab().toImage()
+    rect = shown.image_rect()
+    overlay = view.map_images["gradcam"]
+    hy, hx = np.unravel_index(np.argmax(maps.gradcam), maps.gradcam.shape)
+    oy, ox = int((hy + 0.5) * overlay.shape[0] / 28), int((hx + 0.5) * overlay.shape[1] / 28)
+    px = grab.pixelColor(int(rect.x() + (ox + 0.5) * rect.width() / overlay.shape[1]),
+                         int(rect.y() + (oy + 0.5) * rect.height() / overlay.shape[0]))
+    assert np.abs(np.array([px.red(), px.green(), px.blue()], int)
+                  - overlay[oy, ox].astype(int)).max() <= 12
+    # a chosen class
+    view.class_combo.setCurrentIndex(1 + 4)
+    view.class_combo.activated.emit(1 + 4)
+    qtbot.waitUntil(lambda: getattr(view.maps, "class_index", None) == 4 and not view.busy, timeout=30000)
+    assert "digit 4" in view.maps_note.text()
+    # a Dense node says why there is nothing to draw
+    window.scene.select_nodes(["f6"])
+    qtbot.waitUntil(lambda: getattr(view.maps, "node", None) == "f6" and not view.busy, timeout=30000)
+    assert "not a spatial map" in view.maps_note.text()
+    assert view.map_labels["gradcam"].image is None
+    assert "not a spatial map" in view.map_labels["gradcam"].text()
+    assert "no learned convolution kernels" in view.map_labels["filters"].text()
+    view.wait_idle()
+
+
+def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
+    graph = fileformat.load(LENET)
+    view = _open_predict(window, qtbot, graph)
+    assert view.loaded.random
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n")
+    assert view.open_image(str(bad)) is False
+    assert str(bad) in view.image_label.text() and "PostScript/EPS" in view.image_label.text()
+    rgb = (np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)
+    good = write_png(tmp_path / "x.png", rgb)
+    drop_file(view.pad, good)                         # a real drop event on the pad
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
+    assert "weights are random" in view.note_label.text()
+    assert "resized 40x50 -> 32x32" in view.note_label.text()
+    assert "RGB -> grayscale" in view.note_label.text()
+    assert len(view.bars.rows) == 5
+    assert sum(r["p"] for r in view.bars.rows) <= 1.0 + 1e-6
+    view.wait_idle()
+
+
+def test_tta_and_ensemble_tab(window, qtbot, lenet_run, tmp_path, monkeypatch):
+    import shutil
+
+    run_dir, model, graph = lenet_run
+    runs_root = tmp_path / "runs"
+    runs_root.mkdir()
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(runs_root))
+    first = shutil.copytree(run_dir, runs_root / "20260101-000000-a")
+    second = shutil.copytree(run_dir, runs_root / "20260101-000001-b")
+    view = _open_predict(window, qtbot, graph, str(first))
+    panel = window.training_panel
+    panel.refresh_runs()
+    for i in range(panel.runs_list.count()):
+        item = panel.runs_list.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) == str(second):
+            item.setCheckState(Qt.CheckState.Checked)
+    assert view.ensemble_runs() == [str(first), str(second)]
+    view.map_tabs.setCurrentIndex(4)
+    qtbot.mouseClick(view.eval_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.evaluation is not None and not view.busy, timeout=120000)
+    rows = {r.method: r for r in view.evaluation.rows}
+    assert set(rows) >= {"single model", "10-crop TTA", "ensemble of 2 runs"}
+    # two copies of one run: the ensemble is the single model
+    assert rows["ensemble of 2 runs"].accuracy == rows["single model"].accuracy
+    assert "10-crop TTA" in view.eval_text.text() and "359 validation images" in \
+        view.eval_text.text()
+    # the most confidently wrong samples, with Grad-CAM, most sure first
+    wrong = view.wrong_rows
+    assert 1 <= len(wrong) <= 6 and all(w["true"] != w["predicted"] for w in wrong)
+    assert [w["p"] for w in wrong] == sorted((w["p"] for w in wrong), reverse=True)
+    assert wrong[0]["gradcam_node"] == "s4" and view.wrong_view.image is not None
+    view.wait_idle()
+
+
+def test_follows_the_training_panels_last_run(window, qtbot, lenet_run):
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph)
+    assert view.loaded.random and view.source == ("graph", None)
+    panel = window.training_panel
+    panel.last_run_dir = run_dir                      # what a finished run leaves
+    panel.run_finished.emit("finished")
+    qtbot.waitUntil(lambda: view.loaded is not None and view.loaded.source == run_dir
+                    and not view.busy, timeout=60000)
+    assert not view.loaded.random and view.loaded.class_name(3) == "digit 3"
+    np.testing.assert_allclose(view.loaded.model.get_layer("c1").kernel.numpy(),
+                               model.get_layer("c1").kernel.numpy())
+    assert "run" in view.source_label.text()
+    # the user's own choice (untrained) is not overridden by the next run
+    qtbot.mouseClick(view.graph_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.loaded.random and not view.busy, timeout=60000)
+    panel.run_finished.emit("finished")
+    qtbot.wait(50)
+    assert view.source == ("graph", None)
+    view.wait_idle()
+
+
+def test_a_keras_file_through_the_safe_loader(window, qtbot, lenet_run, tmp_path, monkeypatch):
+    import keras
+
+    run_dir, model, graph = lenet_run
+    path = tmp_path / "lenet.keras"
+    model.save(path)
+    monkeypatch.setattr(keras.saving, "load_model",
+                        lambda *a, **k: pytest.fail("load_model must not read a user's file"))
+    view = _open_predict(window, qtbot, graph)
+    view.use_keras(str(path))
+    qtbot.waitUntil(lambda: view.loaded is not None and view.loaded.source == str(path)
+                    and not view.busy, timeout=60000)
+    assert view.loaded.weights == str(path) and view.loaded.class_name(2) == "2"
+    assert ".keras lenet.keras" in view.source_label.text()
+    view.pick_sample(7)
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
+    from playground.inspect.images import adapt
+
+    x = adapt(view._dataset.x[7], (32, 32, 1))
+    expected = model(x).numpy()[0]
+    assert view.bars.rows[0]["index"] == int(np.argmax(expected))
+    assert view.bars.rows[0]["p"] == pytest.approx(float(expected.max()), rel=1e-4)
+    view.wait_idle()
