@@ -331,7 +331,9 @@ def import_config(config: dict[str, Any], source: str, notes: list[str] | None =
         if e.class_name not in BY_KERAS_CLASS and e not in nested:
             problems.append(f"layer {e.name!r} ({e.class_name}) is not in the catalogue "
                             "(see `playground blocks`)")
-    ids, _notes = _ids(top)
+    ids, renamed = _ids(top)
+    if notes is not None:
+        notes.extend(renamed)       # a user looking for a layer by name learns its new id
     graph = Graph(name=str(config.get("config", {}).get("name") or Path(source).stem))
     edges: list[tuple[str, str]] = []
     for entry in top:

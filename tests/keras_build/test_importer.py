@@ -181,3 +181,17 @@ def test_big_applications(factory):
     model = getattr(keras.applications, factory)(weights=None)
     x = np.random.default_rng(0).uniform(0, 1, (1, 224, 224, 3))
     round_trip(model, x=x, check_outputs=True)
+
+
+def test_layers_renamed_to_valid_ids_are_named_in_the_notes():
+    """A Keras name that is not a valid node id is renamed, and the import says so (the note
+    was computed and then dropped)."""
+    inputs = keras.Input((8, 8, 1), name="image")
+    x = L.Conv2D(4, 3, name="conv 1")(inputs)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(inputs, L.Dense(2, name="head")(x), name="spaced")
+    notes: list[str] = []
+    graph = import_config(config_of(model), "spaced.keras", notes)
+    assert "conv_1" in graph and "conv 1" not in graph.node_ids
+    assert notes == ["layer 'conv 1' became node 'conv_1' (ids allow letters, digits, '_', "
+                     "'.', '-')"]
