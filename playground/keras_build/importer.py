@@ -378,19 +378,26 @@ def import_config(config: dict[str, Any], source: str, notes: list[str] | None =
 def _stored_params(weights_h5: bytes | None, source: str) -> int | None:
     if not weights_h5:
         return None
-    import h5py
 
     from playground.keras_build.weights import _open_h5
 
-    total = 0
     with _open_h5(weights_h5, source) as h5:  # links and external data refused first
-        def visit(_path: str, obj: Any) -> None:
-            nonlocal total
-            if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{_path}":
-                # Optimizer state lives under "optimizer/"; count model variables only.
-                if not _path.startswith("optimizer"):
-                    total += math.prod(obj.shape)
-        h5.visititems(visit)
+        return _count_variables(h5)
+
+
+def _count_variables(h5: Any) -> int:
+    """Weights stored in an open Keras 3 ``model.weights.h5`` (optimizer state left out)."""
+    import h5py
+
+    total = 0
+
+    def visit(_path: str, obj: Any) -> None:
+        nonlocal total
+        if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{_path}":
+            # Optimizer state lives under "optimizer/"; count model variables only.
+            if not _path.startswith("optimizer"):
+                total += math.prod(obj.shape)
+    h5.visititems(visit)
     return total
 
 
@@ -409,9 +416,12 @@ def _keras_weights(source: str, archive: Any) -> tuple[dict[str, list[Any]], int
 
     try:
         assert archive.weights_h5 is not None
+        # One open file for both: a second h5py file on the same bytes, opened and closed
+        # inside the first, crashed h5py when the import ran in a worker thread.
         with _open_h5(archive.weights_h5, source) as h5:
             weights = _read_keras3(h5, source, archive.layers)
-        return weights, _stored_params(archive.weights_h5, source)
+            stored = _count_variables(h5)
+        return weights, stored
     except WeightsError as exc:
         raise ModelImportError(str(exc)) from None
     except (OSError, KeyError, ValueError, TypeError) as exc:
