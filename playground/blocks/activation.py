@@ -22,6 +22,7 @@ def same_shape_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: In
 
 ACTIVATION = BlockSpec(
     type="Activation", label="Activation", category="activation", keras_class="Activation",
+    natural_output=True, pass_through=True,
     params=(cp.activation("relu"),), infer=same_shape_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Activation(p["activation"], name=ctx.name()))(
         inputs[0]),
@@ -30,6 +31,7 @@ ACTIVATION = BlockSpec(
 
 RELU = BlockSpec(
     type="ReLU", label="ReLU", category="activation", keras_class="ReLU",
+    pass_through=True,
     params=(Param("max_value", "float", None, "Upper clip (6 for ReLU6, MobileNet); null: none.",
                   minimum=0.0, nullable=True),
             Param("negative_slope", "float", 0.0, "Slope below the threshold.", minimum=0.0),
@@ -44,6 +46,7 @@ RELU = BlockSpec(
 
 LEAKY_RELU = BlockSpec(
     type="LeakyReLU", label="Leaky ReLU", category="activation", keras_class="LeakyReLU",
+    pass_through=True,
     params=(Param("negative_slope", "float", 0.3, "Slope for negative inputs.", minimum=0.0),),
     infer=same_shape_infer, explain=same_shape_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.LeakyReLU(
@@ -64,6 +67,7 @@ def softmax_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference
 
 SOFTMAX = BlockSpec(
     type="Softmax", label="Softmax", category="activation", keras_class="Softmax",
+    natural_output=True, pass_through=True,
     params=(Param("axis", "int", -1, "Axis the probabilities sum to 1 over.", minimum=-8,
                   maximum=8),),
     infer=softmax_infer, explain=same_shape_explain,

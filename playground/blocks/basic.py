@@ -48,6 +48,7 @@ def input_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
 
 INPUT = BlockSpec(
     type="Input", label="Input", category="input", keras_class="InputLayer",
+    natural_output=True,
     params=(Param("shape", "shape", [28, 28, 1], "[height, width, channels], no batch axis.",
                   minimum=1, maximum=1_000_000),),
     infer=input_infer, build=input_build, min_inputs=0, max_inputs=0, explain=input_explain,
@@ -99,6 +100,7 @@ def dense_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
 
 DENSE = BlockSpec(
     type="Dense", label="Dense", category="head", keras_class="Dense",
+    natural_output=True, head_width_param="units",
     params=(Param("units", "int", 10, "Number of outputs (the class count for a classifier).",
                   minimum=1, maximum=10_000_000),
             cp.activation(), cp.use_bias()),
@@ -169,6 +171,7 @@ def reshape_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Infer
 
 RESHAPE = BlockSpec(
     type="Reshape", label="Reshape", category="reshape", keras_class="Reshape",
+    natural_output=True, pass_through=True,
     params=(Param("target_shape", "int_list", [-1], "New shape without the batch axis; one "
                   "entry may be -1.", minimum=-1, maximum=1_000_000_000),),
     infer=reshape_infer, explain=reshape_explain,
@@ -194,6 +197,7 @@ def dropout_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Infer
 
 DROPOUT = BlockSpec(
     type="Dropout", label="Dropout", category="regularization", keras_class="Dropout",
+    pass_through=True,
     params=(cp.rate(),), infer=dropout_infer, explain=dropout_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Dropout(rate=p["rate"], name=ctx.name()))(
         inputs[0]),

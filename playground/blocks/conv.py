@@ -86,6 +86,7 @@ def conv2d_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
 
 CONV2D = BlockSpec(
     type="Conv2D", label="Conv 2D", category="convolution", keras_class="Conv2D",
+    natural_output=True, padding_fix=True, head_width_param="filters",
     params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), cp.dilation(),
             Param("groups", "int", 1, "Split channels into independent groups.", minimum=1,
                   maximum=100_000),
@@ -139,6 +140,7 @@ DEPTH_MULTIPLIER = Param("depth_multiplier", "int", 1, "Output channels per inpu
 
 DEPTHWISE = BlockSpec(
     type="DepthwiseConv2D", label="Depthwise Conv 2D", category="convolution",
+    padding_fix=True,
     keras_class="DepthwiseConv2D",
     params=(cp.kernel_size(), cp.strides(), cp.padding(), DEPTH_MULTIPLIER, cp.dilation(),
             cp.activation(), cp.use_bias()),
@@ -190,6 +192,7 @@ def separable_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
 
 SEPARABLE = BlockSpec(
     type="SeparableConv2D", label="Separable Conv 2D", category="convolution",
+    padding_fix=True,
     keras_class="SeparableConv2D",
     params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), DEPTH_MULTIPLIER,
             cp.dilation(), cp.activation(), cp.use_bias()),
@@ -238,6 +241,7 @@ def transpose_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
 
 TRANSPOSE = BlockSpec(
     type="Conv2DTranspose", label="Transposed Conv 2D", category="convolution",
+    natural_output=True, padding_fix=True,
     keras_class="Conv2DTranspose",
     params=(cp.filters(), cp.kernel_size(), cp.strides(), cp.padding(), cp.dilation(),
             cp.activation(), cp.use_bias()),

@@ -36,26 +36,6 @@ KINDS = {
     "floats": "a number, or a non-empty list of numbers (one per channel)",
 }
 
-# Sample configurations whose inner layers, together, show every part a composite can have.
-COMPOSITE_SAMPLES: dict[str, list[tuple[str, dict[str, Any], tuple[int, ...]]]] = {
-    "InceptionModule": [
-        ("defaults (every branch, with reductions)", {}, (28, 28, 192)),
-        ("`batch_norm: true`", {"batch_norm": True}, (28, 28, 192)),
-        ("naive (`*_reduce` and `pool_proj` 0)",
-         {"f3x3_reduce": 0, "f5x5_reduce": 0, "pool_proj": 0}, (28, 28, 192)),
-    ],
-    "ResidualBlock": [
-        ("basic, same shape (identity shortcut)", {"filters": 64}, (56, 56, 64)),
-        ("basic, `strides: 2`, projection shortcut",
-         {"filters": 128, "strides": 2}, (56, 56, 64)),
-        ("basic, `strides: 2`, zero_pad shortcut",
-         {"filters": 128, "strides": 2, "shortcut": "zero_pad"}, (56, 56, 64)),
-        ("bottleneck, projection shortcut",
-         {"filters": 64, "kind": "bottleneck"}, (56, 56, 64)),
-    ],
-}
-
-
 def _code(value: Any) -> str:
     return f"`{json.dumps(value)}`"
 
@@ -113,7 +93,7 @@ def block_section(spec: BlockSpec) -> list[str]:
 def composite_parts(spec: BlockSpec) -> list[str]:
     lines = [f"Inner Keras layers of a `{spec.type}` node whose id is `<id>` "
              "(Keras layer name: layer class), for sample configurations:", ""]
-    for label, params, shape in COMPOSITE_SAMPLES.get(spec.type, []):
+    for label, params, shape in spec.doc_samples:
         values, problems = resolve_params(spec, params)
         assert not problems, problems
         inference = spec.infer(values, [shape])

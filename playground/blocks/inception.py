@@ -113,8 +113,18 @@ def inception_face(p: dict[str, Any]) -> str:
             f"{branch('f5x5_reduce', 'f5x5')} | {pool}")
 
 
+# Sample configurations whose inner layers, together, show every part (docs/FORMAT.md).
+DOC_SAMPLES = (
+    ("defaults (every branch, with reductions)", {}, (28, 28, 192)),
+    ("`batch_norm: true`", {"batch_norm": True}, (28, 28, 192)),
+    ("naive (`*_reduce` and `pool_proj` 0)",
+     {"f3x3_reduce": 0, "f5x5_reduce": 0, "pool_proj": 0}, (28, 28, 192)),
+)
+
+
 INCEPTION = BlockSpec(
     type="InceptionModule", label="Inception Module", category="composite",
+    natural_output=True, doc_samples=DOC_SAMPLES,
     params=PARAMS, infer=plan_infer(inception_plan), build=plan_build(inception_plan),
     face=inception_face, composite=True, plan=inception_plan, explain=inception_explain,
     help="GoogLeNet's module: parallel 1x1, 3x3, 5x5 convolutions and 3x3 max pooling, "

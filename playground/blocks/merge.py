@@ -46,7 +46,8 @@ def _elementwise(type_name: str, label: str, help_text: str) -> BlockSpec:
 
     return BlockSpec(type=type_name, label=label, category="merge", keras_class=type_name,
                      params=(), infer=elementwise_infer, build=build, min_inputs=2,
-                     max_inputs=None, help=help_text, explain=elementwise_explain)
+                     max_inputs=None, help=help_text, explain=elementwise_explain,
+                     elementwise=True)
 
 
 ADD = _elementwise("Add", "Add", "Sums its inputs element-wise: the residual connection.")

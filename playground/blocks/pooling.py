@@ -55,6 +55,7 @@ def _pool_builder(class_name: str):
 def _pool_spec(type_name: str, label: str, help_text: str) -> BlockSpec:
     return BlockSpec(
         type=type_name, label=label, category="pooling", keras_class=type_name,
+        padding_fix=True,
         params=(POOL_SIZE, cp.strides(None, nullable=True), cp.padding()),
         infer=pool_infer, build=_pool_builder(type_name), face=pool_face, help=help_text,
         explain=pool_explain)

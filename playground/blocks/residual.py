@@ -130,8 +130,21 @@ def residual_face(p: dict[str, Any]) -> str:
     return text + (" proj" if p["shortcut"] == "projection" else " pad")
 
 
+# Sample configurations whose inner layers, together, show every part (docs/FORMAT.md).
+DOC_SAMPLES = (
+    ("basic, same shape (identity shortcut)", {"filters": 64}, (56, 56, 64)),
+    ("basic, `strides: 2`, projection shortcut",
+     {"filters": 128, "strides": 2}, (56, 56, 64)),
+    ("basic, `strides: 2`, zero_pad shortcut",
+     {"filters": 128, "strides": 2, "shortcut": "zero_pad"}, (56, 56, 64)),
+    ("bottleneck, projection shortcut",
+     {"filters": 64, "kind": "bottleneck"}, (56, 56, 64)),
+)
+
+
 RESIDUAL = BlockSpec(
     type="ResidualBlock", label="Residual Block", category="composite",
+    natural_output=True, doc_samples=DOC_SAMPLES,
     params=PARAMS, infer=plan_infer(residual_plan), build=plan_build(residual_plan),
     face=residual_face, composite=True, plan=residual_plan, explain=residual_explain,
     help="ResNet's block: the layers learn a residual F(x) that is added to the input x "

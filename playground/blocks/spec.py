@@ -167,6 +167,21 @@ class BlockSpec:
     # needs one (tests/blocks/test_explain.py iterates the catalogue); a parameter-free block
     # without one gets an exact generic explanation.
     explain: Callable[..., Any] | None = None
+    # Per-type facts the checker, quick fixes, retargeting and docs read (once core tables;
+    # tests/blocks/test_spec_facts.py checks each is declared consistently):
+    # a natural model output: a dangling node of this type is not flagged as an extra output.
+    natural_output: bool = False
+    # has a "valid"/"same" ``padding`` param that the ``padding_same`` quick fix may set.
+    padding_fix: bool = False
+    # the param that is a classifier head's width (its class count), for ``--classes``.
+    head_width_param: str | None = None
+    # one input, passed on at the same width (a head's width reaches the model output).
+    pass_through: bool = False
+    # merges inputs of one shape value by value; a mismatch offers the 1x1 projection fix.
+    elementwise: bool = False
+    # a composite's sample configurations (label, params, input shape) for docs/FORMAT.md:
+    # together their inner layers show every part the composite can have.
+    doc_samples: tuple[tuple[str, dict[str, Any], Shape], ...] = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:

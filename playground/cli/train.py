@@ -26,11 +26,9 @@ from playground.cli.common import (
     size_hint,
     wrap,
 )
+from playground.data import sources as dataset_sources
 
-DATASET_HELP = ("digits (built in, offline), mnist, fashion_mnist, cifar10 (downloaded once "
-                "into the Keras cache), a FOLDER with one subfolder per class, FILE.csv "
-                "(header path,label; paths relative to the CSV), or FILE.npz with x and y "
-                "arrays")
+DATASET_HELP = dataset_sources.help_text()  # every source, from the one registry
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -158,10 +156,10 @@ def _scan_dataset(graph, config):
     """A folder, CSV index or .npz checked up front (no TensorFlow): the dataset, or exit 2
     naming the bad file (and CSV line). Built-in sets load inside the run."""
     from playground.core.errors import PlaygroundError
-    from playground.data.dataset import BUILTIN, DatasetError, load_dataset
+    from playground.data.dataset import DatasetError, load_dataset
     from playground.training.runner import input_shape_of
 
-    if config.dataset in BUILTIN:
+    if config.dataset in dataset_sources.builtin_names():
         return None
     try:
         shape = input_shape_of(graph)
@@ -184,7 +182,6 @@ def _print_size_hint(graph) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from playground.core.errors import PlaygroundError
-    from playground.data.dataset import BUILTIN
     from playground.training.config import ConfigError, RunConfig, from_preset
 
     graph = load_or_report(args.file)
@@ -216,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         raise ExitWith(2) from None
     spec = config.dataset
-    if spec not in BUILTIN and not os.path.exists(spec):
+    if spec not in dataset_sources.builtin_names() and not os.path.exists(spec):
         print(f"error: --dataset {spec!r}: not found ({DATASET_HELP})", file=sys.stderr)
         return 2
     if args.resume and not args.run_dir:

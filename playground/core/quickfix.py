@@ -10,13 +10,16 @@ checker reports without a code).
 
 from __future__ import annotations
 
+from playground.blocks import get_spec
 from playground.core.commands import Command, Compound, SetParam, fresh_id, insert_between
 from playground.core.graph import Graph, Node
 from playground.core.shapes import Analysis, Problem, analyze
 
-ELEMENTWISE = ("Add", "Multiply", "Average", "Maximum")
-PADDED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
-          "AveragePooling2D")
+
+def _declares(type_name: str, fact: str) -> bool:
+    """Whether the block type declares ``fact`` on its BlockSpec (unknown types: no)."""
+    spec = get_spec(type_name)
+    return spec is not None and bool(getattr(spec, fact))
 
 
 def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = None
@@ -27,7 +30,7 @@ def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = 
         return []
     node = graph.node(node_id)
     if problem.fix == "padding_same":
-        if node.type in PADDED and node.params.get("padding") != "same":
+        if _declares(node.type, "padding_fix") and node.params.get("padding") != "same":
             cmd = SetParam(node_id, "padding", "same")
             cmd.text = f"Set padding of {node_id} to \"same\""
             return [("Use padding \"same\"", cmd)]
@@ -35,7 +38,7 @@ def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = 
     if problem.fix == "insert_flatten":
         return _head_fixes(graph, node_id, analysis)
     if problem.fix == "insert_projection" or (problem.fix is None
-                                              and node.type in ELEMENTWISE):
+                                              and _declares(node.type, "elementwise")):
         cmd = _projection_fix(graph, node_id, analysis)
         return [(cmd.text, cmd)] if cmd is not None else []
     return []

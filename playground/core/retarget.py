@@ -6,12 +6,21 @@ Shared by the CLI's ``--input-shape``/``--classes``, the editor's dialog and the
 
 from __future__ import annotations
 
+from playground.blocks import get_spec
 from playground.core.errors import PlaygroundError
 from playground.core.graph import Graph
 
-# Blocks a head's output passes through unchanged in width on its way to the model output.
-PASS_THROUGH = {"Activation", "Softmax", "Dropout", "Reshape", "ReLU", "LeakyReLU"}
-HEAD_WIDTH_PARAM = {"Dense": "units", "Conv2D": "filters"}
+
+def _head_width_param(type_name: str) -> str | None:
+    """The param holding a head's width (BlockSpec.head_width_param), None if not a head type."""
+    spec = get_spec(type_name)
+    return spec.head_width_param if spec is not None else None
+
+
+def _pass_through(type_name: str) -> bool:
+    """Whether a head's width passes this type unchanged (BlockSpec.pass_through)."""
+    spec = get_spec(type_name)
+    return spec is not None and spec.pass_through
 
 
 class RetargetError(PlaygroundError):
@@ -61,11 +70,11 @@ def find_heads(graph: Graph) -> list[str]:
         current = sink
         while True:
             node = graph.node(current)
-            if node.type in HEAD_WIDTH_PARAM:
+            if _head_width_param(node.type) is not None:
                 heads.append(current)
                 break
             sources = graph.inputs_of(current)
-            if node.type not in PASS_THROUGH or len(sources) != 1:
+            if not _pass_through(node.type) or len(sources) != 1:
                 break
             current = sources[0]
     return list(dict.fromkeys(heads))
@@ -81,7 +90,8 @@ def set_classes(graph: Graph, classes: int) -> list[str]:
                             "(or a 1x1 Conv2D) layer")
     for head in heads:
         node = graph.node(head)
-        key = HEAD_WIDTH_PARAM[node.type]
+        key = _head_width_param(node.type)
+        assert key is not None  # find_heads returns head types only
         old = node.params.get(key)
         graph.set_param(head, key, classes)
         # A Reshape after a conv head (MobileNet's conv_preds) carries the count too.
@@ -97,7 +107,7 @@ def _downstream_chain(graph: Graph, start: str) -> list[str]:
     chain, current = [], start
     while True:
         outs = graph.outputs_of(current)
-        if len(outs) != 1 or graph.node(outs[0]).type not in PASS_THROUGH:
+        if len(outs) != 1 or not _pass_through(graph.node(outs[0]).type):
             return chain
         current = outs[0]
         chain.append(current)

@@ -21,9 +21,6 @@ from playground.core.loss_outputs import checker_message as loss_message
 from playground.core.loss_outputs import non_vector_outputs
 
 BYTES_PER_VALUE = 4  # float32
-# Blocks that are natural model outputs; other dangling nodes are flagged when outputs multiply.
-OUTPUT_TYPES = {"Dense", "Activation", "Softmax", "Conv2D", "Conv2DTranspose", "Reshape",
-                "Input", "InceptionModule", "ResidualBlock"}
 
 
 @dataclass
@@ -307,7 +304,8 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
         for nid in outputs:
             if nid in unlossable:
                 continue
-            if graph.node(nid).type not in OUTPUT_TYPES and not reports[nid].has_error:
+            # Natural model outputs (BlockSpec.natural_output) are not flagged.
+            if not specs[nid].natural_output and not reports[nid].has_error:
                 warning(nid, "has no outgoing edge, so it becomes an extra model output; "
                         "connect it onwards or delete it")
     return Analysis(reports, problems, order, inputs, outputs)

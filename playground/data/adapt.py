@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from playground.data.dataset import Dataset, DatasetError
+from playground.data.base import Dataset, DatasetError
 
 # ITU-R 601 luma, the weights tf.image.rgb_to_grayscale uses.
 LUMA = (0.2989, 0.5870, 0.1140)

@@ -28,7 +28,7 @@ ALIASES = {"color": "colour", "hflip": "flip", "erase": "cutout", "erasing": "cu
 
 
 def parse_augment(text: str | list[str] | None) -> list[str]:
-    from playground.data.dataset import DatasetError
+    from playground.data.base import DatasetError
 
     if not text:
         return []

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from playground.data.dataset import DatasetError
+from playground.data.base import DatasetError
 from playground.data.files import (
     BAD_IMAGE_POLICIES,
     FileDataset,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from playground.data.dataset import Dataset, DatasetError, validate_arrays
+from playground.data.base import Dataset, DatasetError, validate_arrays
 
 DIGITS_PATH = Path(__file__).resolve().parents[2] / "resources" / "digits.npz"
 

@@ -153,7 +153,7 @@ class DataFeeds:
         if not self.streamed:
             x = self.x_val if self.n_val else self.x_train
             return x[pick], labels[pick]
-        from playground.data.dataset import DatasetError
+        from playground.data.base import DatasetError
         from playground.data.stream import decode_many
 
         paths = [self.data.paths[int(r)] for r in rows[pick]]
@@ -199,7 +199,7 @@ class DataFeeds:
                 culprit = self.name_bad_file(exc, [self.data.paths[i] for i in rows])
                 if culprit is None:
                     raise
-                from playground.data.dataset import DatasetError
+                from playground.data.base import DatasetError
 
                 raise DatasetError(culprit) from None
             got = np.concatenate(seen) if seen else np.zeros(0, np.int64)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from playground.data.dataset import DatasetError
+from playground.data.base import DatasetError
 from playground.data.sniff import BadImage, ImageInfo, NotAnImage, identify
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")

@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from playground.data.dataset import DatasetError
+from playground.data.base import DatasetError
 from playground.data.files import (
     BAD_IMAGE_POLICIES,
     IMAGE_EXTENSIONS,

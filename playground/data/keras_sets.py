@@ -18,7 +18,7 @@ import tarfile
 
 import numpy as np
 
-from playground.data.dataset import Dataset, DatasetError, validate_arrays
+from playground.data.base import Dataset, DatasetError, validate_arrays
 
 ORIGIN_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CIFAR10_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

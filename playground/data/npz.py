@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from playground.data.dataset import Dataset, DatasetError, validate_arrays
+from playground.data.base import Dataset, DatasetError, validate_arrays
 from playground.data.memory import available_memory
 
 USED = ("x", "y", "x_test", "y_test", "class_names")

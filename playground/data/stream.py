@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from playground.data.dataset import DatasetError
+from playground.data.base import DatasetError
 from playground.data.memory import available_memory
 
 CACHE_MODES = ("auto", "memory", "file", "none")

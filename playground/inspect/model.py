@@ -120,11 +120,12 @@ def _read_run_config(run_dir: str) -> dict[str, Any]:
 def pipeline_of(spec: Any) -> str:
     """``"files"`` for a dataset of image files (a folder or a CSV index: decoded by the file
     pipeline), ``"arrays"`` for the built-in sets and .npz arrays (``images.adapt``)."""
-    from playground.data.dataset import BUILTIN
+    from playground.data.sources import find_source
 
-    if not isinstance(spec, str) or not spec or spec in BUILTIN or spec.lower().endswith(".npz"):
+    if not isinstance(spec, str) or not spec:
         return "arrays"
-    return "files"
+    source = find_source(spec)  # a path that is not there yet: its files, as before
+    return "arrays" if source is not None and not source.streamed else "files"
 
 
 def run_weights_file(run_dir: str) -> str | None:

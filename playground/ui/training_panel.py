@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 
 from playground.core.errors import PlaygroundError
 from playground.core.graph import Graph
+from playground.data import sources as dataset_sources
 from playground.data.augment import AUGMENTATIONS
 from playground.training import events as ev
 from playground.training.config import OPTIMIZERS, SCHEDULES, RunConfig, config_for_graph
@@ -59,9 +60,24 @@ from playground.ui.evaluation_view import EvaluationView, image_to_pixmap
 from playground.ui.gc_guard import ensure_gui_thread_gc
 from playground.ui.plots import TrainingPlots
 
-BUILTIN_DATASETS = [("digits (built in, offline)", "digits"), ("MNIST", "mnist"),
-                    ("Fashion-MNIST", "fashion_mnist"), ("CIFAR-10", "cifar10"),
-                    ("Image folder...", "folder"), (".npz or .csv file...", "npz")]
+PICKS = ("folder", "file")  # the list's entries that ask for a path (DatasetSource.pick)
+
+
+def _dataset_entries() -> list[tuple[str, str]]:
+    """(label, key) of the dataset list, from the one source registry: each built-in set by
+    name, then one entry per way of choosing a path (a folder; a file of any file source)."""
+    entries = [(s.label, s.name) for s in dataset_sources.named_sources()]
+    for pick in PICKS:
+        found = dataset_sources.path_sources(pick)
+        if pick == "folder" and found:
+            entries.append((" or ".join(s.label for s in found) + "...", pick))
+        elif found:
+            entries.append((" or ".join(s.pattern.lstrip("*") for s in found) + " file...",
+                            pick))
+    return entries
+
+
+BUILTIN_DATASETS = _dataset_entries()
 TICK_MS = 100  # 10 Hz: progress, log and plots (the spec's 10-30 Hz; each tick costs ~5 ms)
 BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
 
@@ -336,12 +352,14 @@ class TrainingPanel(QWidget):
     # ================================================================== settings
     def _dataset_kind_changed(self) -> None:
         kind = self.dataset_combo.currentData()
-        self.dataset_path.setEnabled(kind in ("folder", "npz"))
+        self.dataset_path.setEnabled(kind in PICKS)
 
     def _browse_dataset(self) -> None:
-        if self.dataset_combo.currentData() == "npz":
-            path, _ = QFileDialog.getOpenFileName(self, "Dataset (.npz, or .csv index)", "",
-                                                  "Datasets (*.npz *.csv)")
+        if self.dataset_combo.currentData() == "file":
+            files = dataset_sources.path_sources("file")
+            path, _ = QFileDialog.getOpenFileName(
+                self, f"Dataset ({' or '.join(s.label for s in files)})", "",
+                f"Datasets ({' '.join(s.pattern for s in files)})")
         else:
             path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per "
                                                           "class)")
@@ -403,10 +421,11 @@ class TrainingPanel(QWidget):
 
     def dataset_spec(self) -> str:
         kind = self.dataset_combo.currentData()
-        if kind in ("folder", "npz"):
+        if kind in PICKS:
             path = self.dataset_path.text().strip()
             if not path:
-                raise PlaygroundError("choose the dataset's folder or .npz file")
+                what = self.dataset_combo.currentText().rstrip(".").lower()
+                raise PlaygroundError(f"choose the dataset's {what}")
             return path
         return kind
 
@@ -415,7 +434,9 @@ class TrainingPanel(QWidget):
             if key == spec:
                 self.dataset_combo.setCurrentIndex(i)
                 return
-        self.dataset_combo.setCurrentIndex(5 if spec.lower().endswith((".npz", ".csv")) else 4)
+        source = dataset_sources.find_source(spec)  # a missing folder: still a folder
+        pick = source.pick if source is not None and source.pick else "folder"
+        self.dataset_combo.setCurrentIndex(max(0, self.dataset_combo.findData(pick)))
         self.dataset_path.setText(spec)
 
     def config(self) -> RunConfig:
