@@ -1,15 +1,19 @@
-"""Training bench figures (docs/perf/training.md):
+"""Training bench figures (docs/perf/training.md, docs/perf/session.md):
 
-1. throughput of a run driven by the GUI (TrainingPanel: worker thread, progress callbacks,
-   telemetry, checkpoints, live plots redrawn by the 10 Hz timer) against a plain ``model.fit``
-   of the same model, data, optimizer and batch size, in the same process; medians of the
-   per-epoch times after the first (tracing) epoch, runs alternated;
-2. LeNet-5 (presets/lenet5.json, its own training defaults) on the built-in digits: validation
-   accuracy within 10 epochs and wall time;
-3. the longest gap between ticks of a 10 ms QTimer on the UI thread while training runs (an
-   event-loop stall shows up as a long gap).
+1. throughput of a run driven by the GUI (the real MainWindow's TrainingPanel, a view of a
+   TrainingSession whose run trains in a child process: batch events over a pipe, telemetry,
+   checkpoints, live plots redrawn by the panel's 10 Hz timer) against a plain ``model.fit`` of
+   the same model, data, optimizer and batch size in this process; per-epoch times after the
+   first (tracing) epoch, as each run reports them (the child's start-up is not counted);
+2. the longest gap between ticks of a 10 ms QTimer in the GUI process while the GUI runs train
+   (an event-loop stall shows up as a long gap);
+3. Stop latency of a TrainingSession at start-up, mid-epoch and at the start of validation:
+   seconds from ``stop()`` to the child's acknowledgement at a batch boundary
+   (``acknowledged_in``) and to the session's end (``stopped_in``);
+4. LeNet-5 (presets/lenet5.json, its own training defaults) on the built-in digits: validation
+   accuracy within 10 epochs and wall time (``--seeds 0`` leaves it out).
 
-    QT_QPA_PLATFORM=offscreen python bench/bench_training.py [--epochs 4] [--repeats 12]
+    QT_QPA_PLATFORM=offscreen python bench/bench_training.py [--epochs 4] [--repeats 6]
 
 On a shared VM the per-epoch time of either kind of run swings by tens of percent between
 seconds, far more than the 5 % being measured: the figure is the median of paired ratios (each
@@ -78,21 +82,18 @@ def plain_fit(graph, config, epochs: int) -> tuple[list[float], int]:
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], len(split.train)
 
 
-def gui_fit(app, graph, config, epochs: int, probe_ui: bool = True
-            ) -> tuple[list[float], float, float]:
-    """Per-epoch seconds of a run started from the TrainingPanel, and the UI's longest gaps.
+def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
+    """Per-epoch seconds of a run started from the real window's TrainingPanel (a view of a
+    TrainingSession: the run trains in a child process), and the window's longest stalls.
 
-    ``probe_ui`` adds a 10 ms QTimer that records the longest gap between its ticks (the stall
-    figure). The probe itself wakes the event loop 100 times a second, so throughput runs go
-    without it and the stall is measured in runs of its own.
+    The epoch times are those the run reports (``elapsed`` since its first batch, in the epoch
+    events), so the child's start-up (interpreter, TensorFlow import, model build, data) is not
+    counted, as it is not in the plain run's epochs. A 10 ms QTimer in this (the GUI) process
+    records the longest gap between its ticks while the run is live: an event-loop stall.
     """
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    from playground.ui.training_panel import TrainingPanel
-
-    panel = TrainingPanel(lambda: graph)
-    panel.resize(1400, 450)
-    panel.show()
+    panel = win.training_panel
     panel.set_config(config.__class__.from_dict({"epochs": epochs}, base=config))
     stamps: list[float] = []
     original = panel._handle
@@ -101,59 +102,121 @@ def gui_fit(app, graph, config, epochs: int, probe_ui: bool = True
         if event["kind"] == "epoch":
             stamps.append(event["elapsed"])
         original(event)
+        if event["kind"] == "start":
+            probe["training"] = True
+        elif event["kind"] == "done":
+            probe["training"] = False
 
     panel._handle = handle
-    probe = {"last": None, "max": 0.0, "at": 0.0, "t0": time.perf_counter()}
+    probe = {"last": None, "max": 0.0, "at": 0.0, "t0": time.perf_counter(),
+             "training": False, "whole": 0.0}
 
     def tick():
+        # Gaps while training (from the run's start event, which this process handles once
+        # the child has loaded TensorFlow and the data, to its end event), and over the whole
+        # run (start-up and the end's evaluation view too).
         now = time.perf_counter()
         if probe["last"] is not None and panel.is_running():
-            if now - probe["last"] > probe["max"]:
-                probe["max"] = now - probe["last"]
+            gap = now - probe["last"]
+            probe["whole"] = max(probe["whole"], gap)
+            if probe["training"] and gap > probe["max"]:
+                probe["max"] = gap
                 probe["at"] = probe["last"] - probe["t0"]
         probe["last"] = now
 
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
-    if probe_ui:
-        timer.start()
-    from PySide6.QtCore import QEventLoop
-
+    timer.start()
     loop = QEventLoop()
-    panel.run_finished.connect(lambda status: loop.quit())
-    assert panel.start()
-    loop.exec()   # a real event loop, as in the app (no polling from the bench itself)
-    timer.stop()
+    quit_loop = lambda status: loop.quit()  # noqa: E731
+    panel.run_finished.connect(quit_loop)
+    try:
+        assert panel.start(), panel.status_text
+        loop.exec()   # a real event loop, as in the app (no polling from the bench itself)
+    finally:
+        timer.stop()
+        panel.run_finished.disconnect(quit_loop)
+        panel._handle = original
     status = panel.last_result.status
     assert status == "finished", panel.status_text
-    panel.close()
-    panel.deleteLater()
-    # Destroy this panel now, not inside the next run's measured event loop.
-    from PySide6.QtCore import QCoreApplication, QEvent
-
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    import gc
-
-    gc.collect()
     epochs_s = [b - a for a, b in zip([0.0, *stamps], stamps, strict=False)]
-    print(f"    GUI run: longest gap {probe['max'] * 1000:.0f} ms at {probe['at']:.2f} s after "
-          f"start; epochs ended at {', '.join(f'{t:.2f}' for t in stamps)} s after the "
+    print(f"    GUI run: longest gap while training {probe['max'] * 1000:.0f} ms at "
+          f"{probe['at']:.2f} s after Start (whole run {probe['whole'] * 1000:.0f} ms); epochs ended at {', '.join(f'{t:.2f}' for t in stamps)} s after the "
           "first batch", flush=True)
-    return epochs_s, probe["max"], panel.max_tick_gap
+    return epochs_s, probe["max"], probe["whole"]
+
+
+def stop_latency(graph, config, phase: str) -> tuple[float | None, float | None, str, str]:
+    """Stop a TrainingSession in one phase of its run and time it: (seconds from ``stop()`` to
+    the child's acknowledgement at a batch boundary, None when it never acknowledged (it was
+    terminated); seconds from ``stop()`` to the session's end; the end's message; where the
+    child saw the Stop: ``validation`` or ``batch E.S``, from its Stopping event).
+
+    Phases: ``startup`` (0.5 s after start: the child is importing TensorFlow), ``mid-epoch``
+    (the first batch event of epoch 2 that is not its last) and ``validation`` (the last batch
+    event of epoch 1: training of that epoch is done, validation runs next).
+    """
+    import threading
+
+    from playground.training import events as ev
+    from playground.training.session import TrainingSession
+
+    session = TrainingSession(graph, config.__class__.from_dict({"epochs": 3}, base=config),
+                              keep_runs=True, batch_interval=0.05)
+    fired = threading.Event()
+    seen: list[int | str] = []
+
+    def on_event(event) -> None:
+        if isinstance(event, ev.Started):
+            seen.append(event.steps)
+        if isinstance(event, ev.Stopping):
+            # A Stop seen during validation is acknowledged with step == steps.
+            steps = seen[0] if seen and isinstance(seen[0], int) else -1
+            seen.append(f"epoch {event.epoch} validation" if event.step == steps
+                        else f"epoch {event.epoch} batch {event.step}")
+        if fired.is_set() or not isinstance(event, ev.Batch):
+            return
+        if (phase == "mid-epoch" and event.epoch == 2 and event.step < event.steps) or (
+                phase == "validation" and event.epoch == 1 and event.step == event.steps):
+            fired.set()
+            session.stop()
+
+    session.subscribe(on_event)
+    session.start()
+    if phase == "startup":
+        time.sleep(0.5)
+        fired.set()
+        session.stop()
+    assert session.wait(120), "the session did not end"
+    assert fired.is_set(), f"{phase}: the run ended before the stop ({session.result.message})"
+    where = next((w for w in seen if isinstance(w, str)), "not acknowledged")
+    return session.acknowledged_in, session.stopped_in, session.result.message, where
+
+
+def spread(values: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:
+    """``median (min-max)`` of ``values`` times ``scale``."""
+    if not values:
+        return "n/a"
+    return (f"{statistics.median(values) * scale:{fmt}} "
+            f"({min(values) * scale:{fmt}}-{max(values) * scale:{fmt}})")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=12)
-    parser.add_argument("--stall-runs", type=int, default=3)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=6, help="paired plain/GUI runs")
+    parser.add_argument("--stop-runs", type=int, default=3, help="stops timed per phase")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="LeNet-5 accuracy runs (0 to leave them out)")
     args = parser.parse_args()
 
     import tempfile
 
-    os.environ.setdefault("PLAYGROUND_RUNS_DIR", tempfile.mkdtemp(prefix="bench-runs-"))
+    scratch = tempfile.mkdtemp(prefix="bench-training-")
+    os.environ.setdefault("PLAYGROUND_RUNS_DIR", os.path.join(scratch, "runs"))
+    os.environ.setdefault("PLAYGROUND_AUTOSAVE_DIR", os.path.join(scratch, "autosave"))
+    os.environ.setdefault("PLAYGROUND_NO_SETTINGS", "1")
     from PySide6.QtWidgets import QApplication
 
     import playground.ui  # noqa: F401  (PySide6 work-around)
@@ -164,17 +227,25 @@ def main() -> int:
     from playground.core.presets import load_preset
     from playground.training.config import config_for_graph
     from playground.training.runner import run_training
+    from playground.ui.main_window import MainWindow
 
     graph = load_preset("lenet5")
     config = config_for_graph(graph)
-    print(f"# training bench, {datetime.date.today()}, {platform.node()}: "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-          f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-          f"Keras {keras.__version__}")
+    print(f"# training bench, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} "
+          f"UTC, {platform.node()}: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, TensorFlow "
+          f"{tf.__version__}, Keras {keras.__version__}")
     print(f"model: {graph.name}, dataset digits (1,438 train / 359 val at 32x32x1), "
           f"{config.optimizer} lr {config.lr} momentum {config.momentum}, schedule "
           f"{config.schedule}, augmentation {', '.join(config.augment) or 'none'}, batch "
           f"{config.batch_size}")
+
+    win = MainWindow(offer_recovery=False)
+    win.persist_settings = False
+    win.resize(1400, 900)
+    win.show()
+    win.doc.set_graph(graph.copy(), None)
+    app.processEvents()
 
     print(f"load average before: {os.getloadavg()[0]:.2f} (the machine may be shared)")
     plain_times, gui_times, stalls, panel_gaps, ratios = [], [], [], [], []
@@ -187,32 +258,45 @@ def main() -> int:
             if kind == "plain":
                 times, n_train = plain_fit(graph, config, args.epochs)
             else:
-                times, _, gap = gui_fit(app, graph, config, args.epochs, probe_ui=False)
+                times, stall, gap = gui_fit(win, config, args.epochs)
+                stalls.append(stall)
                 panel_gaps.append(gap)
             pair[kind] = times[1:]
         plain_times += pair["plain"]
         gui_times += pair["gui"]
         ratios.append(statistics.median(pair["plain"]) / statistics.median(pair["gui"]))
         print(f"  repeat {r + 1}: plain {statistics.median(pair['plain']):.3f} s/epoch, "
-              f"GUI {statistics.median(pair['gui']):.3f} s/epoch (ratio {ratios[-1]:.2f})",
-              flush=True)
-    for _ in range(args.stall_runs):
-        _, stall, gap = gui_fit(app, graph, config, 10, probe_ui=True)
-        stalls.append(stall)
-        panel_gaps.append(gap)
-    plain = n_train / statistics.median(plain_times)
-    gui = n_train / statistics.median(gui_times)
-    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-    print(f"throughput: plain model.fit {plain:,.0f} img/s, GUI run {gui:,.0f} img/s (pooled "
-          f"medians: {gui / plain:.3f}); paired ratio GUI/plain per repeat "
-          f"{', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.3f} "
-          f"(goal >= 0.95), quartiles {quartiles[0]:.2f}-{quartiles[2]:.2f}; load average "
-          f"after: {os.getloadavg()[0]:.2f}")
-    print(f"event loop: longest gap between 10 ms timer ticks while training "
-          f"{max(stalls) * 1000:.0f} ms over {len(stalls)} probed 10-epoch runs "
-          f"({', '.join(f'{g * 1000:.0f}' for g in stalls)} ms; goal <= 100 ms); panel's "
-          f"100 ms timer "
-          f"{max(panel_gaps) * 1000:.0f} ms")
+              f"GUI {statistics.median(pair['gui']):.3f} s/epoch (ratio {ratios[-1]:.2f}); "
+              f"load {os.getloadavg()[0]:.2f}", flush=True)
+    if ratios:
+        plain = n_train / statistics.median(plain_times)
+        gui = n_train / statistics.median(gui_times)
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        print(f"throughput: plain model.fit {plain:,.0f} img/s, GUI run {gui:,.0f} img/s "
+              f"(pooled medians: {gui / plain:.3f}); paired ratio GUI/plain per repeat "
+              f"{', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.3f} "
+              f"(goal >= 1.0), min-max {min(ratios):.2f}-{max(ratios):.2f}, quartiles "
+              f"{quartiles[0]:.2f}-{quartiles[2]:.2f}; load average after: "
+              f"{os.getloadavg()[0]:.2f}")
+        print(f"event loop: longest gap between 10 ms timer ticks while training "
+              f"{max(stalls) * 1000:.0f} ms over {len(stalls)} GUI runs (per run "
+              f"{', '.join(f'{g * 1000:.0f}' for g in stalls)} ms, median "
+              f"{statistics.median(stalls) * 1000:.0f} ms; goal <= 50 ms); over the whole run "
+              f"(start-up and end too): {', '.join(f'{g * 1000:.0f}' for g in panel_gaps)} ms")
+
+    for phase in ("startup", "mid-epoch", "validation") if args.stop_runs else ():
+        acks, ends = [], []
+        for _ in range(args.stop_runs):
+            ack, end, message, where = stop_latency(graph, config, phase)
+            if ack is not None:
+                acks.append(ack)
+            ends.append(end)
+            print(f"    stop at {phase}: acknowledged "
+                  f"{'never (terminated)' if ack is None else f'in {ack:.3f} s'}, stopped in "
+                  f"{end:.3f} s (seen at {where}): {message}", flush=True)
+        print(f"stop latency at {phase} over {len(ends)} runs: acknowledged in "
+              f"{spread(acks, fmt='.3f')} s ({len(acks)}/{len(ends)} acknowledged), stopped in "
+              f"{spread(ends, fmt='.3f')} s (goal <= 2 s)", flush=True)
 
     bests, finals, walls = [], [], []
     for seed in range(args.seeds):
@@ -227,6 +311,8 @@ def main() -> int:
         print(f"  LeNet-5 on digits, seed {seed} (split and init): best val accuracy "
               f"{max(accs):.4f} (first >= 0.97 at epoch {first}), final {accs[-1]:.4f}, "
               f"{walls[-1]:.1f} s wall (data + build + 10 epochs + evaluation)", flush=True)
+    if not bests:
+        return 0
     print(f"LeNet-5 on digits within 10 epochs over {args.seeds} seeds: median best val "
           f"accuracy {statistics.median(bests):.4f} (min {min(bests):.4f}, "
           f"{sum(b >= 0.97 for b in bests)}/{len(bests)} seeds >= 0.97), median final "

@@ -150,6 +150,11 @@ class ProgressCallback(keras.callbacks.Callback):
         # After a Stop, the epoch's validation is cut short (it can take minutes on a big
         # model); its partial figures are left out of the history.
         if self.stop.is_set():
+            if not self.stopped_by_user and getattr(self, "start_epoch", None) is not None:
+                # Acknowledged here too: a Stop during validation ends training as promptly as
+                # one between batches, and the session must not terminate the run (and lose
+                # the epoch it just finished) while it keeps its weights.
+                self.sink({"kind": "stopping", "epoch": self.epoch + 1, "step": self.steps})
             self.stopped_by_user = True
             self.model.stop_training = True
             self.model.stop_evaluating = True
@@ -206,7 +211,7 @@ class ProgressCallback(keras.callbacks.Callback):
         row["epoch"] = epoch + 1
         self.history.append(row)
         telemetry = {}
-        if self.telemetry is not None:
+        if self.telemetry is not None and not self.stopped_by_user:  # a Stop ends promptly
             try:
                 telemetry = self.telemetry.compute()
             except Exception as exc:  # noqa: BLE001 - telemetry must never end a run

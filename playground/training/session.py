@@ -291,6 +291,12 @@ class TrainingSession:
         threading.Thread(target=self._enforce_stop, name="playground-session-stop",
                          daemon=True).start()
 
+    def kill(self) -> None:
+        """End the training process at once (no checkpoint written): a second Ctrl-C."""
+        if self._process is not None and self._process.is_alive():
+            self._terminated = True
+            self._process.kill()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the end of the run; True when it has ended."""
         if self.state == "ready":

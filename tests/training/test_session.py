@@ -198,3 +198,51 @@ def test_stopping_a_queue_cancels_the_runs_not_started(tmp_path):
     assert queue.wait(30)
     assert first.state == "stopped" and second.state == "ready"
     assert not (tmp_path / "b").exists()
+
+
+SLOW_VALIDATION = """
+import time
+import playground.training.callbacks as c
+real = c.ProgressCallback.on_test_batch_begin
+def slow(self, batch, logs=None):
+    time.sleep(0.2)
+    return real(self, batch, logs)
+c.ProgressCallback.on_test_batch_begin = slow
+"""
+
+
+def test_stop_during_validation_is_acknowledged_and_keeps_the_epoch(tmp_path, monkeypatch):
+    """A Stop that lands while the epoch validates (made slow in the child) cuts validation
+    short and is acknowledged (so the session waits for the weights instead of terminating the
+    run): the epoch just trained is kept, in the history and the run folder."""
+    from tests.child_hooks import inject
+
+    inject(monkeypatch, tmp_path, SLOW_VALIDATION)
+    session = TrainingSession(tiny(), {**LONG, "val_split": 0.5}, run_dir=tmp_path / "run",
+                              batch_interval=0.0)
+
+    def stop_at_the_last_batch(event) -> None:
+        if isinstance(event, ev.Batch) and event.epoch == 1 and event.step == event.steps:
+            session.stop()
+
+    session.subscribe(stop_at_the_last_batch)
+    session.start()
+    assert session.wait(180)
+    assert session.state == "stopped", session.result.message
+    assert session.acknowledged_in is not None and session.acknowledged_in < 1.0
+    stopping = [e for e in session.drain() if isinstance(e, ev.Stopping)]
+    assert [(e.epoch, e.step) for e in stopping] == [(1, stopping[0].step)]
+    assert session.stopped_in is not None
+    assert [row["epoch"] for row in session.result.history] == [1]
+    assert session.result.history[0]["val_loss"] is None   # validation was cut short
+    assert (tmp_path / "run" / "history.csv").is_file()
+
+
+def test_kill_ends_the_child_at_once(tmp_path):
+    session = TrainingSession(tiny(), LONG, run_dir=tmp_path / "run").start()
+    wait_for(lambda: epochs_seen(session) >= 1, 180, "an epoch")
+    session.kill()
+    assert session.wait(10)
+    assert session.state == "failed"
+    assert "killed by signal 9" in session.result.message
+    assert session.result.history and session.result.exitcode == -signal.SIGKILL
