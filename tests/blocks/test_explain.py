@@ -359,3 +359,25 @@ def test_a_failing_rule_names_its_node_and_spares_the_others(monkeypatch):
     assert skipped == ["node flatten: the explain rule of Flatten failed (ZeroDivisionError: "
                        "division by zero)"]
     assert len(explained) == len(graph) - 1
+
+
+def test_a_squeeze_excite_gate_does_not_end_the_receptive_field():
+    """Multiply(features, 1x1xC gate): the gate has no field, so the product keeps the features'
+    (as the checker says); explain used to crash on the gate's missing field."""
+    graph = Graph(name="se")
+    graph.add_node(Node("input", "Input", {"shape": [16, 16, 8]}))
+    graph.add_node(Node("conv", "Conv2D", {"filters": 8, "kernel_size": 3, "padding": "same"}))
+    graph.add_node(Node("squeeze", "GlobalAveragePooling2D", {}))
+    graph.add_node(Node("reshape", "Reshape", {"target_shape": [1, 1, 8]}))
+    graph.add_node(Node("excite", "Conv2D", {"filters": 8, "kernel_size": 1,
+                                             "activation": "sigmoid"}))
+    graph.add_node(Node("scale", "Multiply", {}))
+    for a, b in (("input", "conv"), ("conv", "squeeze"), ("squeeze", "reshape"),
+                 ("reshape", "excite"),
+                 ("conv", "scale"), ("excite", "scale")):
+        graph.add_edge(a, b)
+    analysis = analyze(graph)
+    assert analysis.nodes["excite"].rf_size is None
+    expl = explain_node(graph, "scale", analysis)
+    assert expl.receptive_field.value == [3, 3]
+    assert not check_node(graph, "scale", analysis)
