@@ -381,3 +381,6 @@ def test_a_squeeze_excite_gate_does_not_end_the_receptive_field():
     expl = explain_node(graph, "scale", analysis)
     assert expl.receptive_field.value == [3, 3]
     assert not check_node(graph, "scale", analysis)
+    assert "broadcast" in expl.output.terms[0].note and "each of" not in expl.output.terms[0].note
+    plain = explain_node(graph, "conv", analysis)
+    assert plain.output.terms[0].value == 16
