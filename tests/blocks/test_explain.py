@@ -176,6 +176,7 @@ def _cases() -> list[Case]:
     add("ZeroPadChannels", {"pad": 5}, ODD)
     for merge in ("Add", "Multiply", "Average", "Maximum"):
         add(merge, {}, ODD, ODD)
+    add("Multiply", {}, ODD, (1, 1, ODD[2]))        # a squeeze-excite gate, broadcast
     add("Concatenate", {}, (13, 11, 2), (13, 11, 5), (13, 11, 1))
     add("Concatenate", {"axis": 1}, (3, 11, 2), (13, 11, 2))
     add("Concatenate", {}, (4,), (6,))
