@@ -177,6 +177,19 @@ def _cases() -> list[Case]:
     for merge in ("Add", "Multiply", "Average", "Maximum"):
         add(merge, {}, ODD, ODD)
     add("Multiply", {}, ODD, (1, 1, ODD[2]))        # a squeeze-excite gate, broadcast
+    add("ScaledAdd", {"scale": 0.2}, ODD, ODD)
+    for groups, center, scale in ((1, True, True), (2, True, True), (3, False, True),
+                                  (6, False, False)):
+        add("GroupNormalization", {"groups": groups, "center": center, "scale": scale}, ODD)
+    add("LayerScale", {"init_values": 1e-6}, ODD)
+    add("StochasticDepth", {"rate": 0.1}, ODD)
+    add("Permute", {"dims": [2, 1, 3]}, ODD)
+    add("Permute", {"dims": [3, 1, 2]}, ODD)
+    add("ChannelShuffle", {"groups": 2}, ODD)
+    add("Rescaling", {"scale": 1 / 255, "offset": -1.0}, ODD)
+    add("Rescaling", {"scale": [0.5, 0.25, 1.0, 1.0, 2.0, 1.0], "offset": 0.0}, ODD)
+    add("Normalization", {"mean": 0.5, "variance": 0.25}, ODD)
+    add("Normalization", {}, ODD)
     add("Concatenate", {}, (13, 11, 2), (13, 11, 5), (13, 11, 1))
     add("Concatenate", {"axis": 1}, (3, 11, 2), (13, 11, 2))
     add("Concatenate", {}, (4,), (6,))
