@@ -36,7 +36,11 @@ def elementwise_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Infer
 
 def elementwise_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
                         ) -> ex.Explanation:
-    return ex.Explanation(ex.passthrough(inf.shape, f"as each of its {len(shapes)} inputs"),
+    note = f"as each of its {len(shapes)} inputs"
+    if any(s != shapes[0] for s in shapes):   # a squeeze-excite gate: 1 x 1 x C times H x W x C
+        note = (f"the largest of its {len(shapes)} inputs: a size-1 axis is repeated "
+                "(broadcast) to match")
+    return ex.Explanation(ex.passthrough(inf.shape, note),
                           ex.no_params(), ex.no_macs("one operation per value; not counted"))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.blocks import explain as ex
 from playground.blocks.geometry import fmt_shape
 from playground.blocks.spec import BlockProblem, BlockSpec, Inference, Param, RFStep, keras_value
 
@@ -48,12 +49,19 @@ def _rescaling_face(p: dict[str, Any]) -> str:
     return text
 
 
+def rescaling_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                      ) -> ex.Explanation:
+    return ex.Explanation(ex.passthrough(inf.shape), ex.no_params("no weights: fixed numbers"),
+                          ex.no_macs("x * scale + offset per value; not counted"),
+                          notes=[f"x * {_number(p['scale'])} + {_number(p['offset'])}"])
+
+
 RESCALING = BlockSpec(
     type="Rescaling", label="Rescaling", category="normalization", keras_class="Rescaling",
     params=(Param("scale", "floats", 1.0, "Multiplier: one number or one per channel (1/255 "
                   "maps pixels to 0..1; 1/127.5 with offset -1 to -1..1)."),
             Param("offset", "floats", 0.0, "Added after scaling: one number or one per channel.")),
-    infer=rescaling_infer,
+    infer=rescaling_infer, explain=rescaling_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Rescaling(
         scale=keras_value(p["scale"]), offset=keras_value(p["offset"]), name=ctx.name()))(
         inputs[0]),
@@ -88,6 +96,18 @@ def normalization_build(ctx: Any, p: dict[str, Any], inputs: list[Any]) -> Any:
     return ctx.add(layer)(inputs[0])
 
 
+def normalization_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
+                          ) -> ex.Explanation:
+    c = shapes[0][-1]
+    if p["mean"] is None:
+        params = ex.Term(2 * c + 1, f"2*{c} + 1", "a mean and a variance per channel and "
+                         "Keras' sample count, stored as weights that never train")
+    else:
+        params = ex.no_params("none: the mean and variance are fixed numbers in the graph")
+    return ex.Explanation(ex.passthrough(inf.shape), params,
+                          ex.no_macs("a shift and scale per value; not counted"))
+
+
 NORMALIZATION = BlockSpec(
     type="Normalization", label="Normalization", category="normalization",
     keras_class="Normalization",
@@ -97,7 +117,7 @@ NORMALIZATION = BlockSpec(
                   nullable=True),
             Param("invert", "bool", False, "Undo the normalization instead: x * sqrt(var) + "
                   "mean.")),
-    infer=normalization_infer, build=normalization_build,
+    infer=normalization_infer, build=normalization_build, explain=normalization_explain,
     face=lambda p: "mean/var weights" if p["mean"] is None else f"mean {_number(p['mean'])}",
     help="(x - mean) / sqrt(variance) per channel, with fixed statistics (ImageNet's, for "
          "pretrained models); they never train.")

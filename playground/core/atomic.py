@@ -37,6 +37,15 @@ def file_mode(target: Path) -> int:
         return 0o666 & ~_umask()
 
 
+def dir_mode(target: Path) -> int:
+    """The permission bits a replaced folder keeps, else 0777 less the process umask (mkdtemp
+    staging folders are 0700)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o777 & ~_umask()
+
+
 def _umask() -> int:
     # /proc avoids os.umask's set-and-restore, which would race with other threads' file creation.
     try:

@@ -239,6 +239,8 @@ def _receptive_field(report: NodeReport, sources: list[NodeReport], step: Any, i
                  Term(1, "", "one pixel sees itself", "width")]
         return (Quantity([1, 1], "1 (one pixel sees itself)", terms=terms),
                 Quantity([1, 1], "1"))
+    # Like the checker: a broadcast gate (1 x 1 x C, e.g. a squeeze-excite scale) has no field.
+    sources = [s for s in sources if s.rf_size is not None and s.rf_jump is not None]
     size = (max(s.rf_size[0] for s in sources),  # type: ignore[index]
             max(s.rf_size[1] for s in sources))  # type: ignore[index]
     jump = (max(s.rf_jump[0] for s in sources),  # type: ignore[index]

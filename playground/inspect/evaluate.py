@@ -149,12 +149,12 @@ class Comparison:
 
     def text(self) -> str:
         lines = [f"{len(self.data.y)} {self.data.source} images of the first run's dataset",
-                 f"{'method':<28} {'accuracy':>8} {'gain':>8} {'time':>9} {'cost':>7}"]
+                 f"{'method':<28} {'accuracy':>8} {'gain':>10} {'time':>9} {'cost':>7}"]
         for i, r in enumerate(self.rows):
             gain = "" if i == 0 else f"{(r.accuracy - self.single.accuracy) * 100:+.2f} pt"
             cost = "1x" if i == 0 else (f"{r.seconds / self.single.seconds:.1f}x"
                                         if self.single.seconds > 0 else "")
-            lines.append(f"{r.method:<28} {r.accuracy:8.2%} {gain:>8} {r.seconds:8.3f}s "
+            lines.append(f"{r.method:<28} {r.accuracy:8.2%} {gain:>10} {r.seconds:8.3f}s "
                          f"{cost:>7}")
         return "\n".join(lines)
 

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from playground.core.atomic import replace_dir_atomic, write_text_atomic
+from playground.core.atomic import dir_mode, file_mode, replace_dir_atomic, write_text_atomic
 from playground.core.errors import PlaygroundError
 
 FORMATS = ("keras", "savedmodel", "python")  # the built-in ones; see playground.exporters
@@ -90,6 +90,8 @@ def save_keras(model: Any, path: str | os.PathLike[str], force: bool = False) ->
     os.close(fd)
     try:
         model.save(tmp)
+        # mkstemp made it 0600: give it the mode a plain save would (or the replaced file's).
+        os.chmod(tmp, file_mode(target))
         os.replace(tmp, target)
     except OSError as exc:
         raise _oserror(target, exc) from None
@@ -119,6 +121,8 @@ def export_savedmodel(model: Any, path: str | os.PathLike[str], force: bool = Fa
         raise _oserror(target, exc) from None
     try:
         write_savedmodel(source, staging)
+        # mkdtemp made it 0700: a folder's usual mode (0777 less the umask), like its contents.
+        os.chmod(staging, dir_mode(target))
         replace_dir_atomic(staging, target)
     except OSError as exc:
         raise _oserror(target, exc) from None

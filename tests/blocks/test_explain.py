@@ -176,6 +176,20 @@ def _cases() -> list[Case]:
     add("ZeroPadChannels", {"pad": 5}, ODD)
     for merge in ("Add", "Multiply", "Average", "Maximum"):
         add(merge, {}, ODD, ODD)
+    add("Multiply", {}, ODD, (1, 1, ODD[2]))        # a squeeze-excite gate, broadcast
+    add("ScaledAdd", {"scale": 0.2}, ODD, ODD)
+    for groups, center, scale in ((1, True, True), (2, True, True), (3, False, True),
+                                  (6, False, False)):
+        add("GroupNormalization", {"groups": groups, "center": center, "scale": scale}, ODD)
+    add("LayerScale", {"init_values": 1e-6}, ODD)
+    add("StochasticDepth", {"rate": 0.1}, ODD)
+    add("Permute", {"dims": [2, 1, 3]}, ODD)
+    add("Permute", {"dims": [3, 1, 2]}, ODD)
+    add("ChannelShuffle", {"groups": 2}, ODD)
+    add("Rescaling", {"scale": 1 / 255, "offset": -1.0}, ODD)
+    add("Rescaling", {"scale": [0.5, 0.25, 1.0, 1.0, 2.0, 1.0], "offset": 0.0}, ODD)
+    add("Normalization", {"mean": 0.5, "variance": 0.25}, ODD)
+    add("Normalization", {}, ODD)
     add("Concatenate", {}, (13, 11, 2), (13, 11, 5), (13, 11, 1))
     add("Concatenate", {"axis": 1}, (3, 11, 2), (13, 11, 2))
     add("Concatenate", {}, (4,), (6,))
@@ -359,3 +373,28 @@ def test_a_failing_rule_names_its_node_and_spares_the_others(monkeypatch):
     assert skipped == ["node flatten: the explain rule of Flatten failed (ZeroDivisionError: "
                        "division by zero)"]
     assert len(explained) == len(graph) - 1
+
+
+def test_a_squeeze_excite_gate_does_not_end_the_receptive_field():
+    """Multiply(features, 1x1xC gate): the gate has no field, so the product keeps the features'
+    (as the checker says); explain used to crash on the gate's missing field."""
+    graph = Graph(name="se")
+    graph.add_node(Node("input", "Input", {"shape": [16, 16, 8]}))
+    graph.add_node(Node("conv", "Conv2D", {"filters": 8, "kernel_size": 3, "padding": "same"}))
+    graph.add_node(Node("squeeze", "GlobalAveragePooling2D", {}))
+    graph.add_node(Node("reshape", "Reshape", {"target_shape": [1, 1, 8]}))
+    graph.add_node(Node("excite", "Conv2D", {"filters": 8, "kernel_size": 1,
+                                             "activation": "sigmoid"}))
+    graph.add_node(Node("scale", "Multiply", {}))
+    for a, b in (("input", "conv"), ("conv", "squeeze"), ("squeeze", "reshape"),
+                 ("reshape", "excite"),
+                 ("conv", "scale"), ("excite", "scale")):
+        graph.add_edge(a, b)
+    analysis = analyze(graph)
+    assert analysis.nodes["excite"].rf_size is None
+    expl = explain_node(graph, "scale", analysis)
+    assert expl.receptive_field.value == [3, 3]
+    assert not check_node(graph, "scale", analysis)
+    assert "broadcast" in expl.output.terms[0].note and "each of" not in expl.output.terms[0].note
+    plain = explain_node(graph, "conv", analysis)
+    assert plain.output.terms[0].value == 16

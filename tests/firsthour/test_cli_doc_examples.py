@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "CLI.md"
 HEAVY = {"export", "import", "train"}
+ON_RUNS = {"predict", "inspect", "evaluate"}   # they need trained run folders: made first
 
 
 def examples() -> list[tuple[str, list[str]]]:
@@ -46,7 +47,7 @@ def _params() -> list:
     out = []
     for command, shown in examples():
         words = shlex.split(command.split("|")[0])
-        marks = [pytest.mark.slow] if len(words) > 2 and words[2] in HEAVY else []
+        marks = [pytest.mark.slow] if len(words) > 2 and words[2] in HEAVY | ON_RUNS else []
         out.append(pytest.param(command, shown, marks=marks, id=command[15:70]))
     return out
 
@@ -70,6 +71,38 @@ def _make_my_model(folder: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _make_runs_and_images(command: str, folder: Path) -> None:
+    """The run folders and images a predict/inspect/evaluate example names: one LeNet-5 trained
+    on the digits for an epoch, copied to every run path; a drawn digit for every image path."""
+    import shutil
+
+    from PIL import Image, ImageDraw
+
+    words = shlex.split(command)[3:]
+    runs, images, i = [], [], 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--"):
+            if word == "--image":
+                images.append(words[i + 1])
+            i += 2 if word in ("--image", "--node", "--out", "--top", "--class", "--wrong",
+                               "--limit") else 1
+            continue
+        (images if word.lower().endswith((".png", ".jpg", ".jpeg")) else runs).append(word)
+        i += 1
+    trained = folder / "_trained"
+    done = _run(f"python main.py train presets/lenet5.json --dataset digits --epochs 1 "
+                f"--run-dir {trained}", folder)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for run in runs:
+        (folder / run).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(trained, folder / run)
+    for name in images:
+        picture = Image.new("L", (64, 64), 0)
+        ImageDraw.Draw(picture).arc((16, 8, 48, 56), 270, 90, fill=255, width=6)
+        picture.convert("RGB").save(folder / name)
 
 
 def _run(command: str, folder: Path) -> subprocess.CompletedProcess:
@@ -99,6 +132,9 @@ def test_cli_doc_example(command: str, shown: list[str], tmp_path) -> None:
             before = _run("python main.py import my_model.keras --out my_model.json "
                           "--with-weights", tmp_path)
             assert before.returncode == 0, before.stderr
+    on_runs = shlex.split(command)[2] in ON_RUNS
+    if on_runs:
+        _make_runs_and_images(command, tmp_path)
     done = _run(command, tmp_path)
     if "--init-weights imagenet" in command and done.returncode != 0:
         # Offline (the test machine): the documented message names the file and where to put it.
@@ -110,6 +146,8 @@ def test_cli_doc_example(command: str, shown: list[str], tmp_path) -> None:
     if "--out" in words:
         out = tmp_path / words[words.index("--out") + 1]
         assert out.exists(), f"{command} did not write {out}"
+    if on_runs:   # the page shows the output of the reader's own run: its form, not its numbers
+        shown = [line for line in shown if not re.search(r"\d", line)]
     if "my_model" not in command:   # the page's output for a model of the reader's own
         for line in shown:
             if line.strip() == "...":          # the page leaves lines out here

@@ -26,11 +26,19 @@ def small(tmp_path: Path) -> Path:
     return graphs.write(tmp_path / "small.json", graphs.small())
 
 
+@pytest.fixture
+def umask022():
+    """A known umask, so the modes the exports get can be asserted."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
 def leftovers(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
 
-def test_keras_export_reloads_safely_with_same_counts(small, tmp_path, capsys):
+def test_keras_export_reloads_safely_with_same_counts(small, tmp_path, capsys, umask022):
     out = tmp_path / "model.keras"
     assert cli.main(["export", str(small), "--format", "keras", "--out", str(out)]) == 0
     assert f"wrote {out} (keras, 4,117 params)" in capsys.readouterr().out
@@ -39,6 +47,8 @@ def test_keras_export_reloads_safely_with_same_counts(small, tmp_path, capsys):
     assert [layer.name for layer in model.layers][:3] == ["input", "conv1", "bn1"]
     assert "res1_1_conv" in [layer.name for layer in model.layers]
     assert leftovers(tmp_path) == []
+    # The mode a plain save gives (umask 022), not the 0600 of the temp file it came from.
+    assert out.stat().st_mode & 0o777 == 0o644
 
 
 def test_existing_target_needs_force(small, tmp_path, capsys):
@@ -91,13 +101,14 @@ def test_invalid_graph_exits_1_with_problem_lines(tmp_path, capsys):
     assert not (tmp_path / "m.keras").exists()
 
 
-def test_savedmodel_export_serves_the_same_outputs(small, tmp_path, capsys):
+def test_savedmodel_export_serves_the_same_outputs(small, tmp_path, capsys, umask022):
     import tensorflow as tf
 
     out = tmp_path / "served"
     assert cli.main(["export", str(small), "--format", "savedmodel", "--out", str(out)]) == 0
     assert (out / "saved_model.pb").is_file() and (out / "variables").is_dir()
     assert leftovers(tmp_path) == []
+    assert out.stat().st_mode & 0o777 == 0o755  # not the 0700 of its staging folder
     # Existing folder: refused, then replaced with --force.
     assert cli.main(["export", str(small), "--format", "savedmodel", "--out", str(out)]) == 1
     assert "already exists; pass --force" in capsys.readouterr().err

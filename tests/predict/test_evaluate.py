@@ -115,3 +115,20 @@ def test_evaluate_cli(two_runs, tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope")]) == 2
     assert main(["evaluate", run1, "--wrong", "2"]) == 2
     assert "needs --out" in capsys.readouterr().err
+
+
+def test_comparison_table_columns_stay_aligned_with_a_double_digit_loss():
+    """A TTA that loses 10 points or more ('-10.03 pt') used to push its row's time and cost
+    columns one character right of the header's."""
+    from playground.inspect.evaluate import Comparison, HeldOut, Row
+
+    data = HeldOut(np.zeros((4, 8, 8, 1)), np.zeros(4, int), ["a", "b"], "validation",
+                   np.arange(4))
+    rows = [Row("single model", 0.98, 0.034, 1), Row("10-crop TTA", 0.8797, 0.377, 10),
+            Row("ensemble of 2 runs", 0.9805, 0.083, 2)]
+    lines = Comparison(rows, data, ["r1", "r2"]).text().splitlines()[1:]
+    ends = {len(line) for line in lines}
+    assert len(ends) == 1, lines
+    time_end = lines[0].index("time") + len("time")
+    assert all(line[time_end - 1] == "s" for line in lines[1:]), lines
+    assert "-10.03 pt" in lines[2]

@@ -210,7 +210,7 @@ def fake_export(monkeypatch):
 
     calls: list[tuple[str, str]] = []
 
-    def export_graph(graph, analysis, fmt, out, source=None):
+    def export_graph(graph, analysis, fmt, out, source=None, init=None):
         calls.append((fmt, out))
         return out
 
@@ -293,7 +293,7 @@ def test_closing_the_window_during_an_export_waits_for_it(make_window, answers, 
 
     out = tmp_path / "net.py"
 
-    def slow_export(graph, analysis, fmt, path, source=None):
+    def slow_export(graph, analysis, fmt, path, source=None, init=None):
         time.sleep(0.5)
         Path(path).write_text("# complete\n")
         return path
