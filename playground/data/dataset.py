@@ -13,7 +13,7 @@ import numpy as np
 
 from playground.core.errors import PlaygroundError
 
-BUILTIN = ("digits", "mnist", "fashion_mnist", "cifar10")
+BUILTIN = ("digits", "mnist", "fashion_mnist", "cifar10", "shapes")
 
 
 class DatasetError(PlaygroundError):
@@ -133,6 +133,9 @@ def load_dataset(spec: str, target_shape: tuple[int, int, int] | list[int] | Non
     if spec == "digits":
         from playground.data.digits import load_digits
         return load_digits()
+    if spec == "shapes":  # generated offline: images of shapes on noise with their masks
+        from playground.data.segdata import load_shapes
+        return load_shapes(target_shape)
     if spec in BUILTIN:
         from playground.data.keras_sets import load_keras_dataset
         return load_keras_dataset(spec)

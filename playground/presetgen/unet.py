@@ -53,3 +53,26 @@ def unet() -> Graph:
                       loss="binary_crossentropy",
                       source="the U-Net paper (SGD, momentum 0.99, one image per batch; it "
                              "gives no learning rate, 0.01 is a starting point)"))
+
+
+def small_unet(size: int = 32, channels: int = 1, width: int = 8, classes: int = 1) -> Graph:
+    """A U-Net with one level (a few thousand parameters) for the fast test and the bench:
+    two 3x3 convolutions, 2x2 pooling, two convolutions at twice the width, a 2x2/2 transposed
+    convolution back up, the skip concatenated, one convolution and a 1x1 head (1-channel
+    sigmoid for ``classes`` = 1, else a softmax over ``classes``)."""
+    b = GraphBuilder("small U-Net", "A one-level U-Net: the encoder-decoder with a "
+                                    "concatenated skip connection, small enough for a CPU.")
+    conv = dict(kernel_size=3, padding="same", activation="relu")
+    x = b.add("input", "Input", shape=[size, size, channels])
+    x = b.add("enc_conv1", "Conv2D", x, filters=width, **conv)
+    skip = b.add("enc_conv2", "Conv2D", x, filters=width, **conv)
+    x = b.add("enc_pool", "MaxPooling2D", skip, pool_size=2)
+    x = b.add("bottom_conv1", "Conv2D", x, filters=2 * width, **conv)
+    x = b.add("bottom_conv2", "Conv2D", x, filters=2 * width, **conv)
+    up = b.add("dec_up", "Conv2DTranspose", x, filters=width, kernel_size=2, strides=2,
+               padding="same")
+    x = b.add("dec_concat", "Concatenate", [skip, up])
+    x = b.add("dec_conv", "Conv2D", x, filters=width, **conv)
+    b.add("mask", "Conv2D", x, filters=classes, kernel_size=1,
+          activation="sigmoid" if classes == 1 else "softmax")
+    return b.finish(task="segmentation")

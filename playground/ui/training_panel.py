@@ -61,7 +61,8 @@ from playground.ui.plots import TrainingPlots
 
 BUILTIN_DATASETS = [("digits (built in, offline)", "digits"), ("MNIST", "mnist"),
                     ("Fashion-MNIST", "fashion_mnist"), ("CIFAR-10", "cifar10"),
-                    ("Image folder...", "folder"), (".npz or .csv file...", "npz")]
+                    ("Image folder...", "folder"), (".npz or .csv file...", "npz"),
+                    ("shapes with masks (segmentation, offline)", "shapes")]
 TICK_MS = 100  # 10 Hz: progress, log and plots (the spec's 10-30 Hz; each tick costs ~5 ms)
 BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
 

@@ -1,0 +1,121 @@
+"""Per-pixel training: a small U-Net-like graph learns the generated shapes; task checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.core.graph import Graph
+from playground.core.loss_outputs import training_output_problems
+from playground.core.shapes import analyze
+from playground.data.dataset import load_dataset
+from playground.data.segdata import SegDataset, is_segmentation
+from playground.presetgen.builder import GraphBuilder
+from playground.presetgen.unet import small_unet
+from playground.training.config import RunConfig
+from playground.training.segmentation import resize_masks
+
+
+def classifier() -> Graph:
+    b = GraphBuilder("clf", "a classifier")
+    b.add("head", "Dense", b.add("flat", "Flatten", b.add("input", "Input", shape=[32, 32, 1])),
+          units=2, activation="softmax")
+    return b.finish()
+
+
+def test_shapes_is_a_builtin_segmentation_set_at_the_model_size():
+    data = load_dataset("shapes", (32, 32, 1))
+    assert is_segmentation(data) and isinstance(data, SegDataset)
+    assert data.class_names == ["background", "shape"]
+    assert data.x.shape[1:] == (32, 32, 1) and data.y.shape[1:] == (32, 32)
+    assert set(np.unique(data.y)) == {0, 1}
+
+
+def test_nearest_resize_keeps_class_indices():
+    m = np.zeros((1, 4, 4), np.uint8)
+    m[0, :2, :2] = 3
+    small = resize_masks(m, (2, 2))
+    assert small.tolist() == [[[3, 0], [0, 0]]]
+
+
+def test_task_mismatch_is_named_before_training():
+    seg = analyze(small_unet())
+    assert training_output_problems(seg, "segmentation") == []
+    problems = training_output_problems(seg, "classification", "digits")
+    assert len(problems) == 1 and "node mask" in problems[0] and "segmentation" in problems[0]
+    clf = classifier()
+    problems = training_output_problems(analyze(clf), "segmentation", "shapes")
+    assert len(problems) == 1 and "node head" in problems[0] and "mask" in problems[0]
+
+
+def _train(graph: Graph, epochs: int, lr: float, **extra):
+    from playground.training.runner import run_training
+
+    config = RunConfig.from_dict({"dataset": "shapes", "epochs": epochs, "batch_size": 16,
+                                  "optimizer": "adam", "lr": lr, "schedule": "cosine",
+                                  "val_split": 0.15, "test_split": 0.15, "seed": 0, **extra})
+    data = load_dataset("shapes", (32, 32, 1))
+    data.x, data.y = data.x[:800], data.y[:800]
+    events: list[dict] = []
+    result = run_training(graph, config, dataset=data, sink=events.append, keep_runs=False)
+    return result, [e["text"] for e in events if e["kind"] == "log"]
+
+
+def test_small_unet_learns_shapes_to_mean_iou_above_0_8():
+    graph = small_unet()
+    result, logs = _train(graph, epochs=15, lr=5e-3)
+    assert result.status == "finished", result.message
+    ev = result.evaluation
+    assert ev["task"] == "segmentation" and ev["split"] == "test"
+    assert ev["mean_iou"] > 0.8, ev["mean_iou"]
+    assert ev["accuracy"] == ev["pixel_accuracy"] > 0.9
+    row = result.history[-1]
+    assert "val_mean_iou" in row and row["val_mean_iou"] > 0.8
+    assert any("pixel accuracy" in line and "mean IoU" in line for line in logs)
+    assert sum(int(np.prod(w.shape)) for w in result.model.weights) < 10_000
+
+
+def test_softmax_head_is_retargeted_and_masks_resized_to_a_smaller_output():
+    b = GraphBuilder("half", "output at half the input's size")
+    x = b.add("c1", "Conv2D", b.add("input", "Input", shape=[32, 32, 1]), filters=8,
+              kernel_size=3, padding="same", activation="relu")
+    b.add("mask", "Conv2D", b.add("pool", "MaxPooling2D", x, pool_size=2), filters=5,
+          kernel_size=1, activation="softmax")
+    g = b.finish()
+    result, logs = _train(g, epochs=1, lr=4e-3)
+    assert result.status == "finished", result.message
+    assert any("mask head mask (5 -> 2" in line for line in logs), logs
+    assert any("nearest neighbour" in line and "32x32 -> 16x16" in line for line in logs)
+    assert result.model.output_shape == (None, 16, 16, 2)
+    assert 0.0 <= result.evaluation["mean_iou"] <= 1.0
+
+
+@pytest.mark.slow
+def test_classifier_on_masks_fails_with_a_named_node_not_a_keras_error():
+    from playground.training.runner import run_training
+
+    clf = classifier()
+    data = load_dataset("shapes", (32, 32, 1))
+    result = run_training(clf, RunConfig.from_dict({"dataset": "shapes", "epochs": 1}),
+                          dataset=data, keep_runs=False)
+    assert result.status == "error" and "node head" in result.message
+
+
+def test_flip_moves_image_and_mask_together():
+    from playground.training.segmentation import SegFeeds
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)
+    masks = (x[..., 0] > 127).astype(np.uint8)
+    data = SegDataset("halves", x, masks, ["dark", "bright"])
+    config = RunConfig.from_dict({"augment": ["flip", "colour"], "val_split": 0.2, "seed": 3})
+    logs: list[str] = []
+    feeds = SegFeeds(data, (8, 8, 1), (8, 8, 2), config, logs.append)
+    assert any("colour not applied" in line for line in logs)
+    train, _ = feeds.pipelines(8, None, None)
+    flipped = 0
+    for xb, yb in train:
+        xb, yb = xb.numpy(), yb.numpy()
+        assert np.array_equal((xb[..., 0] > 0.5).astype(np.int64), yb)
+        flipped += 1
+    assert flipped == 4
