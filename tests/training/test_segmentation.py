@@ -119,3 +119,30 @@ def test_flip_moves_image_and_mask_together():
         assert np.array_equal((xb[..., 0] > 0.5).astype(np.int64), yb)
         flipped += 1
     assert flipped == 4
+
+
+def test_segmenter_savedmodel_serves_masks_at_the_image_size(tmp_path):
+    """Trained 1 epoch on 32x32 shapes: the SavedModel takes raw 48x40 images and returns
+    per-pixel probabilities at 48x40; the two class names travel with the 1-channel head."""
+    from playground.tfimport import import_tensorflow
+    from playground.training.runner import run_training
+    from tests.exporters.serving_checks import manifest
+
+    tf = import_tensorflow()
+    out = tmp_path / "served"
+    config = RunConfig.from_dict({"dataset": "shapes", "epochs": 1, "batch_size": 32})
+    data = load_dataset("shapes", (32, 32, 1))
+    data.x, data.y = data.x[:200], data.y[:200]
+    result = run_training(small_unet(), config, dataset=data, keep_runs=False,
+                          export_dir=str(out))
+    assert result.status == "finished", result.message
+    served = tf.saved_model.load(str(out))
+    raw = np.random.default_rng(0).integers(0, 256, size=(2, 48, 40, 1)).astype(np.float32)
+    probs = served.serve(tf.constant(raw)).numpy()
+    assert probs.shape == (2, 48, 40, 1) and 0.0 <= probs.min() and probs.max() <= 1.0
+    same = served.serve(tf.constant(data.x[:2].astype(np.float32))).numpy()
+    np.testing.assert_allclose(same, result.model.predict(data.x[:2] / 255.0, verbose=0),
+                               atol=1e-5)
+    assert [n.decode() for n in served.class_names().numpy()] == ["background", "shape"]
+    info = manifest(out)
+    assert info["task"] == "segmentation" and info["class_names"] == ["background", "shape"]
