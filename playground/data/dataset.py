@@ -147,9 +147,15 @@ def load_dataset(spec: str, target_shape: tuple[int, int, int] | list[int] | Non
     if spec.lower().endswith(".csv") and not os.path.isdir(spec):
         if not os.path.lexists(spec):
             raise DatasetError(f"{spec}: file not found")
+        from playground.data.segfolder import is_seg_csv, load_segmentation
+        if is_seg_csv(spec):  # image,mask columns: a segmentation set
+            return load_segmentation(spec, size, channels)
         from playground.data.csv_index import load_csv
         return load_csv(spec, size, channels, bad_images, progress)  # type: ignore[arg-type]
     if os.path.isdir(spec):
+        from playground.data.segfolder import is_seg_folder, load_segmentation
+        if is_seg_folder(spec):  # images/ + masks/: a segmentation set
+            return load_segmentation(spec, size, channels)
         from playground.data.folder import load_folder
         return load_folder(spec, size, channels, bad_images, progress)  # type: ignore[arg-type]
     if os.path.exists(spec):
