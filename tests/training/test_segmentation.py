@@ -146,3 +146,18 @@ def test_segmenter_savedmodel_serves_masks_at_the_image_size(tmp_path):
     assert [n.decode() for n in served.class_names().numpy()] == ["background", "shape"]
     info = manifest(out)
     assert info["task"] == "segmentation" and info["class_names"] == ["background", "shape"]
+
+
+def test_unet_preset_recipe_points_at_the_builtin_shapes_and_fits_them():
+    from playground.core.presets import load_preset
+    from playground.training.config import from_preset
+    from playground.training.runner import input_shape_of
+
+    graph = load_preset("unet")
+    config, notes = from_preset(graph.extra["training"])
+    assert config.dataset == "shapes" and config.optimizer == "adam"
+    assert config.augment == ["flip"] and config.test_split > 0
+    data = load_dataset(config.dataset, input_shape_of(graph))
+    assert data.x.shape[1:] == (128, 128, 1) and data.y.shape[1:] == (128, 128)
+    assert training_output_problems(analyze(graph), "segmentation", data.name) == []
+    assert graph.node("mask").params["filters"] == 1   # two classes: the sigmoid head stays
