@@ -82,6 +82,11 @@ class EvaluationView(QWidget):
                 f"{result['accuracy']:.2%}, loss {result['loss']:.4f}")
         if "top5" in result:
             text += f", top-5 accuracy {result['top5']:.2%}"
+        if result.get("task") == "segmentation":  # pixels, not images; bars are IoU per class
+            text = (f"{result['split']}: {result['samples']} images, pixel accuracy "
+                    f"{result['pixel_accuracy']:.2%}, mean IoU {result['mean_iou']:.3f}, mean "
+                    f"Dice {result['mean_dice']:.3f}, loss {result['loss']:.4f} (confusion of "
+                    "pixels; bars: IoU per class)")
         self.summary.setText(text)
         cm = np.asarray(result["confusion"], dtype=np.float64)
         rows = cm.sum(axis=1, keepdims=True)

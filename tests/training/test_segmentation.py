@@ -161,3 +161,20 @@ def test_unet_preset_recipe_points_at_the_builtin_shapes_and_fits_them():
     assert data.x.shape[1:] == (128, 128, 1) and data.y.shape[1:] == (128, 128)
     assert training_output_problems(analyze(graph), "segmentation", data.name) == []
     assert graph.node("mask").params["filters"] == 1   # two classes: the sigmoid head stays
+
+
+def test_evaluation_view_shows_a_segmentation_result(qtbot):
+    from playground.training.segmentation import evaluate
+    from playground.ui.evaluation_view import EvaluationView
+
+    truth = np.zeros((2, 4, 4), np.int64)
+    truth[:, :2] = 1
+    probs = np.zeros((2, 4, 4, 1))
+    probs[:, :2, :2, 0] = 0.9          # half of the shape found, no false positive
+    ev = evaluate(probs, truth, ["background", "shape"], "test")
+    assert ev["pixel_accuracy"] == 0.75 and ev["iou"] == [pytest.approx(8 / 12), 0.5]
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.set_result(ev, None)
+    assert "pixel accuracy 75.00%, mean IoU 0.583" in view.summary.text()
+    assert view.wrong_labels == []
