@@ -178,3 +178,15 @@ def test_evaluation_view_shows_a_segmentation_result(qtbot):
     view.set_result(ev, None)
     assert "pixel accuracy 75.00%, mean IoU 0.583" in view.summary.text()
     assert view.wrong_labels == []
+
+
+def test_plots_draw_mean_iou_of_a_segmentation_run(qtbot):
+    from playground.ui.plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.add_epoch({"epoch": 1, "loss": 0.4, "accuracy": 0.9, "val_loss": 0.5,
+                     "val_accuracy": 0.88, "mean_iou": 0.7, "val_mean_iou": 0.65})
+    plots.redraw()
+    x, y = plots.curves["val_mean_iou"].getData()
+    assert list(x) == [1.0] and list(y) == [0.65]
