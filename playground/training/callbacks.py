@@ -205,6 +205,8 @@ class ProgressCallback(keras.callbacks.Callback):
                 row[key] = logs[key]
         if self.stopped_by_user:
             row["val_loss"] = row["val_accuracy"] = None  # validation skipped or cut short
+            if "val_mean_iou" in row:
+                row["val_mean_iou"] = None
         row = {k: (float(v) if v is not None else None) for k, v in row.items()}
         row["epoch"] = epoch + 1
         self.history.append(row)

@@ -93,6 +93,9 @@ class SegFeeds:
                  log: Callable[[str], None]):
         from playground.data.adapt import adapt_array
 
+        if getattr(config, "strategy", "default") == "multiworker":
+            raise PlaygroundError("strategy multiworker trains classifiers only; train a "
+                                  "segmentation set with the default or mirrored strategy")
         self.data, self.shape, self.config, self.log = dataset, tuple(model_shape), config, log
         self.k_out = out_shape[2]
         self.streamed = False

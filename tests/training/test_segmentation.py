@@ -190,3 +190,34 @@ def test_plots_draw_mean_iou_of_a_segmentation_run(qtbot):
     plots.redraw()
     x, y = plots.curves["val_mean_iou"].getData()
     assert list(x) == [1.0] and list(y) == [0.65]
+
+
+def test_overlay_tints_only_the_masked_pixels():
+    from playground.data.segdata import mask_caption, overlay_masks
+
+    images = np.full((1, 4, 4, 1), 100, np.uint8)
+    masks = np.zeros((1, 2, 2), np.uint8)
+    masks[0, 0, 0] = 1                       # the top-left quarter, once resized to 4x4
+    out = overlay_masks(images, masks)
+    assert out.shape == (1, 4, 4, 3)
+    assert (out[0, :2, :2] != 100).any(axis=-1).all() and (out[0, 2:, :] == 100).all()
+    assert mask_caption(masks[0], ["background", "shape"]) == "shape 25%"
+
+
+def test_panel_preview_of_shapes_overlays_the_masks(qtbot, tmp_path, monkeypatch):
+    from playground.ui.training_panel import TrainingPanel
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    graph = small_unet()
+    panel = TrainingPanel(lambda: graph)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_config(RunConfig.from_dict({"dataset": "shapes"}))
+    assert panel.dataset_spec() == "shapes"
+    panel.preview()
+    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
+    assert len(panel.preview_cells) == 16, panel.status_text
+    assert not panel.preview_cells[0].pixmap().isNull()
+    assert all(cell.toolTip().startswith(("shape ", "background"))
+               for cell in panel.preview_cells)
+    assert panel.stop_and_wait(60_000)
