@@ -561,6 +561,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         if seg:
             result.evaluation = segmentation.evaluate(probs, ey, dataset.class_names,
                                                       split_name)
+            result.evaluation["worst_pictures"] = segmentation.worst_pictures(
+                result.evaluation, dataset.x[rows], probs, ey)
             log(segmentation.summary_line(result.evaluation))
         else:
             result.evaluation = evaluate_predictions(np.asarray(probs, np.float64), ey,

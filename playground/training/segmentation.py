@@ -226,3 +226,26 @@ def check_output(analysis: Any) -> tuple[int, int, int]:
     if out is None:
         raise PlaygroundError("a segmentation run needs one image output H x W x K")
     return out
+
+
+WORST_PICTURES = 6
+
+
+def worst_pictures(ev: dict[str, Any], images: np.ndarray, probs: np.ndarray,
+                   masks: np.ndarray, count: int = WORST_PICTURES) -> list[np.ndarray]:
+    """For the evaluation view: per worst image (by IoU), one RGB uint8 strip of the image, the
+    true mask over it and the predicted mask over it, side by side (a 2-pixel gap between)."""
+    from playground.data.segdata import overlay_masks
+
+    probs = np.asarray(probs)
+    pred = (probs[..., 0] >= 0.5).astype(np.int64) if probs.shape[-1] == 1 else \
+        probs.argmax(-1)
+    strips = []
+    for i in ev.get("worst", [])[:count]:
+        image = np.asarray(images[i])[None]
+        plain = overlay_masks(image, np.zeros(image.shape[:3], np.int64))[0]
+        truth = overlay_masks(image, np.asarray(masks[i])[None])[0]
+        guess = overlay_masks(image, pred[i][None])[0]
+        gap = np.full((plain.shape[0], 2, 3), 255, np.uint8)
+        strips.append(np.concatenate([plain, gap, truth, gap, guess], axis=1))
+    return strips

@@ -72,6 +72,7 @@ def test_small_unet_learns_shapes_to_mean_iou_above_0_8():
     row = result.history[-1]
     assert "val_mean_iou" in row and row["val_mean_iou"] > 0.8
     assert any("pixel accuracy" in line and "mean IoU" in line for line in logs)
+    assert len(ev["worst_pictures"]) == 6 and ev["worst_pictures"][0].shape == (32, 100, 3)
     assert sum(int(np.prod(w.shape)) for w in result.model.weights) < 10_000
 
 
@@ -173,11 +174,20 @@ def test_evaluation_view_shows_a_segmentation_result(qtbot):
     probs[:, :2, :2, 0] = 0.9          # half of the shape found, no false positive
     ev = evaluate(probs, truth, ["background", "shape"], "test")
     assert ev["pixel_accuracy"] == 0.75 and ev["iou"] == [pytest.approx(8 / 12), 0.5]
+    from playground.training.segmentation import worst_pictures
+
+    images = np.full((2, 4, 4, 1), 90, np.uint8)
+    ev["worst_pictures"] = worst_pictures(ev, images, probs, truth)
+    strip = ev["worst_pictures"][0]
+    assert strip.shape == (4, 4 * 3 + 2 * 2, 3)
+    assert (strip[:, :4] == 90).all()                         # the image itself
+    assert (strip[:2, 6:10] != 90).any(axis=-1).all()          # the true mask: top half
+    assert (strip[2:, 12:16] == 90).all() and (strip[:2, 12:14] != 90).any(axis=-1).all()
     view = EvaluationView()
     qtbot.addWidget(view)
     view.set_result(ev, None)
     assert "pixel accuracy 75.00%, mean IoU 0.583" in view.summary.text()
-    assert view.wrong_labels == []
+    assert [label.text() for label in view.wrong_labels] == ["#0: IoU 0.583", "#1: IoU 0.583"]
 
 
 def test_plots_draw_mean_iou_of_a_segmentation_run(qtbot):
