@@ -231,3 +231,24 @@ def test_panel_preview_of_shapes_overlays_the_masks(qtbot, tmp_path, monkeypatch
     assert all(cell.toolTip().startswith(("shape ", "background"))
                for cell in panel.preview_cells)
     assert panel.stop_and_wait(60_000)
+
+
+def test_train_cli_on_shapes_and_a_bad_mask_folder(tmp_path, capsys):
+    from PIL import Image
+
+    from playground import cli
+    from playground.core.fileformat import save as save_graph
+
+    path = tmp_path / "unet.json"
+    save_graph(small_unet(16), path)
+    code = cli.main(["train", str(path), "--dataset", "shapes", "--epochs", "1", "--no-run"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "mean_iou" in out and "validation_mean_iou" in out
+    assert "mean IoU" in err and "Traceback" not in err
+    (tmp_path / "set" / "images").mkdir(parents=True)
+    (tmp_path / "set" / "masks").mkdir()
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "set" / "images" / "a.png")
+    code = cli.main(["train", str(path), "--dataset", str(tmp_path / "set"), "--no-run"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "a.png: no mask for this image" in err and "Traceback" not in err
