@@ -22,7 +22,8 @@ from playground.data.feeds import Evaluation
 
 # Augmentations applied to image and mask together; the others are refused for masks (a colour
 # change would be harmless, a crop/rotation applied to the image alone would misalign the mask).
-JOINT_AUGMENT = ("flip",)
+JOINT_AUGMENT = ("flip", "crop", "zoom")
+ZOOM_RANGE = (0.75, 1.0)  # crop/zoom: side of the random crop, as a share of the image's
 
 
 def output_shape(analysis: Any) -> tuple[int, int, int] | None:
@@ -160,10 +161,33 @@ class SegFeeds:
                         return (tf.cond(go, lambda: tf.reverse(a, [1]), lambda: a),
                                 tf.cond(go, lambda: tf.reverse(b, [1]), lambda: b))
                     ds = ds.map(flip)
-            return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+            ds = ds.batch(batch_size)
+            if train and ("crop" in self.augment or "zoom" in self.augment):
+                ds = ds.map(self._joint_zoom(tf, seed))
+            return ds.prefetch(tf.data.AUTOTUNE)
 
         val = make(self.x_val, self.y_val, False) if self.n_val else None
         return make(self.x_train, self.y_train, True), val
+
+    def _joint_zoom(self, tf, seed: int):
+        """A random crop of each image resized back to its size (zooming in), the same box on
+        its mask: the image bilinear, the mask nearest neighbour (class indices stay)."""
+        image_size = [int(d) for d in self.shape[:2]]
+        mask_size = [int(d) for d in self.y_train.shape[1:3]]
+        lo, hi = ZOOM_RANGE
+
+        def zoom(a, b):
+            n = tf.shape(a)[0]
+            side = tf.random.uniform([n, 1], lo, hi, seed=seed + 1)
+            start = tf.random.uniform([n, 2], 0.0, 1.0, seed=seed + 2) * (1.0 - side)
+            boxes = tf.concat([start, start + side], axis=1)       # y1, x1, y2, x2
+            rows = tf.range(n)
+            a = tf.image.crop_and_resize(a, boxes, rows, image_size, method="bilinear")
+            m = tf.cast(b if b.shape.rank == 4 else b[..., None], tf.float32)
+            m = tf.image.crop_and_resize(m, boxes, rows, mask_size, method="nearest")
+            m = m if b.shape.rank == 4 else m[..., 0]
+            return a, tf.cast(m, b.dtype)
+        return zoom
 
     def ordered(self, batch_size: int):
         return self.x_train, self.targets(self.y_train), self.x_val, self.targets(self.y_val)

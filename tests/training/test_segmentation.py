@@ -252,3 +252,28 @@ def test_train_cli_on_shapes_and_a_bad_mask_folder(tmp_path, capsys):
     code = cli.main(["train", str(path), "--dataset", str(tmp_path / "set"), "--no-run"])
     out, err = capsys.readouterr()
     assert code == 2 and "a.png: no mask for this image" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("k_out", [1, 2])
+def test_zoom_crops_image_and_mask_with_the_same_box(k_out):
+    from playground.training.segmentation import SegFeeds
+
+    # Blocks of 4x4 pixels, bright or dark at random; the mask marks the bright ones.
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 2, size=(32, 4, 4)).astype(np.uint8)
+    masks = blocks.repeat(4, axis=1).repeat(4, axis=2)
+    x = (masks * 200 + 20)[..., None].astype(np.uint8)
+    data = SegDataset("blocks", x, masks, ["dark", "bright"])
+    config = RunConfig.from_dict({"augment": ["zoom"], "val_split": 0.25, "seed": 0})
+    feeds = SegFeeds(data, (16, 16, 1), (16, 16, k_out), config, lambda text: None)
+    train, _ = feeds.pipelines(8, None, None)
+    changed, agree = 0, []
+    for xb, yb in train:
+        xb, yb = xb.numpy(), yb.numpy()
+        if k_out == 1:   # one sigmoid channel: float targets N x H x W x 1
+            assert yb.shape[-1] == 1 and yb.dtype == np.float32
+            yb = yb[..., 0].astype(np.int64)
+        assert yb.dtype == np.int64 and set(np.unique(yb)) <= {0, 1}
+        agree.append(np.mean((xb[..., 0] > 0.47) == (yb == 1)))
+        changed += int(not np.isin(np.round(xb * 255), [20, 220]).all())
+    assert min(agree) > 0.9 and changed > 0
