@@ -277,3 +277,15 @@ def test_zoom_crops_image_and_mask_with_the_same_box(k_out):
         agree.append(np.mean((xb[..., 0] > 0.47) == (yb == 1)))
         changed += int(not np.isin(np.round(xb * 255), [20, 220]).all())
     assert min(agree) > 0.9 and changed > 0
+
+
+def test_predict_bars_of_a_segmenter_are_pixel_shares():
+    from playground.inspect.model import mask_shares
+
+    probs = np.zeros((4, 4, 1))
+    probs[:1, :, 0] = 0.8                       # one row of four predicted "shape"
+    rows = mask_shares(probs, ["background", "shape"])
+    assert [(r["class"], r["p"]) for r in rows] == [("background", 0.75), ("shape", 0.25)]
+    soft = np.zeros((2, 2, 3))
+    soft[..., 2] = 1.0
+    assert mask_shares(soft, ["a", "b", "c"])[0] == {"class": "c", "index": 2, "p": 1.0}
