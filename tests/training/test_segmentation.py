@@ -91,7 +91,6 @@ def test_softmax_head_is_retargeted_and_masks_resized_to_a_smaller_output():
     assert 0.0 <= result.evaluation["mean_iou"] <= 1.0
 
 
-@pytest.mark.slow
 def test_classifier_on_masks_fails_with_a_named_node_not_a_keras_error():
     from playground.training.runner import run_training
 
