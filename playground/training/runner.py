@@ -319,7 +319,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     log(dataset_summary(dataset, model_shape))
     # Folders and CSV indexes stream from disk (playground.data.stream); arrays are sliced.
     if seg:
-        out_shape = segmentation.check_output(analysis)
+        out_shape = segmentation.check_output(analysis, dataset.num_classes)
         feeds = segmentation.SegFeeds(dataset, model_shape, out_shape, config, log)
     else:
         feeds = DataFeeds(dataset, model_shape, config, log)

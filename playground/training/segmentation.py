@@ -245,10 +245,19 @@ def summary_line(ev: dict[str, Any]) -> str:
             f"IoU per class: {ious}")
 
 
-def check_output(analysis: Any) -> tuple[int, int, int]:
+def check_output(analysis: Any, num_classes: int | None = None) -> tuple[int, int, int]:
+    """The output's (H, W, K), refused by name when K cannot score the dataset's classes
+    (a head the retargeting could not reach: not a Conv2D, or behind other layers)."""
     out = output_shape(analysis)
     if out is None:
         raise PlaygroundError("a segmentation run needs one image output H x W x K")
+    k = out[2]
+    if num_classes is not None and not (k == num_classes or (k == 1 and num_classes == 2)):
+        node = analysis.outputs[0]
+        raise PlaygroundError(
+            f"node {node}: the output has {k} channel(s) per pixel but the dataset has "
+            f"{num_classes} classes; end the graph in a 1x1 Conv2D with {num_classes} filters "
+            "(softmax)" + (" or 1 filter (sigmoid)" if num_classes == 2 else ""))
     return out
 
 

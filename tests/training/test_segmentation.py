@@ -288,3 +288,16 @@ def test_predict_bars_of_a_segmenter_are_pixel_shares():
     soft = np.zeros((2, 2, 3))
     soft[..., 2] = 1.0
     assert mask_shares(soft, ["a", "b", "c"])[0] == {"class": "c", "index": 2, "p": 1.0}
+
+
+def test_an_output_that_cannot_score_the_classes_is_named():
+    from playground.training.segmentation import check_output
+
+    b = GraphBuilder("act head", "the head's width hides behind a transposed conv")
+    b.add("mask", "Conv2DTranspose", b.add("input", "Input", shape=[8, 8, 1]), filters=3,
+          kernel_size=1, activation="softmax")
+    analysis = analyze(b.finish())
+    assert check_output(analysis, 3) == (8, 8, 3)
+    with pytest.raises(Exception, match=r"node mask: the output has 3 channel\(s\) per pixel but "
+                                        r"the dataset has 2 classes"):
+        check_output(analysis, 2)
