@@ -51,9 +51,10 @@ def unet() -> Graph:
         task="segmentation",
         training=dict(dataset="shapes", optimizer="adam", learning_rate=1e-4, batch_size=8,
                       epochs=10, val_split=0.15, test_split=0.15,
-                      augmentation=["horizontal_flip"], loss="binary_crossentropy",
+                      augmentation=["horizontal_flip"],
                       source="trains out of the box on the built-in 'shapes' set (generated "
-                             "offline: shapes on noise with their masks); the paper used SGD "
+                             "offline: shapes on noise with their masks) with binary "
+                             "cross-entropy on the 1-channel sigmoid mask; the paper used SGD "
                              "with momentum 0.99 and one 572x572 image per batch"))
 
 
