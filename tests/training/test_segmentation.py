@@ -301,3 +301,24 @@ def test_an_output_that_cannot_score_the_classes_is_named():
     with pytest.raises(Exception, match=r"node mask: the output has 3 channel\(s\) per pixel but "
                                         r"the dataset has 2 classes"):
         check_output(analysis, 2)
+
+
+def test_a_segmentation_run_in_the_child_process_sends_its_worst_pictures(tmp_path):
+    """The panel's path: a TrainingSession child trains on shapes; the outcome carries the
+    per-epoch mean IoU and the evaluation's worst images (pictures pickled through the pipe);
+    the run folder's history.csv has the mean IoU columns."""
+    from playground.training.session import TrainingSession
+
+    session = TrainingSession(small_unet(16), {"dataset": "shapes", "epochs": 1,
+                                               "batch_size": 64, "telemetry": False},
+                              run_dir=tmp_path / "run")
+    session.start()
+    assert session.wait(180)
+    result = session.result
+    assert result.ok, result
+    assert "val_mean_iou" in result.history[-1]
+    ev = result.evaluation
+    assert ev["task"] == "segmentation" and len(ev["worst_pictures"]) == 6
+    assert np.asarray(ev["worst_pictures"][0]).shape == (16, 52, 3)
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0]
+    assert "mean_iou" in header and "val_mean_iou" in header
