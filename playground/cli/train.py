@@ -267,6 +267,9 @@ def run(args: argparse.Namespace) -> int:
             if row.get("val_loss") is not None:
                 parts += [f"val_loss {_fmt(row.get('val_loss'))}",
                           f"val_accuracy {_fmt(row.get('val_accuracy'))}"]
+            if "mean_iou" in row:  # a segmentation run ("accuracy" is pixel accuracy)
+                parts += [f"mean_iou {_fmt(row.get('mean_iou'))}",
+                          f"val_mean_iou {_fmt(row.get('val_mean_iou'))}"]
             parts += [f"lr {row.get('lr', float('nan')):.3g}",
                       f"({row.get('seconds', 0.0):.1f} s)"]
             _say(" ".join(parts), sys.stdout)
@@ -303,6 +306,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{ev['split']}_accuracy {_fmt(ev['accuracy'])}"]
         if "top5" in ev:
             final.append(f"{ev['split']}_top5 {_fmt(ev['top5'])}")
+        if "mean_iou" in ev:
+            final.append(f"{ev['split']}_mean_iou {_fmt(ev['mean_iou'])}")
     _say(" ".join(final), sys.stdout)
     if result.status == "stopped":
         _say(result.message, sys.stderr)

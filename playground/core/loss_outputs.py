@@ -40,8 +40,15 @@ def checker_message(shape: Sequence[Any]) -> str:
             "GlobalAveragePooling2D -> Dense) or delete it")
 
 
-def training_output_problems(analysis: Any) -> list[str]:
-    """One sentence per model output the training bench cannot train (empty when all can)."""
+def training_output_problems(analysis: Any, task: str = "classification",
+                             dataset: str = "the dataset") -> list[str]:
+    """One sentence per model output the training bench cannot train (empty when all can).
+
+    ``task``: the dataset's ("classification": one label per image; "segmentation": a mask of
+    class indices per image, trained per pixel on one H x W x K output).
+    """
+    if task == "segmentation":
+        return segmentation_output_problems(analysis, dataset)
     problems = []
     for nid in analysis.outputs:
         shape = analysis.nodes[nid].shape
@@ -53,5 +60,30 @@ def training_output_problems(analysis: Any) -> list[str]:
                                f"the model output has shape {fmt_shape(tuple(shape))}, not a "
                                "vector of class scores; the training bench trains classifiers "
                                "(one label per image), so end the graph in a Dense layer (e.g. "
-                               "after GlobalAveragePooling2D or Flatten)"))
+                               "after GlobalAveragePooling2D or Flatten)"
+                               + ("" if len(shape) != 3 else
+                                  f"; {dataset} has one label per image, while this graph "
+                                  "predicts a mask per pixel (a segmenter): train it on a "
+                                  "segmentation dataset instead, e.g. the built-in 'shapes'")))
+    return problems
+
+
+def segmentation_output_problems(analysis: Any, dataset: str = "the dataset") -> list[str]:
+    """A segmentation set trains one output of shape H x W x K (per-pixel class scores)."""
+    outputs = list(analysis.outputs)
+    problems = []
+    for nid in outputs:
+        shape = analysis.nodes[nid].shape
+        if shape is None:
+            continue
+        if len(shape) != 3:
+            problems.append(
+                f"node {nid}: the model output has shape {fmt_shape(tuple(shape))}, one score "
+                f"vector per image (a classifier), but {dataset} has a mask per image "
+                "(segmentation, one class per pixel): end the graph in an image-shaped output, "
+                "e.g. a 1x1 Conv2D with one filter per class after the decoder (as U-Net does)")
+        elif len(outputs) > 1:
+            problems.append(f"node {nid}: segmentation trains one output, and this graph has "
+                            f"{len(outputs)} ({', '.join(outputs)}); connect or delete the "
+                            "extra ones")
     return problems

@@ -87,6 +87,26 @@ def _digits(request: LoadRequest) -> Any:
     return load_digits()
 
 
+def _shapes(request: LoadRequest) -> Any:
+    from playground.data.segdata import load_shapes
+    return load_shapes(request.target_shape)
+
+
+def _segmentation(request: LoadRequest) -> Any:
+    from playground.data.segfolder import load_segmentation
+    return load_segmentation(request.spec, request.size, request.channels)
+
+
+def _is_seg_folder(spec: str) -> bool:
+    from playground.data.segfolder import is_seg_folder
+    return os.path.isdir(spec) and is_seg_folder(spec)
+
+
+def _is_seg_csv(spec: str) -> bool:
+    from playground.data.segfolder import is_seg_csv
+    return spec.lower().endswith(".csv") and os.path.isfile(spec) and is_seg_csv(spec)
+
+
 def _keras_set(request: LoadRequest) -> Any:
     from playground.data.keras_sets import load_keras_dataset
     return load_keras_dataset(request.spec)
@@ -118,13 +138,22 @@ _KERAS_CACHE = "downloaded once into the Keras cache"
 SOURCES: tuple[DatasetSource, ...] = (
     DatasetSource("digits", "digits (built in, offline)", "built in, offline", offline=True,
                   load=_digits),
+    DatasetSource("shapes", "shapes with masks (segmentation, offline)",
+                  "built in, offline: images with masks, for segmentation", offline=True,
+                  load=_shapes),
     DatasetSource("mnist", "MNIST", _KERAS_CACHE, offline=False, load=_keras_set),
     DatasetSource("fashion_mnist", "Fashion-MNIST", _KERAS_CACHE, offline=False,
                   load=_keras_set),
     DatasetSource("cifar10", "CIFAR-10", _KERAS_CACHE, offline=False, load=_keras_set),
+    DatasetSource("segfolder", "Segmentation folder (images/ + masks/)",
+                  "a FOLDER with images/ and masks/ (segmentation)", offline=True,
+                  load=_segmentation, pick="folder", recognise=_is_seg_folder),
     DatasetSource("folder", "Image folder", "a FOLDER with one subfolder per class",
                   offline=True, load=_folder, pick="folder", recognise=os.path.isdir,
                   streamed=True),
+    DatasetSource("segcsv", ".csv of image,mask pairs", "FILE.csv with image,mask columns "
+                  "(segmentation)", offline=True, load=_segmentation, pick="file",
+                  pattern="*.csv", recognise=_is_seg_csv),
     DatasetSource("csv", ".csv index", "FILE.csv (header path,label; paths relative to the "
                   "CSV)", offline=True, load=_csv, pick="file", pattern="*.csv",
                   recognise=lambda spec: spec.lower().endswith(".csv"), streamed=True),

@@ -9,6 +9,11 @@ Endpoints (``tf.saved_model.load(path).<name>`` and ``signatures[<name>]``):
   decoded (first frame) to C channels at its own size.
 - ``class_names``: no input; a string ``[N]`` tensor.
 
+A segmenter (an output H' x W' x K) returns per-pixel class probabilities instead, resized
+(bilinear) back to the images' own height and width: ``[None, H, W, K]`` (K = 1: the probability
+of the second class name, a binary mask). ``serve_bytes`` cannot stack masks of files of different
+sizes, so for a segmenter it returns them at the model output's size.
+
 ``C`` is the channel count of the images the model was trained on (1 for grayscale data, 3 for
 colour); inside, every image goes through :func:`playground.data.adapt.preprocess`, the same
 resize/colour/rescale step that adapted the training data, so a model trained on 16x16 digit PNGs
@@ -42,6 +47,7 @@ def build_archive(source: ExportSource) -> Any:
     h, w, c = source.model_shape
     raw_c = int(source.raw_channels)
     names, _known = source.names()
+    segmenter = is_segmenter(model)
 
     def classify(adapted):
         out = model(adapted, training=False)
@@ -50,7 +56,10 @@ def build_archive(source: ExportSource) -> Any:
         return tf.cast(out, tf.float32)
 
     def serve(images):
-        return classify(preprocess(images, source.model_shape))
+        probs = classify(preprocess(images, source.model_shape))
+        if segmenter:  # per-pixel probabilities at the image's own size
+            probs = tf.image.resize(probs, tf.shape(images)[1:3], method="bilinear")
+        return probs
 
     def decode_one(encoded):
         image = tf.io.decode_image(encoded, channels=raw_c, dtype=tf.uint8,
@@ -77,8 +86,15 @@ def build_archive(source: ExportSource) -> Any:
     return archive
 
 
+def is_segmenter(model: Any) -> bool:
+    """A model whose (first) output is an image of class scores, H x W x K."""
+    out = model.outputs[0] if isinstance(model.outputs, list) else model.outputs
+    return len(out.shape) == 4
+
+
 def manifest(source: ExportSource) -> dict[str, Any]:
     names, known = source.names()
+    segmenter = is_segmenter(source.model)
     return {
         "format": "keras-playground-savedmodel",
         "version": 1,
@@ -87,7 +103,12 @@ def manifest(source: ExportSource) -> dict[str, Any]:
                   "bytes": "JPEG, PNG, GIF (first frame) or BMP files"},
         "model_input": list(source.model_shape),
         "preprocessing": "channels converted, resized (bilinear) to the model input, / 255",
-        "output": "class probabilities",
+        "output": ("per-pixel class probabilities at the image's own size (serve, "
+                   "serve_uint8; serve_bytes: at the model output's size)"
+                   + (f"; one channel: the probability of {names[-1]!r}"
+                      if segmenter and source.num_classes == 1 else "")
+                   if segmenter else "class probabilities"),
+        "task": "segmentation" if segmenter else "classification",
         "endpoints": ["serve", "serve_uint8", "serve_bytes", "class_names"],
         "class_names": names,
         "class_names_known": known,

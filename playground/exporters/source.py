@@ -39,7 +39,9 @@ class ExportSource:
         """The class names to ship and whether they are known (else index strings)."""
         n = self.num_classes
         known = self.class_names
-        if known is not None and len(known) == n and all(isinstance(c, str) for c in known):
+        if known is not None and (len(known) == n or (n == 1 and len(known) == 2)) \
+                and all(isinstance(c, str) for c in known):
+            # A 1-channel sigmoid mask stands for two classes (background and the other).
             return [_utf8(c) for c in known], True
         return [str(i) for i in range(n)], False
 

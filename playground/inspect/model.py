@@ -252,6 +252,22 @@ def warm_up(loaded: LoadedModel) -> None:
     logits_and_probabilities(loaded, x)
 
 
+def mask_shares(probs: np.ndarray, class_names: list[str]) -> list[dict[str, Any]]:
+    """A segmenter's prediction for one image (H x W x K probabilities; K = 1: a sigmoid mask
+    of the second class) as ``top_k``'s rows: the share of pixels predicted as each class,
+    largest first."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape[-1] == 1:
+        pred = (probs[..., 0] >= 0.5).astype(np.int64)
+        k = max(2, len(class_names))
+    else:
+        pred, k = probs.argmax(-1), probs.shape[-1]
+    shares = np.bincount(pred.ravel(), minlength=k) / max(1, pred.size)
+    order = np.argsort(-shares, kind="stable")
+    return [{"class": class_names[i] if i < len(class_names) else str(int(i)),
+             "index": int(i), "p": float(shares[i])} for i in order]
+
+
 def top_k(probs: np.ndarray, k: int, class_names: list[str]) -> list[dict[str, Any]]:
     """``[{"class", "index", "p"}]`` for the ``k`` most probable classes, best first."""
     probs = np.asarray(probs, dtype=np.float64).reshape(-1)

@@ -205,8 +205,13 @@ class ProgressCallback(keras.callbacks.Callback):
                                "val_loss": logs.get("val_loss"),
                                "val_accuracy": logs.get("val_accuracy"),
                                "lr": self.lr, "seconds": time.perf_counter() - self.epoch_t0}
+        for key in ("mean_iou", "val_mean_iou"):  # segmentation runs (per-pixel metrics)
+            if key in logs:
+                row[key] = logs[key]
         if self.stopped_by_user:
             row["val_loss"] = row["val_accuracy"] = None  # validation skipped or cut short
+            if "val_mean_iou" in row:
+                row["val_mean_iou"] = None
         row = {k: (float(v) if v is not None else None) for k, v in row.items()}
         row["epoch"] = epoch + 1
         self.history.append(row)

@@ -271,10 +271,16 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     for note in dataset.notes:
         log(note)
     from playground.core.retarget import find_heads, set_classes
+    from playground.data.segdata import is_segmentation
 
-    heads = find_heads(graph)
+    seg = is_segmentation(dataset)  # masks: the per-pixel path (training/segmentation.py)
+    heads = [] if seg else find_heads(graph)
     widths = {h: graph.node(h).params.get("units", graph.node(h).params.get("filters"))
               for h in heads}
+    if seg:
+        from playground.training import segmentation
+
+        segmentation.retarget_head(graph, dataset.num_classes, log)
     if heads and any(w != dataset.num_classes for w in widths.values()):
         set_classes(graph, dataset.num_classes)
         log(f"classes: {dataset.num_classes} in {dataset.name}; head(s) "
@@ -288,7 +294,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     if not analysis.valid:
         lines = "; ".join(str(p) for p in analysis.errors[:5])
         raise CompileError(f"the graph has {len(analysis.errors)} error(s): {lines}")
-    outputs = training_output_problems(analysis)
+    outputs = training_output_problems(analysis, "segmentation" if seg else "classification",
+                                       dataset.name)
     if outputs:
         raise CompileError("; ".join(outputs))
     check_fits(analysis, config.batch_size, training=True, optimizer=config.optimizer,
@@ -311,7 +318,11 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     keras.utils.set_random_seed(config.seed)
     log(dataset_summary(dataset, model_shape))
     # Folders and CSV indexes stream from disk (playground.data.stream); arrays are sliced.
-    feeds = DataFeeds(dataset, model_shape, config, log)
+    if seg:
+        out_shape = segmentation.check_output(analysis, dataset.num_classes)
+        feeds = segmentation.SegFeeds(dataset, model_shape, out_shape, config, log)
+    else:
+        feeds = DataFeeds(dataset, model_shape, config, log)
     for line in feeds.describe_split():
         log(line)
     result.feeds = feeds  # run_training removes its cache files however the run ends
@@ -369,11 +380,16 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                 log(line)
         n_out = len(model.outputs)
         stage[0] = "compiling the model"
-        model.compile(optimizer=_optimizer(config),
-                      loss=["sparse_categorical_crossentropy"] * n_out if n_out > 1
-                      else "sparse_categorical_crossentropy",
-                      metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],
-                      jit_compile=bool(config.xla))
+        if seg:  # per-pixel loss; pixel accuracy (as "accuracy") and mean IoU per epoch
+            seg_loss, seg_metrics = segmentation.compile_args(out_shape[2], dataset.num_classes)
+            model.compile(optimizer=_optimizer(config), loss=seg_loss, metrics=seg_metrics,
+                          jit_compile=bool(config.xla))
+        else:
+            model.compile(optimizer=_optimizer(config),
+                          loss=["sparse_categorical_crossentropy"] * n_out if n_out > 1
+                          else "sparse_categorical_crossentropy",
+                          metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],
+                          jit_compile=bool(config.xla))
     if config.mixed_precision:
         log(f"mixed precision: {policy}")
     frozen = [n.id for n in graph.nodes if not n.trainable]
@@ -393,7 +409,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
         pca = training_pca(dataset, feeds.split.train, seed=config.seed,
                            channels=model_shape[2])
-    augmenter = build_augmenter(config.augment, model_shape, seed=config.seed, pca=pca)
+    augmenter = (None if seg else  # masks: joint flips inside SegFeeds
+                 build_augmenter(config.augment, model_shape, seed=config.seed, pca=pca))
     if augmenter is not None:
         log(f"augmentation: {', '.join(config.augment)}")
     train_ds, val_ds = feeds.pipelines(global_batch, augmenter,
@@ -405,7 +422,9 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     steps = int(math.ceil(feeds.n_train / global_batch))
     class_weight = None
     if config.class_weights:
-        if n_out > 1:
+        if seg:
+            log("class weights: not applied (a segmentation set's classes are pixels)")
+        elif n_out > 1:
             log("class weights: not applied (the model has several outputs)")
         else:
             class_weight = feeds.class_weight()
@@ -414,7 +433,7 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                 if i < 20))
 
     telemetry = None
-    if config.telemetry and config.strategy == "default":
+    if config.telemetry and config.strategy == "default" and not seg:
         px, py = feeds.probe(config.probe_size)
         telemetry = Telemetry(built, px, py)
     progress = ProgressCallback(emit, stop=stop, epochs=config.epochs, steps=steps,
@@ -457,7 +476,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
             # A frozen, deterministic prefix runs once per image; the epochs train the rest.
             cut = feature_cache.choose_cut(
-                graph, analysis, built.layers_by_node, enabled=config.feature_cache,
+                graph, analysis, built.layers_by_node,
+                enabled=config.feature_cache and not seg,
                 random_input=augmenter is not None, resume=resume,
                 run_dir=str(run_dir) if run_dir is not None else None, log=log)
             if cut is not None:
@@ -538,14 +558,22 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         split_name = plan.split
         probs, ey, rows = plan.predict(model)
         result.eval_source, result.eval_indices = plan.source, rows
-        result.evaluation = evaluate_predictions(np.asarray(probs, np.float64), ey,
-                                                 dataset.class_names, split_name)
+        if seg:
+            result.evaluation = segmentation.evaluate(probs, ey, dataset.class_names,
+                                                      split_name)
+            result.evaluation["worst_pictures"] = segmentation.worst_pictures(
+                result.evaluation, dataset.x[rows], probs, ey)
+            log(segmentation.summary_line(result.evaluation))
+        else:
+            result.evaluation = evaluate_predictions(np.asarray(probs, np.float64), ey,
+                                                     dataset.class_names, split_name)
         if getattr(dataset, "streamed", False) and result.eval_source == "train":
             # The evaluation view's images, decoded here rather than on the UI thread.
             dataset.keep_decoded(rows[result.evaluation.get("wrong", [])])
         ev = result.evaluation
-        log(f"{split_name}: accuracy {ev['accuracy']:.4f}, loss {ev['loss']:.4f}"
-            + (f", top-5 {ev['top5']:.4f}" if "top5" in ev else ""))
+        if not seg:
+            log(f"{split_name}: accuracy {ev['accuracy']:.4f}, loss {ev['loss']:.4f}"
+                + (f", top-5 {ev['top5']:.4f}" if "top5" in ev else ""))
     stage[0] = "saving the model"
     if save_path:
         _save_keras(model, save_path)

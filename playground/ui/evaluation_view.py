@@ -82,6 +82,11 @@ class EvaluationView(QWidget):
                 f"{result['accuracy']:.2%}, loss {result['loss']:.4f}")
         if "top5" in result:
             text += f", top-5 accuracy {result['top5']:.2%}"
+        if result.get("task") == "segmentation":  # pixels, not images; bars are IoU per class
+            text = (f"{result['split']}: {result['samples']} images, pixel accuracy "
+                    f"{result['pixel_accuracy']:.2%}, mean IoU {result['mean_iou']:.3f}, mean "
+                    f"Dice {result['mean_dice']:.3f}, loss {result['loss']:.4f} (confusion of "
+                    "pixels; bars: IoU per class)")
         self.summary.setText(text)
         cm = np.asarray(result["confusion"], dtype=np.float64)
         rows = cm.sum(axis=1, keepdims=True)
@@ -118,6 +123,29 @@ class EvaluationView(QWidget):
                 item.widget().deleteLater()
         self.wrong_labels = []
 
+    def _show_worst_masks(self, result: dict[str, Any]) -> None:
+        """A segmentation run: its worst images by IoU, each as image | true mask | predicted
+        mask (the strips the run drew, ``worst_pictures``), captioned with the image's IoU."""
+        pictures = result.get("worst_pictures") or []
+        title = QLabel(f"worst images by IoU ({len(pictures)}): image | true mask | predicted")
+        self.wrong_grid.addWidget(title, 0, 0, 1, 2)
+        for k, picture in enumerate(pictures):
+            iou = result["worst_iou"][k] if k < len(result.get("worst_iou", [])) else float("nan")
+            index = result["worst"][k] if k < len(result.get("worst", [])) else k
+            cell = QLabel()
+            picture = np.asarray(picture, np.uint8)
+            cell.setPixmap(image_to_pixmap(picture, 3 * 96))
+            label = f"#{index}: IoU {iou:.3f}"
+            cell.setToolTip(label)
+            caption = QLabel(label)
+            box = QWidget()
+            col = QVBoxLayout(box)
+            col.setContentsMargins(1, 1, 1, 1)
+            col.addWidget(cell)
+            col.addWidget(caption)
+            self.wrong_grid.addWidget(box, 1 + k // 2, k % 2)
+            self.wrong_labels.append(caption)
+
     def _show_wrong(self, result: dict[str, Any], images: Any) -> None:
         """``images``: sample index -> raw image, as an array or a dict of the shown ones."""
         while self.wrong_grid.count():
@@ -126,6 +154,9 @@ class EvaluationView(QWidget):
                 item.widget().deleteLater()
         self.wrong_labels = []
         names = result["class_names"]
+        if result.get("task") == "segmentation":
+            self._show_worst_masks(result)
+            return
         title = QLabel(f"most confidently wrong ({len(result['wrong'])})")
         self.wrong_grid.addWidget(title, 0, 0, 1, 4)
         for k, index in enumerate(result["wrong"]):

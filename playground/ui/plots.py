@@ -110,6 +110,13 @@ class TrainingPlots(QWidget):
             "val_accuracy": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2),
                                                name="validation"),
             "lr": self.lr_plot.plot(pen=pen(COLOURS["lr"], width=2), name="lr"),
+            # Segmentation runs: mean IoU (dashed) beside the pixel accuracy.
+            "mean_iou": self.acc_plot.plot(pen=pen(COLOURS["train"], width=2,
+                                                   style=Qt.PenStyle.DashLine),
+                                           name="train mean IoU"),
+            "val_mean_iou": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2,
+                                                       style=Qt.PenStyle.DashLine),
+                                               name="validation mean IoU"),
         }
         self.apply_theme(themes.current())
         self.series = {name: Series() for name in self.curves}
@@ -180,7 +187,7 @@ class TrainingPlots(QWidget):
 
     def add_epoch(self, row: dict) -> None:
         epoch = float(row["epoch"])
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "mean_iou", "val_mean_iou"):
             value = row.get(key)
             if value is not None and math.isfinite(value):
                 self.series[key].append(epoch, value)

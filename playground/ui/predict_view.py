@@ -727,7 +727,12 @@ class PredictView(QWidget):
         i = int(self._rng.integers(len(data.x))) if index is None else int(index) % len(data.x)
         self.pad.show_picture(data.x[i])
         self.sample_index = i
-        label = data.class_names[int(data.y[i])]
+        if np.ndim(data.y[i]) == 0:
+            label = data.class_names[int(data.y[i])]
+        else:  # a segmentation set: the sample's label is a mask
+            from playground.data.segdata import mask_caption
+
+            label = "mask: " + mask_caption(data.y[i], data.class_names)
         self._set_image_text(f"{data.name} sample {i} (label {label})")
         self.request_predict()
         self.request_maps()
@@ -764,12 +769,15 @@ class PredictView(QWidget):
 
         def predict():
             from playground.inspect.images import adapt, adaptation_steps
-            from playground.inspect.model import logits_and_probabilities, top_k
+            from playground.inspect.model import logits_and_probabilities, mask_shares, top_k
 
             start = time.perf_counter()
             x = adapt(pixels, loaded.input_shape, loaded.pipeline)
             probs = logits_and_probabilities(loaded, x)[0]
-            return {"top": top_k(probs, TOP_K, loaded.class_names), "probs": probs,
+            # A segmenter (a mask per pixel): the bars show the share of pixels per class.
+            top = (mask_shares(probs, loaded.class_names) if probs.ndim == 3
+                   else top_k(probs, TOP_K, loaded.class_names))
+            return {"top": top, "probs": probs,
                     "steps": steps + adaptation_steps(pixels.shape, loaded.input_shape, loaded.pipeline),
                     "ms": (time.perf_counter() - start) * 1000.0, "loaded": loaded}
 

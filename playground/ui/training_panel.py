@@ -72,8 +72,8 @@ def _dataset_entries() -> list[tuple[str, str]]:
         if pick == "folder" and found:
             entries.append((" or ".join(s.label for s in found) + "...", pick))
         elif found:
-            entries.append((" or ".join(s.pattern.lstrip("*") for s in found) + " file...",
-                            pick))
+            patterns = dict.fromkeys(s.pattern.lstrip("*") for s in found)
+            entries.append((" or ".join(patterns) + " file...", pick))
     return entries
 
 
@@ -932,6 +932,11 @@ class TrainingPanel(QWidget):
             rng = np.random.default_rng(config.seed)
             rows = rng.choice(len(data.y), size=min(16, len(data.y)), replace=False)
             raw = np.asarray(data.x[rows])
+            from playground.data.segdata import is_segmentation, mask_caption, overlay_masks
+            if is_segmentation(data):  # images with their masks tinted over them
+                masks = np.asarray(data.y[rows])
+                return (overlay_masks(raw, masks),
+                        [mask_caption(m, data.class_names) for m in masks], None)
             augmented = None
             pca = None
             if "pca" in config.augment:

@@ -29,15 +29,17 @@ def test_every_source_is_declared_once_and_completely() -> None:
         else:
             assert source.pick in ("folder", "file") and source.recognise is not None
             assert (source.pick == "file") == bool(source.pattern), source.name
-    assert BUILTIN == sources.builtin_names() == ("digits", "mnist", "fashion_mnist", "cifar10")
-    assert [s.name for s in sources.SOURCES if s.offline and s.named] == ["digits"]
+    assert BUILTIN == sources.builtin_names() == ("digits", "shapes", "mnist", "fashion_mnist",
+                                                  "cifar10")
+    assert [s.name for s in sources.SOURCES if s.offline and s.named] == ["digits", "shapes"]
 
 
 def test_the_cli_help_names_every_source() -> None:
     for source in sources.SOURCES:
         assert (source.name if source.named else source.help) in DATASET_HELP
-    assert DATASET_HELP.startswith("digits (built in, offline), mnist, fashion_mnist, cifar10 "
-                                   "(downloaded once into the Keras cache), a FOLDER")
+    assert DATASET_HELP.startswith("digits (built in, offline), shapes (built in, offline: "
+                                   "images with masks, for segmentation), mnist, fashion_mnist, "
+                                   "cifar10 (downloaded once into the Keras cache), a FOLDER")
 
 
 def test_recognition(tmp_path: Path) -> None:
@@ -55,6 +57,14 @@ def test_recognition(tmp_path: Path) -> None:
     assert kind(str(tmp_path / "a.CSV")) == "csv"
     assert kind(str(tmp_path / "a.npz")) == "npz"
     assert kind("twirl") is None
+    seg = tmp_path / "seg"
+    (seg / "images").mkdir(parents=True)
+    (seg / "masks").mkdir()
+    assert kind(str(seg)) == "segfolder"  # images/ + masks/ before a folder of classes
+    (tmp_path / "pairs.csv").write_text("image,mask\na.png,a_mask.png\n")
+    (tmp_path / "labels.csv").write_text("path,label\na.png,cat\n")
+    assert kind(str(tmp_path / "pairs.csv")) == "segcsv"
+    assert kind(str(tmp_path / "labels.csv")) == "csv"
 
 
 def test_load_dataset_goes_through_the_registry(tmp_path: Path) -> None:
@@ -63,8 +73,8 @@ def test_load_dataset_goes_through_the_registry(tmp_path: Path) -> None:
     path = tmp_path / "tiny.npz"
     np.savez(path, x=np.zeros((4, 5, 5), np.uint8), y=np.array([0, 1, 0, 1]))
     assert load_dataset(str(path)).image_shape == (5, 5, 1)
-    with pytest.raises(DatasetError, match=r"'twirl' not found: use one of digits, mnist, "
-                                           r"fashion_mnist, cifar10, or a FOLDER"):
+    with pytest.raises(DatasetError, match=r"'twirl' not found: use one of digits, shapes, "
+                                           r"mnist, fashion_mnist, cifar10, or a FOLDER"):
         load_dataset("twirl")
     stray = tmp_path / "notes.txt"
     stray.write_text("hello")

@@ -29,7 +29,9 @@ def test_the_list_holds_every_source(panel) -> None:
     items = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
     named = [(s.label, s.name) for s in sources.named_sources()]
     assert items[:len(named)] == named
-    assert items[len(named):] == [("Image folder...", "folder"), (".csv or .npz file...", "file")]
+    assert items[len(named):] == [
+        ("Segmentation folder (images/ + masks/) or Image folder...", "folder"),
+        (".csv or .npz file...", "file")]
 
 
 def test_set_dataset_round_trips_every_kind(panel, tmp_path) -> None:
