@@ -52,8 +52,8 @@ def translate(config: Any) -> Translation:
         _flatten(out.config, out, where="")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError,
             RecursionError) as exc:
-        out.problems.append(f"the model configuration has an unexpected form "
-                            f"({type(exc).__name__}: {exc})")
+        out.problems.append(f"the model configuration is damaged or crafted: it is not the "
+                            f"structure Keras writes ({type(exc).__name__}: {exc})")
         return out
     for kind, names in out.ops.items():
         shown = ", ".join(repr(n) for n in names[:6]) + (" ..." if len(names) > 6 else "")

@@ -14,7 +14,6 @@ corrupt file leaves the model exactly as it was.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -299,7 +298,10 @@ def _open_h5(data: bytes | str, source: str):
     if isinstance(data, bytes):
         if not data.startswith(HDF5_SIGNATURE):
             raise WeightsError(f"{source}: the weights inside are not an HDF5 file")
-        handle: Any = io.BytesIO(data)
+        # An HDF5 file image in memory (the core driver, all C): a BytesIO through h5py's
+        # file-object driver calls back into Python for every read and crashed h5py when a file
+        # was closed in the editor's worker thread.
+        handle: Any = data
     else:
         with open(data, "rb") as probe:
             head = probe.read(8)
@@ -309,7 +311,8 @@ def _open_h5(data: bytes | str, source: str):
             raise WeightsError(f"{source}: not an HDF5 weights file{hint}")
         handle = data
     try:
-        h5 = h5py.File(handle, "r")
+        h5 = (h5py.File(h5py.h5f.open_file_image(handle)) if isinstance(handle, bytes)
+              else h5py.File(handle, "r"))
     except (OSError, ValueError) as exc:
         raise WeightsError(f"{source}: damaged HDF5 file ({exc})") from None
     try:
@@ -365,9 +368,13 @@ def _refuse_links_and_foreign_storage(h5: Any, source: str) -> None:
 def _attribute(obj: Any, name: str, source: str) -> Any:
     """An HDF5 attribute, its declared size checked before it is read."""
     attr_id = obj.attrs.get_id(name)
-    if attr_id.get_storage_size() > MAX_ATTRIBUTE_BYTES:
+    try:
+        size = attr_id.get_storage_size()
+    except RuntimeError:     # HDF5 reports an empty attribute (a layer without weights) so
+        size = 0             # ("Unspecified error in H5Aget_storage_size"): nothing to read
+    if size > MAX_ATTRIBUTE_BYTES:
         raise WeightsError(f"{source}: attribute {name!r} of {obj.name!r} declares "
-                           f"{attr_id.get_storage_size():,} bytes; refused")
+                           f"{size:,} bytes; refused")
     return obj.attrs[name]
 
 
