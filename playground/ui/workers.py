@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
@@ -60,11 +62,41 @@ def export_graph(graph, analysis, fmt: str, out: str, source: str | None = None,
                                                          script_source=source), out, True))
 
 
-def import_keras(path: str):
-    """Turn a ``.keras`` model into a graph (runs in the worker thread)."""
-    try:
-        from playground.keras_build.importer import import_model
-    except ImportError as exc:
-        raise PlaygroundError("importing Keras models is not available in this build "
-                              f"({exc})") from None
-    return import_model(path)
+def import_keras(path: str) -> SimpleNamespace:
+    """Turn a ``.keras`` / ``.h5`` model into a graph, in a child process (``import`` of the
+    CLI). A stranger's file is parsed (zip, JSON, HDF5) outside the editor: a native reader that
+    crashes on a crafted file (h5py did, closing a file in a worker thread) ends that process
+    only, and the editor reports it. Returns ``.graph`` and ``.notes``."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from playground.core import fileformat
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    code = "import sys; from playground.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    with tempfile.TemporaryDirectory(prefix="playground-import-") as folder:
+        out = os.path.join(folder, "imported.json")
+        try:
+            done = subprocess.run([sys.executable, "-c", code, "import", path, "--out", out],
+                                  capture_output=True, text=True, timeout=900, env=env,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise PlaygroundError(f"{path}: the import took longer than 15 minutes; "
+                                  "stopped") from None
+        if done.returncode != 0 or not os.path.isfile(out):
+            lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+            errors = [ln for ln in lines if ln.startswith("error:")]
+            if errors:
+                start = lines.index(errors[0])
+                text = "\n".join(lines[start:start + 20])
+                raise PlaygroundError(text.removeprefix("error: "))
+            why = (f"killed by signal {-done.returncode}" if done.returncode < 0
+                   else f"exit code {done.returncode}")
+            raise PlaygroundError(f"{path}: the import process ended unexpectedly ({why}); "
+                                  "the file may be damaged or crafted")
+        graph = fileformat.load(out)
+    notes = [ln for ln in done.stdout.splitlines() if ln.strip() and not ln.startswith("wrote ")]
+    return SimpleNamespace(graph=graph, notes=notes)
