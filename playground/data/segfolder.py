@@ -140,11 +140,27 @@ def list_csv(path: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# sniff's format name -> the one Pillow decoder that may open the file (never Pillow's own
+# guess, which hands PostScript to Ghostscript).
+PILLOW_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "BMP": "BMP", "WebP": "WEBP"}
+
+
+def _open_image(path: str):
+    """The file opened by Pillow with only the decoder its content identifies."""
+    from PIL import Image
+
+    try:
+        info = identify(path)
+    except (NotAnImage, BadImage) as exc:
+        raise DatasetError(f"{path}: {exc}") from None
+    return Image.open(path, formats=[PILLOW_FORMATS[info.format]])
+
+
 def _decode_image(path: str, size: tuple[int, int], channels: int) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with _open_image(path) as im:
             im.seek(0)
             im = im.convert("L" if channels == 1 else "RGB")
             if im.size != (size[1], size[0]):
@@ -160,7 +176,7 @@ def _decode_mask(path: str, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with _open_image(path) as im:
             if im.mode not in ("P", "L", "1", "I", "I;16"):
                 raise DatasetError(f"{path}: a mask must hold class indices (a grey or palette "
                                    f"PNG), not {im.mode} colours")

@@ -69,3 +69,22 @@ def test_missing_pair_size_mismatch_and_class_beyond_are_named(tmp_path):
     (tmp_path / "e" / "images" / "s3.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(DatasetError, match=r"s3\.png: the image is not a readable image"):
         load_dataset(str(tmp_path / "e"), (16, 16, 1))
+
+
+@pytest.mark.parametrize("where", ["images", "masks"])
+def test_postscript_named_png_is_refused_by_content_never_handed_to_pillow(tmp_path, where,
+                                                                          monkeypatch):
+    """A PostScript file named .png among the images or the masks is named and refused; Pillow
+    never gets to guess its format (its EPS plugin would start Ghostscript)."""
+    from PIL import EpsImagePlugin
+
+    def never(*args, **kwargs):
+        raise AssertionError("Pillow's EPS plugin was reached")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", never)
+    root = tmp_path / "seg"
+    write_set(root)
+    target = root / where / "s0.png"
+    target.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    with pytest.raises(DatasetError, match=r"s0\.png"):
+        load_dataset(str(root), (16, 16, 1))
