@@ -40,6 +40,7 @@ class RunResult:
     model: Any = None
     built: Any = None
     graph: Graph | None = None   # the graph the model was built from (classes retargeted)
+    disk_failed: bool = False    # a write to the run folder failed: nothing more is written
     dataset: Dataset | None = None
     feeds: Any = None        # playground.data.feeds.DataFeeds: split, pipelines, cache files
     bad_data: bool = False   # the failure is the dataset's (a file named in the message)
@@ -149,8 +150,10 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
     except PlaygroundError as exc:
         result.status, result.message = "error", str(exc)
         from playground.data.dataset import DatasetError
+        from playground.training.checkpoint import CheckpointWriteError
 
         result.bad_data = isinstance(exc, DatasetError)
+        result.disk_failed = isinstance(exc, CheckpointWriteError)
     except Exception as exc:  # noqa: BLE001 - the worker must end with a message, not a crash
         if _is_oom(exc):
             result.status = "oom"
@@ -173,7 +176,7 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
 def _keep_weights(result: RunResult) -> None:
     """After a failure mid-run, the weights trained so far (when finite) go to the run folder:
     a view in another process exports or inspects them from there, as after a finished run."""
-    if result.model is None or not result.run_dir:
+    if result.model is None or not result.run_dir or result.disk_failed:
         return
     try:
         if all(np.isfinite(w).all() for w in result.model.get_weights()):

@@ -208,6 +208,12 @@ class TrainingPanel(QWidget):
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.dataset_combo = QComboBox()
+        # Long source names ("Segmentation folder (images/ + masks/) or Image folder...") must
+        # not widen the settings column past the panel (the browse buttons would be cut off);
+        # the popup still shows them whole.
+        self.dataset_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset_combo.setMinimumContentsLength(18)
         for label, key in BUILTIN_DATASETS:
             self.dataset_combo.addItem(label, key)
         self.dataset_path, row = _path_row("folder of class subfolders, .csv index or .npz",
