@@ -176,10 +176,19 @@ def run_training(graph: Graph, config: RunConfig, *, dataset: Dataset | None = N
 def _keep_weights(result: RunResult) -> None:
     """After a failure mid-run, the weights trained so far (when finite) go to the run folder:
     a view in another process exports or inspects them from there, as after a finished run."""
-    if result.model is None or not result.run_dir or result.disk_failed:
+    if result.model is None or not result.run_dir:
         return
     try:
-        if all(np.isfinite(w).all() for w in result.model.get_weights()):
+        weights = result.model.get_weights()
+        if result.disk_failed:
+            # A write failed: try only where the disk plainly has room for the file (a full
+            # disk would leave a partial file and HDF5 errors behind).
+            import shutil
+
+            need = sum(w.nbytes for w in weights) + 2**20
+            if shutil.disk_usage(result.run_dir).free < 2 * need:
+                return
+        if all(np.isfinite(w).all() for w in weights):
             from playground.training.callbacks import _save_weights_atomic
 
             _save_weights_atomic(result.model, os.path.join(result.run_dir, "last.weights.h5"))
