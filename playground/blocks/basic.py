@@ -65,7 +65,9 @@ def dense_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> Inference:
     out = tuple(s[:-1]) + (units,)
     inf = Inference(out, params=weights, macs=macs, rf=_spatial_rf(out))
     if len(s) > 1:
-        inf.warnings.append((
+        # Only at the network's end: inside it, a Dense per position is a 1x1 convolution on
+        # purpose (ConvNeXt's MLP); see Inference.head_warnings.
+        inf.head_warnings.append((
             f"Dense on a {len(s) + 1}-D tensor {fmt_shape(s)} acts on the last axis only, "
             f"at every position; insert Flatten or GlobalAveragePooling2D before it",
             "insert_flatten"))
@@ -197,7 +199,7 @@ def dropout_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Infer
 
 DROPOUT = BlockSpec(
     type="Dropout", label="Dropout", category="regularization", keras_class="Dropout",
-    pass_through=True,
+    pass_through=True, training_behaviour="random",
     params=(cp.rate(),), infer=dropout_infer, explain=dropout_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.Dropout(rate=p["rate"], name=ctx.name()))(
         inputs[0]),
@@ -213,7 +215,8 @@ def spatial_dropout_infer(p: dict[str, Any], shapes: list[tuple[int, ...]]) -> I
 
 SPATIAL_DROPOUT = BlockSpec(
     type="SpatialDropout2D", label="Spatial Dropout 2D", category="regularization",
-    keras_class="SpatialDropout2D", params=(cp.rate(),), infer=spatial_dropout_infer,
+    keras_class="SpatialDropout2D", training_behaviour="random",
+    params=(cp.rate(),), infer=spatial_dropout_infer,
     explain=dropout_explain,
     build=lambda ctx, p, inputs: ctx.add(ctx.L.SpatialDropout2D(rate=p["rate"],
                                                                 name=ctx.name()))(inputs[0]),

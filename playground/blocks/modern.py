@@ -105,6 +105,7 @@ def stochastic_depth_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], i
 
 STOCHASTIC_DEPTH = BlockSpec(
     type="StochasticDepth", label="Stochastic Depth", category="regularization",
+    training_behaviour="random",
     params=(Param("rate", "float", 0.1, "Probability that a sample skips the branch while "
                   "training.", minimum=0.0, maximum=1.0, exclusive_max=True),),
     infer=stochastic_depth_infer, build=stochastic_depth_build, explain=stochastic_depth_explain,

@@ -45,7 +45,7 @@ def bn_explain(p: dict[str, Any], shapes: list[tuple[int, ...]], inf: Inference
 
 BATCH_NORM = BlockSpec(
     type="BatchNormalization", label="Batch Norm", category="normalization",
-    keras_class="BatchNormalization",
+    keras_class="BatchNormalization", training_behaviour="batch_statistics",
     params=(Param("momentum", "float", 0.99, "Momentum of the moving mean and variance.",
                   minimum=0.0, maximum=1.0),
             cp.epsilon(), CENTER, SCALE),

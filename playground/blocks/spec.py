@@ -119,6 +119,10 @@ class Inference:
     activations: int | None = None
     inner: list[InnerLayer] = field(default_factory=list)
     warnings: list[tuple[str, str | None]] = field(default_factory=list)  # (message, fix)
+    # Warnings that hold only where the node is the network's head: its output reaches a model
+    # output through pass-through blocks of the same rank only. A Dense on an image tensor is a
+    # forgotten Flatten there, but ConvNeXt's per-position MLP inside the network.
+    head_warnings: list[tuple[str, str | None]] = field(default_factory=list)
     # Weight layers on the block's longest path (for network depth); None: 1 if it has MACs.
     depth: int | None = None
 
@@ -179,6 +183,11 @@ class BlockSpec:
     pass_through: bool = False
     # merges inputs of one shape value by value; a mismatch offers the 1x1 projection fix.
     elementwise: bool = False
+    # how its output depends on Keras's training flag: "random" (a new draw on every call in
+    # training: the feature cache cannot run it once per image), "batch_statistics" (normalizes
+    # by the batch while training); None: the same output either way. Either kind makes an
+    # imported call that forces the flag inexpressible.
+    training_behaviour: str | None = None
     # a composite's sample configurations (label, params, input shape) for docs/FORMAT.md:
     # together their inner layers show every part the composite can have.
     doc_samples: tuple[tuple[str, dict[str, Any], Shape], ...] = ()

@@ -256,6 +256,7 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
         order = _report_cycles(graph, in_cycle, error)
 
     reachable = _reachable_from(graph, inputs)
+    head_warnings: dict[str, list[tuple[str, str | None]]] = {}
     for nid in order:
         node = graph.node(nid)
         report = reports[nid]
@@ -293,6 +294,13 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
         _receptive_field(report, inf, [reports[s] for s in sources], node.type == "Input")
         for message, fix in inf.warnings:
             warning(nid, message, fix)
+        if inf.head_warnings:
+            head_warnings[nid] = inf.head_warnings
+
+    if head_warnings:
+        for nid in _heads(graph, order, reports, specs):
+            for message, fix in head_warnings.get(nid, ()):
+                warning(nid, message, fix)
 
     outputs = [nid for nid in graph.sinks() if specs.get(nid) is not None]
     # A classifier's output that is not a vector cannot feed the loss (issue 11).
@@ -309,6 +317,24 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
                 warning(nid, "has no outgoing edge, so it becomes an extra model output; "
                         "connect it onwards or delete it")
     return Analysis(reports, problems, order, inputs, outputs)
+
+
+def _heads(graph: Graph, order: list[str], reports: dict[str, NodeReport],
+           specs: dict[str, Any]) -> list[str]:
+    """Nodes with a shape whose output reaches the model's outputs unchanged in rank, through
+    pass-through blocks only (an Activation, a Dropout): the network's head, in ``order``.
+    A node feeding a merge, a weight layer or a pooling is inside the network."""
+    head: dict[str, bool] = {}
+    for nid in reversed(order):
+        shape = reports[nid].shape
+        if shape is None or specs.get(nid) is None:
+            head[nid] = False
+            continue
+        head[nid] = all(
+            specs.get(c) is not None and specs[c].pass_through and head.get(c, False)
+            and reports[c].shape is not None and len(reports[c].shape) == len(shape)
+            for c in graph.outputs_of(nid))
+    return [nid for nid in order if head[nid]]
 
 
 def _receptive_field(report: NodeReport, inf: Inference, sources: list[NodeReport],

@@ -51,8 +51,6 @@ class ModelImportError(PlaygroundError):
         super().__init__(message)
 
 
-# Blocks whose output depends on the training flag: a call that forces it cannot be expressed.
-TRAINING_DEPENDENT = {"Dropout", "SpatialDropout2D", "BatchNormalization", "StochasticDepth"}
 # Normalization layers whose channel axis is the only one the catalogue supports.
 CHANNEL_AXIS_TYPES = ("BatchNormalization", "LayerNormalization", "Normalization",
                       "GroupNormalization")
@@ -219,6 +217,13 @@ def _history(item: Any) -> tuple[str, int, int] | None:
         return None
 
 
+def _training_dependent(block: str) -> bool:
+    """The block's output depends on the training flag (BlockSpec.training_behaviour): a call
+    that forces the flag changes what it computes, which a graph node cannot express."""
+    spec = CATALOGUE.get(block) if block else None
+    return spec is not None and spec.training_behaviour is not None
+
+
 def _sources(entry: LayerEntry, problems: list[str], block: str = "") -> list[str]:
     where = f"layer {entry.name!r} ({entry.class_name})"
     nodes = entry.inbound
@@ -235,7 +240,7 @@ def _sources(entry: LayerEntry, problems: list[str], block: str = "") -> list[st
         # and training=True on preprocessing layers (Resizing...), where it changes nothing.
         kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
                   if v is not None and not (k == "training" and (
-                      v is False or block not in TRAINING_DEPENDENT))}
+                      v is False or not _training_dependent(block)))}
         if kwargs:
             problems.append(f"{where} is called with {', '.join(sorted(kwargs))}=...; the "
                             "catalogue cannot express call arguments")

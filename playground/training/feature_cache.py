@@ -25,12 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from playground.blocks import get_spec
 from playground.core.errors import PlaygroundError
 from playground.core.graph import Graph, Node
 
-# Keras layers whose output differs between two calls in training mode.
-RANDOM_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-                 "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
 CACHE_FOLDER = "feature_cache"
 
 
@@ -41,19 +39,25 @@ class Cut:
     rest: list[str]        # the nodes trained on the cache
 
 
-def _is_random(layers: list[Any]) -> bool:
-    return any(type(layer).__name__ in RANDOM_LAYERS or type(layer).__name__.startswith("Random")
-               for layer in layers)
+def _is_random(node: Node, report: Any) -> bool:
+    """The node, or a layer inside the composite, draws anew on every call in training
+    (BlockSpec.training_behaviour "random"): its output cannot be computed once per image."""
+    inner = [layer.type for layer in getattr(report, "inner", None) or ()]
+    for type_name in (node.type, *inner):
+        spec = get_spec(type_name)
+        if spec is not None and spec.training_behaviour == "random":
+            return True
+    return False
 
 
-def _fixed(node: Node, layers: list[Any] | None) -> bool:
+def _fixed(node: Node, report: Any, layers: list[Any] | None) -> bool:
     """Frozen, or without trainable weights (an activation, a pooling), and not random."""
     if node.type == "Input":
         return True
+    if _is_random(node, report):
+        return False
     if layers is None:
         return not node.trainable
-    if _is_random(layers):
-        return False
     return not node.trainable or not any(layer.trainable_weights for layer in layers)
 
 
@@ -70,7 +74,8 @@ def find_cut(graph: Graph, analysis: Any, layers_by_node: dict[str, list[Any]] |
     for nid in order:
         sources = graph.inputs_of(nid)
         layers = None if layers_by_node is None else layers_by_node.get(nid, [])
-        fixed[nid] = _fixed(graph.node(nid), layers) and all(fixed[s] for s in sources)
+        fixed[nid] = (_fixed(graph.node(nid), analysis.nodes.get(nid), layers)
+                      and all(fixed[s] for s in sources))
         ancestors[nid] = {nid}.union(*(ancestors[s] for s in sources))
     outputs = set(analysis.outputs)
     best: Cut | None = None

@@ -172,6 +172,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+        from playground.ui.problems import EmptyCollapse
+
+        bottom = [self.layers_dock] + ([self.training_dock] if self.training_dock else [])
+        self.problems_collapse = EmptyCollapse(self, self.problems_dock, self.problems, bottom)
 
     def fit_docks(self) -> None:
         """Side panels in proportion to the window (a 1024-wide window keeps a usable canvas):
@@ -240,6 +244,9 @@ class MainWindow(QMainWindow):
         self.predict_view.set_node(ids[0] if len(ids) == 1 else None)
 
     def _build_status_bar(self) -> None:
+        from playground.ui.status_bar import ElidingStatusBar
+
+        self.setStatusBar(ElidingStatusBar(self))
         bar = self.statusBar()
         self.status_labels: dict[str, QLabel] = {}
         for key in ("params", "trainable", "macs", "memory", "validity", "device"):

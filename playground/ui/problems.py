@@ -9,9 +9,12 @@ computed on a single-shot timer after the edits settle, and only while such a pr
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QDockWidget,
     QHeaderView,
+    QLabel,
+    QMainWindow,
     QMenu,
     QToolButton,
     QTreeWidget,
@@ -49,9 +52,17 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
+        # With nothing to list, one line instead of an empty table (the dock then collapses
+        # to it: see EmptyCollapse).
+        self.empty_label = QLabel("\u2714 No errors or warnings.", self)
+        self.empty_label.setObjectName("problemsEmpty")
+        self.empty_label.setContentsMargins(8, 2, 8, 2)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.empty_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
+        layout.addWidget(self.empty_label)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemActivated.connect(self._clicked)
         self.problems: list = []
@@ -92,6 +103,17 @@ class ProblemsPanel(QWidget):
                 fixes = self.editor.fixes_for(problem)
                 if fixes:
                     self.tree.setItemWidget(item, 3, self._fix_button(fixes))
+        self._show_empty_state()
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing listed: no problem and no size hint."""
+        return not self.problems and self.hint is None
+
+    def _show_empty_state(self) -> None:
+        empty = self.is_empty
+        self.tree.setVisible(not empty)
+        self.empty_label.setVisible(empty)
 
     def _update_hint(self) -> None:
         """Search for the smallest input of the graph as it is now (off the per-edit path)."""
@@ -115,6 +137,7 @@ class ProblemsPanel(QWidget):
                 if index >= 0:
                     self.tree.takeTopLevelItem(index)
                 self._hint_item = None
+            self._show_empty_state()
             return
         if self._hint_item is None:
             self._hint_item = QTreeWidgetItem(["\u2139", "", "", ""])
@@ -124,6 +147,7 @@ class ProblemsPanel(QWidget):
         self._hint_item.setText(2, text)
         self._hint_item.setToolTip(2, text + " (set it on the Input node, or use Retarget)")
         self._hint_item.setData(0, HINT_ROLE, input_id)
+        self._show_empty_state()
 
     def _fix_button(self, fixes) -> QToolButton:
         button = QToolButton(self.tree)
@@ -160,3 +184,79 @@ class ProblemsPanel(QWidget):
         node = problem.node or (problem.edge[1] if problem.edge else None)
         if node:
             self.node_requested.emit(node)
+
+
+class EmptyCollapse(QObject):
+    """Keeps the bottom dock area short while the Problems tab lists nothing (an empty table
+    took ~150 px of a 768-px window), and gives the height back when problems appear or another
+    bottom tab (Layers, Training) is shown.
+
+    It acts on changes only (the list empties, the Problems tab is shown again), never on every
+    edit, so a height the user drags to stays until the next change and is the one restored.
+    """
+
+    EXPANDED = 170   # the bottom area's height before any user choice (MainWindow's layout)
+    OTHERS_MINIMUM = 24
+
+    def __init__(self, window: QMainWindow, dock: QDockWidget, panel: ProblemsPanel,
+                 others: list[QDockWidget]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dock = dock
+        self.panel = panel
+        self.others = others
+        self.expanded = self.EXPANDED
+        # Tabbed docks share one height, so a tab whose content asks for more (a table's 68 px
+        # minimum) would keep the area from collapsing; their content scrolls, so it may be as
+        # short as the Problems line while collapsed.
+        for other in others:
+            content = other.widget()
+            if content is not None:
+                content.setMinimumHeight(self.OTHERS_MINIMUM)
+        self.collapsed = False
+        self._seen: tuple[bool, bool] | None = None   # (showing, empty) at the last update
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)   # after Qt has settled which tab is shown
+        self._timer.timeout.connect(self.update)
+        panel.doc.analyzed.connect(self.schedule)
+        for d in (dock, *others):
+            d.visibilityChanged.connect(self.schedule)
+        # The size hint is found after its timer; the panel is not empty meanwhile.
+        panel._hint_timer.timeout.connect(self.schedule)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.window and event.type() == QEvent.Type.Show:
+            self.schedule()
+        return False
+
+    def schedule(self, *_args: object) -> None:
+        self._timer.start()
+
+    def compact_height(self) -> int:
+        return max(self.dock.minimumSizeHint().height(), 1)
+
+    def update(self) -> None:
+        if self.dock.isFloating() or not self.window.isVisible():
+            return
+        showing = self.dock.isVisible()
+        empty = self.panel.is_empty
+        state = (showing, empty)
+        changed = state != self._seen
+        self._seen = state
+        if showing and empty:
+            if changed and not self.collapsed:
+                height = self.dock.height()
+                if height > self.compact_height() + 20:
+                    self.expanded = height
+                self.window.resizeDocks([self.dock], [self.compact_height()],
+                                        Qt.Orientation.Vertical)
+                self.collapsed = True
+            return
+        if not self.collapsed:
+            return
+        self.collapsed = False
+        shown = self.dock if showing else next((d for d in self.others if d.isVisible()), None)
+        if shown is not None and shown.height() < self.expanded - 10:
+            self.window.resizeDocks([shown], [self.expanded], Qt.Orientation.Vertical)

@@ -85,3 +85,26 @@ def test_the_facts_match_the_tables_they_replace() -> None:
     assert having("pass_through") >= {"Activation", "Softmax", "Dropout", "Reshape", "ReLU",
                                       "LeakyReLU"}
     assert having("elementwise") >= {"Add", "Multiply", "Average", "Maximum"}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type)
+def test_training_behaviour_is_one_of_the_known_kinds(spec: BlockSpec) -> None:
+    assert spec.training_behaviour in (None, "random", "batch_statistics"), spec.type
+    if spec.training_behaviour == "random":
+        # A draw that keeps the shape (a mask), never a layer with weights.
+        values = resolve_params(spec, {})[0]
+        inference = spec.infer(values, [(4, 4, 3)])
+        assert inference.shape == (4, 4, 3) and inference.params == 0, spec.type
+
+
+def test_training_behaviour_replaces_the_keras_class_tables() -> None:
+    """Once importer.TRAINING_DEPENDENT and feature_cache.RANDOM_LAYERS (Keras class names):
+    now one declaration per block, read by both."""
+    from playground.keras_build import importer
+    from playground.training import feature_cache
+
+    assert not hasattr(importer, "TRAINING_DEPENDENT")
+    assert not hasattr(feature_cache, "RANDOM_LAYERS")
+    kinds = {s.type: s.training_behaviour for s in SPECS if s.training_behaviour}
+    assert kinds == {"Dropout": "random", "SpatialDropout2D": "random",
+                     "StochasticDepth": "random", "BatchNormalization": "batch_statistics"}

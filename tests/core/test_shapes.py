@@ -228,6 +228,58 @@ def test_dense_on_a_4d_tensor_is_a_warning_with_insert_flatten() -> None:
     assert a.nodes["fc"].shape == (7, 7, 10)
 
 
+def convnext_block(head: str) -> Graph:
+    """A ConvNeXt block: depthwise conv, LayerNorm, a per-position MLP (two Dense on the 4-D
+    tensor, as keras.applications.ConvNeXt* builds it), LayerScale, drop path, residual add."""
+    g = make([inp([8, 8, 3]),
+              ("stem", "Conv2D", {"filters": 8, "kernel_size": 2, "strides": 2}),
+              ("dw", "DepthwiseConv2D", {"kernel_size": 7, "padding": "same"}),
+              ("ln", "LayerNormalization", {}),
+              ("pw1", "Dense", {"units": 32, "activation": "gelu"}),
+              ("pw2", "Dense", {"units": 8}),
+              ("scale", "LayerScale", {}),
+              ("drop", "StochasticDepth", {"rate": 0.1}),
+              ("add", "Add", {})],
+             [("in", "stem"), ("stem", "dw"), ("dw", "ln"), ("ln", "pw1"), ("pw1", "pw2"),
+              ("pw2", "scale"), ("scale", "drop"), ("drop", "add"), ("stem", "add")])
+    if head == "pooled":
+        for nid, typ, params, src in (("gap", "GlobalAveragePooling2D", {}, "add"),
+                                      ("fc", "Dense", {"units": 10}, "gap")):
+            g.add_node(Node(nid, typ, params))
+            g.add_edge(src, nid)
+    else:   # the pooling forgotten: the classifier runs per position
+        for nid, typ, params, src in (("fc", "Dense", {"units": 10}, "add"),
+                                      ("act", "Activation", {"activation": "softmax"}, "fc"),
+                                      ("dropout", "Dropout", {"rate": 0.2}, "act")):
+            g.add_node(Node(nid, typ, params))
+            g.add_edge(src, nid)
+    return g
+
+
+def test_dense_per_position_inside_the_network_is_not_warned() -> None:
+    """ConvNeXt applies Dense per position on purpose: no "Dense on a 4-D tensor" warning
+    for the MLP inside the block (the import of ConvNeXtTiny got 36 of them)."""
+    a = analyze(convnext_block("pooled"))
+    assert a.valid and a.nodes["pw1"].shape == (4, 4, 32)
+    assert [str(p) for p in a.warnings] == []
+
+
+def test_dense_head_on_a_4d_tensor_is_warned_through_pass_through_blocks() -> None:
+    a = analyze(convnext_block("forgotten pooling"))
+    assert [(p.node, p.fix) for p in a.warnings] == [("fc", "insert_flatten")]
+    assert "Dense on a 4-D tensor (4, 4, 8) acts on the last axis only" in a.warnings[0].message
+
+
+def test_dense_that_feeds_a_merge_or_a_reshape_to_a_vector_is_not_the_head() -> None:
+    g = make([inp([4, 4, 3]), ("fc", "Dense", {"units": 3}), ("add", "Add", {}),
+              ("flat", "Flatten", {}), ("out", "Dense", {"units": 2})],
+             [("in", "fc"), ("fc", "add"), ("in", "add"), ("add", "flat"), ("flat", "out")])
+    assert analyze(g).warnings == []
+    g = make([inp([4, 4, 3]), ("fc", "Dense", {"units": 3}),
+              ("r", "Reshape", {"target_shape": [48]})], chain=True)
+    assert analyze(g).warnings == []
+
+
 def test_conv_on_a_vector_names_the_rank() -> None:
     g = make([inp([10]), ("c", "Conv2D", {})], chain=True)
     p = only_error(g)

@@ -61,6 +61,22 @@ def test_the_cut_is_the_deepest_fixed_node_the_rest_flows_through():
     keras.backend.clear_session()
 
 
+def test_a_frozen_random_block_ends_the_prefix_without_built_layers():
+    """Randomness is a fact of the block (BlockSpec.training_behaviour), not of Keras classes:
+    a frozen Dropout or StochasticDepth still draws anew every epoch, so the cut stops before
+    it even where only the graph is known."""
+    for random_block, params in (("Dropout", {"rate": 0.5}), ("StochasticDepth", {"rate": 0.2})):
+        graph = chain("frozen_random", [
+            ("input", "Input", {"shape": [8, 8, 1]}),
+            ("c1", "Conv2D", {"filters": 4, "kernel_size": 3, "padding": "same"}),
+            ("noise", random_block, params),
+            ("c2", "Conv2D", {"filters": 4, "kernel_size": 3, "padding": "same"}),
+            ("flatten", "Flatten", {}),
+            ("out", "Dense", {"units": 10, "activation": "softmax"})],
+            {"c1": False, "noise": False, "c2": False})
+        assert find_cut(graph, analyze(graph)).node == "c1", random_block
+
+
 def test_a_residual_branch_is_cut_after_the_merge_not_inside():
     from playground.keras_build.compile import build
 

@@ -230,6 +230,9 @@ class NodeItem(QGraphicsItem):
         else:
             spec = get_spec(node.type)
             self._base_tip = f"{node.id} ({node.type})" + (f"\n{spec.help}" if spec else "")
+            layers = self.layer_count_text()
+            if layers:
+                self._base_tip += f"\nA composite of {layers} (Keras layers; Expand shows them)"
         self.refresh_tooltip()
         self.update()
 
@@ -298,16 +301,18 @@ class NodeItem(QGraphicsItem):
             painter.setFont(_FAR_FONT)
             painter.setPen(QColor("white"))
             label = spec.label if spec else node.type
-            # Shrink long labels to fit the box rather than clipping them.
-            fit = min(1.0, (w - 14) / max(QFontMetricsF(_FAR_FONT).horizontalAdvance(label), 1))
+            # Shrink long labels to fit the box (left of the badge) rather than clipping them.
+            box = self.far_label_rect(lod)
+            fit = min(1.0, box.width() / max(QFontMetricsF(_FAR_FONT).horizontalAdvance(label),
+                                             1))
             painter.save()
-            painter.translate(rect.center())
+            painter.translate(box.center())
             painter.scale(fit, fit)
-            painter.drawText(QRectF(-w / (2 * fit), -h / 2, w / fit, h),
+            painter.drawText(QRectF(-box.width() / (2 * fit), -h / 2, box.width() / fit, h),
                              Qt.AlignmentFlag.AlignCenter, label)
             painter.restore()
         else:
-            self._paint_detail(painter, node, spec, report, color, frozen, rect)
+            self._paint_detail(painter, node, spec, report, color, frozen, rect, lod)
 
         # Outline: error beats selection beats plain (cosmetic pens keep their screen width).
         if error:
@@ -328,7 +333,36 @@ class NodeItem(QGraphicsItem):
 
         self._paint_telemetry(painter, rect)
 
-    def _paint_detail(self, painter, node, spec, report, color, frozen, rect) -> None:
+    def badge_rect(self, lod: float) -> QRectF:
+        """Where the badge covers the node, in item coordinates, at zoom ``lod``: it keeps its
+        screen size, so zoomed out it spans a growing part of the node."""
+        if not self.badge.isVisible() or lod <= 0:
+            return QRectF()
+        r = self.badge.boundingRect()
+        pos = self.badge.pos()
+        return QRectF(pos.x() + r.left() / lod, pos.y() + r.top() / lod,
+                      r.width() / lod, r.height() / lod)
+
+    def far_label_rect(self, lod: float) -> QRectF:
+        """The overview label's box: the node less a margin, ending left of the badge (the
+        label shrinks to fit rather than hide under it), never narrower than half the node."""
+        w, h = theme.NODE_WIDTH, theme.NODE_HEIGHT
+        right = w - 7
+        badge = self.badge_rect(lod)
+        if not badge.isEmpty():
+            right = max(min(right, badge.left() - 3), w / 2)
+        return QRectF(7, 0, right - 7, h)
+
+    def title_right_pad(self, lod: float) -> float:
+        """Room kept at the header's right for the lock and, zoomed out, the badge."""
+        badge = self.badge_rect(lod)
+        pad = 30.0
+        if not badge.isEmpty():
+            pad = max(pad, theme.NODE_WIDTH - badge.left() + 3)
+        return pad
+
+    def _paint_detail(self, painter, node, spec, report, color, frozen, rect,
+                      lod: float = 1.0) -> None:
         w = rect.width()
         header = QRectF(0, 0, w, theme.HEADER_HEIGHT)
         outline = QPainterPath()
@@ -341,16 +375,7 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("white"))
         title = spec.label if spec else f"{node.type} (unknown)"
-        right_pad = 30
-        if spec is not None and spec.composite and report is not None and report.inner:
-            # Composite: how many Keras layers hide inside (x8), at the header's right.
-            count = f"\u00d7{len(report.inner)}"
-            painter.setFont(_BODY_FONT)
-            painter.setPen(QColor(255, 255, 255, 210))
-            count_w = QFontMetricsF(_BODY_FONT).horizontalAdvance(count)
-            painter.drawText(QRectF(w - right_pad - count_w, 0, count_w, theme.HEADER_HEIGHT),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, count)
-            right_pad += count_w + 6
+        right_pad = self.title_right_pad(lod)
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("white"))
         fm = QFontMetricsF(_TITLE_FONT)
@@ -366,12 +391,22 @@ class NodeItem(QGraphicsItem):
         sub_color = theme.NODE_SUBTEXT if not frozen else QColor("#9aa0a8")
         y = theme.HEADER_HEIGHT + 3
         line_h = 17.0
+        id_room = w - 16
+        layers = self.layer_count_text()
+        if layers:
+            # A composite: how many Keras layers it stands for, at the id line's right.
+            painter.setFont(_BODY_FONT)
+            painter.setPen(sub_color)
+            painter.drawText(QRectF(8, y, w - 16, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, layers)
+            id_room -= QFontMetricsF(_BODY_FONT).horizontalAdvance(layers) + FOOTER_GAP
         painter.setFont(_ID_FONT)
         painter.setPen(text_color)
         fm_id = QFontMetricsF(_ID_FONT)
         painter.drawText(QRectF(8, y, w - 16, line_h),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                         fm_id.elidedText(node.id, Qt.TextElideMode.ElideMiddle, w - 16))
+                         fm_id.elidedText(node.id, Qt.TextElideMode.ElideMiddle,
+                                          max(id_room, 0.0)))
         y += line_h
         painter.setFont(_BODY_FONT)
         fm_body = QFontMetricsF(_BODY_FONT)
@@ -410,6 +445,17 @@ class NodeItem(QGraphicsItem):
         if self._scene_ref.show_node_params and report.params:
             return f"{human_count(report.params)} params"
         return ""
+
+    def layer_count_text(self) -> str:
+        """A composite's inner Keras layers, said as such ("7 layers"; a bare "x7" read as
+        "repeated 7 times"); "" for a primitive."""
+        node = self.node()
+        spec = get_spec(node.type)
+        report = self.report()
+        if spec is None or not spec.composite or report is None or not report.inner:
+            return ""
+        n = len(report.inner)
+        return f"{n} layer" + ("" if n == 1 else "s")
 
     def face_text(self) -> str:
         """Key params (``64 @ 3x3 /2 same``; an inception module's branch widths)."""
