@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QTabBar,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -195,7 +196,7 @@ class EmptyCollapse(QObject):
     edit, so a height the user drags to stays until the next change and is the one restored.
     """
 
-    EXPANDED = 170   # the bottom area's height before any user choice (MainWindow's layout)
+    EXPANDED = 144   # the list's height before any user choice (MainWindow's 170 less the tabs)
     OTHERS_MINIMUM = 24
 
     def __init__(self, window: QMainWindow, dock: QDockWidget, panel: ProblemsPanel,
@@ -240,7 +241,7 @@ class EmptyCollapse(QObject):
     def update(self) -> None:
         if self.dock.isFloating() or not self.window.isVisible():
             return
-        showing = self.dock.isVisible()
+        showing = _on_screen(self.dock)
         empty = self.panel.is_empty
         state = (showing, empty)
         changed = state != self._seen
@@ -257,6 +258,20 @@ class EmptyCollapse(QObject):
         if not self.collapsed:
             return
         self.collapsed = False
-        shown = self.dock if showing else next((d for d in self.others if d.isVisible()), None)
+        shown = self.dock if showing else next((d for d in self.others if _on_screen(d)), None)
         if shown is not None and shown.height() < self.expanded - 10:
-            self.window.resizeDocks([shown], [self.expanded], Qt.Orientation.Vertical)
+            self.window.resizeDocks([shown], [self.expanded + self._tab_bar_height()],
+                                    Qt.Orientation.Vertical)
+
+    def _tab_bar_height(self) -> int:
+        """resizeDocks sizes a tabbed group with its tab bar; ``height()`` is the content's."""
+        title = self.dock.windowTitle()
+        for bar in self.window.findChildren(QTabBar):
+            if bar.isVisible() and any(bar.tabText(i) == title for i in range(bar.count())):
+                return bar.height()
+        return 0
+
+
+def _on_screen(dock: QDockWidget) -> bool:
+    """The dock is the tab being shown (a tabbed dock behind another stays ``isVisible()``)."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
