@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from playground.data.base import DatasetError
-from playground.data.sniff import BadImage, ImageInfo, NotAnImage, identify
+from playground.data.sniff import BadImage, ImageInfo, NotAnImage, identify, refusal
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 BAD_IMAGE_POLICIES = ("stop", "skip")
@@ -60,9 +60,7 @@ def check_image(path: str, policy: str, problems: Problems, where: str = "") -> 
             problems.add("unreadable or non-image file(s)", f"{path} ({exc})")
             return None
         hint = " (to skip such files instead: --bad-images skip, or 'skip unreadable images')"
-        what = "" if isinstance(exc, NotAnImage) or "bomb" in str(exc) else \
-            "corrupt or unreadable image: "
-        raise DatasetError(f"{path}{where}: {what}{exc}{hint}") from None
+        raise DatasetError(f"{path}{where}: {refusal(exc)}{hint}") from None
 
 
 def inside(path: str, root_real: str) -> bool:

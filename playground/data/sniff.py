@@ -32,7 +32,55 @@ KNOWN_OTHERS = (
     (b"PK\x03\x04", "ZIP"),
     (b"\x00\x00\x01\x00", "ICO"),
     (b"8BPS", "Photoshop"),
+    (b"\x89HDF", "HDF5"),
+    (b"{", "JSON or text"),
+    (b"[", "JSON or text"),
 )
+
+
+# One wording of each refusal, for training (folders, CSV indexes) and predict/inspect alike
+# (inspect/images.py): the same bad file reads the same wherever it is met.
+SUPPORTED_TEXT = ", ".join(FORMATS)
+NO_SUCH_FILE = "no such file"
+EMPTY = "is empty (0 bytes)"
+
+
+def unsupported(kind: str | None = None) -> str:
+    """A file whose content is no format we read; ``kind`` names it where recognised."""
+    if kind:
+        return f"is {kind}, not an image this app reads ({SUPPORTED_TEXT})"
+    return (f"is not an image this app reads ({SUPPORTED_TEXT}); its content matches none "
+            "of them")
+
+
+def corrupt(reason: str) -> str:
+    """A file of a supported format that cannot be decoded (header, truncation, decoder)."""
+    return f"corrupt or unreadable image: {reason}"
+
+
+def not_regular(mode: int) -> str:
+    """A path that is not a regular file (``st_mode``): never read from."""
+    if stat.S_ISDIR(mode):
+        return "is a folder, not an image"
+    return f"is not a regular file ({_kind(mode)})"
+
+
+def refusal(exc: Exception) -> str:
+    """The reason for a file refused by :func:`identify`, in the one wording (a broken header
+    is "corrupt or unreadable image: ..."; bombs and non-images say what they are)."""
+    text = str(exc)
+    if isinstance(exc, BadImage) and not text.startswith(("image bomb", EMPTY)):
+        return corrupt(text)
+    return text
+
+
+def recognise(head: bytes) -> str | None:
+    """The name of a format we only recognise to refuse it (PostScript, PDF...), or None."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    for magic, name in KNOWN_OTHERS:
+        if stripped.startswith(magic):
+            return name
+    return None
 
 
 class NotAnImage(Exception):
@@ -61,11 +109,13 @@ def read_head(path: str, size: int = HEAD) -> tuple[bytes, int]:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and not os.path.lexists(path):
+            raise NotAnImage(NO_SUCH_FILE) from None   # (a dangling link "cannot be opened")
         raise NotAnImage(f"cannot be opened ({exc.strerror or exc})") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotAnImage(f"is not a regular file ({_kind(info.st_mode)})")
+            raise NotAnImage(not_regular(info.st_mode))
         data = os.pread(fd, size, 0)
         return data, info.st_size
     except OSError as exc:
@@ -97,7 +147,7 @@ def identify(path: str, max_pixels: int = MAX_PIXELS) -> ImageInfo:
     """The format and size of the image at ``path``; raises NotAnImage or BadImage (reason)."""
     head, length = read_head(path)
     if length == 0:
-        raise BadImage("is empty (0 bytes)")
+        raise BadImage(EMPTY)
     info = _parse(path, head, length)
     _check_complete(path, info.format, head, length)
     if info.width <= 0 or info.height <= 0:
@@ -153,13 +203,7 @@ def _parse(path: str, head: bytes, length: int) -> ImageInfo:
         return ImageInfo("BMP", abs(w), abs(h))
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _webp_info(path, head, length)
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    for magic, name in KNOWN_OTHERS:
-        if stripped.startswith(magic):
-            raise NotAnImage(f"is {name}, not an image this app reads "
-                             f"({', '.join(FORMATS)})")
-    raise NotAnImage(f"is not an image this app reads ({', '.join(FORMATS)}); its content "
-                     "matches none of them")
+    raise NotAnImage(unsupported(recognise(head)))
 
 
 def _jpeg_size(path: str, head: bytes) -> tuple[int, int]:

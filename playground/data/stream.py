@@ -55,7 +55,7 @@ def decode_resize(contents, shape):
 def decode_files(paths: list[str], shape, skip: bool = False) -> np.ndarray:
     """Eagerly decode a few files (preview, evaluation view, telemetry probe); an undecodable
     file raises a DatasetError naming it, or with ``skip`` is left out."""
-    from playground.data.sniff import BadImage, NotAnImage, identify
+    from playground.data.sniff import BadImage, NotAnImage, corrupt, identify, refusal
 
     tf = _tf()
     out = []
@@ -65,11 +65,10 @@ def decode_files(paths: list[str], shape, skip: bool = False) -> np.ndarray:
             out.append(decode_resize(tf.io.read_file(path), shape).numpy())
         except (NotAnImage, BadImage) as exc:
             if not skip:
-                raise DatasetError(f"{path}: {exc}") from None
+                raise DatasetError(f"{path}: {refusal(exc)}") from None
         except (tf.errors.OpError, ValueError) as exc:
             if not skip:
-                raise DatasetError(f"{path}: corrupt or unreadable image "
-                                   f"({tf_reason(exc)})") from None
+                raise DatasetError(f"{path}: {corrupt(tf_reason(exc))}") from None
     if not out:
         return np.zeros((0, *(int(d) for d in shape)), dtype=np.uint8)
     return np.stack(out)

@@ -61,51 +61,29 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _describe(head: bytes) -> str:
-    if head.startswith(b"%!PS") or head.startswith(b"\xc5\xd0\xd3\xc6"):
-        return "PostScript/EPS"
-    if head.startswith(b"%PDF"):
-        return "PDF"
-    if head[:1] in (b"{", b"["):
-        return "JSON or text"
-    if head.startswith(b"PK\x03\x04"):
-        return "a zip archive"
-    if head.startswith(b"\x89HDF"):
-        return "HDF5"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "TIFF"
-    return "not an image we read"
-
-
 def check_image_file(path: str | os.PathLike[str]) -> str:
     """Check that ``path`` is a regular, readable image file of a supported kind; returns its
-    Pillow format name. Raises ``ImageFileError`` naming the file. Reads at most 16 bytes."""
+    Pillow format name. Raises ``ImageFileError`` naming the file, worded as training words the
+    same file (``data.sniff``: content, header, truncation and bomb checks)."""
+    from playground.data import sniff
+
     source = str(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise ImageFileError(f"{source}: no such file") from None
+        raise ImageFileError(f"{source}: {sniff.NO_SUCH_FILE}") from None
     except OSError as exc:
-        raise ImageFileError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ImageFileError(f"{source}: is a folder, not an image")
+        raise ImageFileError(f"{source}: cannot be opened ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise ImageFileError(f"{source}: not a regular file (a device, FIFO or socket); refused")
-    if st.st_size == 0:
-        raise ImageFileError(f"{source}: empty file, not an image")
+        raise ImageFileError(f"{source}: {sniff.not_regular(st.st_mode)}")
     if st.st_size > MAX_FILE_BYTES:
         raise ImageFileError(f"{source}: {st.st_size:,} bytes; images over "
                              f"{MAX_FILE_BYTES // 1024**2} MiB are refused")
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        raise ImageFileError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    fmt = sniff_format(head)
-    if fmt is None:
-        raise ImageFileError(f"{source}: unsupported file ({_describe(head)}); images must be "
-                             f"{SUPPORTED}")
-    return fmt
+        info = sniff.identify(source, max_pixels=MAX_PIXELS)
+    except (sniff.NotAnImage, sniff.BadImage) as exc:
+        raise ImageFileError(f"{source}: {sniff.refusal(exc)}") from None
+    return "WEBP" if info.format == "WebP" else info.format
 
 
 def _to_uint8(frame) -> tuple[np.ndarray, str]:
@@ -144,7 +122,9 @@ def read_image(path: str | os.PathLike[str]) -> Picture:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
             Image.DecompressionBombError) as exc:
-        raise ImageFileError(f"{source}: corrupt or unreadable {fmt} image ({exc})") from None
+        from playground.data.sniff import corrupt
+
+        raise ImageFileError(f"{source}: {corrupt(f'{exc} ({fmt})')}") from None
     kind = "grayscale" if pixels.shape[2] == 1 else "RGB"
     notes = [f"{os.path.basename(source)}: {fmt} {w}x{h} {mode} read as {kind}"]
     return Picture(pixels, source, fmt, notes)

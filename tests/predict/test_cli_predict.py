@@ -80,8 +80,9 @@ def test_untrained_graph_says_the_weights_are_random(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("make, code, words", [
-    (lambda p: p.write_bytes(b"%!PS-Adobe-3.0 EPSF"), 2, "unsupported file (PostScript/EPS)"),
-    (lambda p: p.write_text("not an image"), 2, "unsupported file"),
+    (lambda p: p.write_bytes(b"%!PS-Adobe-3.0 EPSF"), 2,
+     "is PostScript, not an image this app reads"),
+    (lambda p: p.write_text("not an image"), 2, "is not an image this app reads"),
     (lambda p: None, 2, "no such file"),
 ])
 def test_bad_images_exit_2_naming_the_file(run_and_model, tmp_path, capsys, make, code, words):
