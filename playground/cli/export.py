@@ -19,8 +19,9 @@ from playground.cli.common import (
     size_hint,
     wrap,
 )
+from playground.core.graph import Graph
 from playground.core.graph_weights import initial_weights
-from playground.core.shapes import analyze
+from playground.core.shapes import Analysis, analyze
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -45,23 +46,15 @@ def run(args: argparse.Namespace) -> int:
         print("error: --init-weights has no effect with --format python (a script holds no "
               "weights); export --format keras to keep them", file=sys.stderr)
         return 2
-    early = _fail_fast(args)
-    if early is not None:
-        return early
+    checked = _fail_fast(args)
+    if isinstance(checked, int):
+        return checked
+    graph, analysis, notes = checked
     from playground.keras_build.export import check_target
 
     check_target(args.out, args.format, args.force)
-    graph = load_or_report(args.file)
-    for note in apply_retarget(graph, args):
+    for note in notes:
         print(f"note: {note}")
-    analysis = analyze(graph)
-    if not analysis.valid:
-        for problem in analysis.errors:
-            print(problem)
-        hint = size_hint(graph, analysis)
-        if hint:
-            print(hint)
-        return 1
 
     from playground.keras_build.compile import build
 
@@ -94,11 +87,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail_fast(args: argparse.Namespace) -> int | None:
+def _fail_fast(args: argparse.Namespace) -> int | tuple[Graph, Analysis, list[str]]:
     """What can be refused without TensorFlow (~6 s to import) is refused here, at once: an
     existing target without ``--force`` and a graph that ``check`` rejects. Then the folders
     above ``--out`` are created (``--out served/resnet18`` works in an empty folder), only for
-    a graph that will be exported. The full target rules still run in ``check_target``."""
+    a graph that will be exported. The full target rules still run in ``check_target``.
+
+    Returns the exit code, or the retargeted graph, its analysis and the retarget notes (the
+    graph is loaded and checked once, here)."""
     target = args.out
     if not args.force and os.path.lexists(target):
         kind = "folder" if os.path.isdir(target) else "file"
@@ -106,7 +102,7 @@ def _fail_fast(args: argparse.Namespace) -> int | None:
               file=sys.stderr)
         return 1
     graph = load_or_report(args.file)
-    apply_retarget(graph, args)
+    notes = apply_retarget(graph, args)
     analysis = analyze(graph)
     if not analysis.valid:
         for problem in analysis.errors:
@@ -123,7 +119,7 @@ def _fail_fast(args: argparse.Namespace) -> int | None:
             print(f"error: {target}: cannot create the folder {parent}: "
                   f"{exc.strerror or exc}", file=sys.stderr)
             return 1
-    return None
+    return graph, analysis, list(notes)
 
 
 def init_weights(model, graph, spec: str):

@@ -44,3 +44,36 @@ def test_invalid_graph_is_reported_like_check_before_tensorflow(tmp_path) -> Non
                           str(tmp_path / "deep" / "m.keras"), cwd=tmp_path)
     assert rc == 1 and "node c" in out and not tf
     assert not (tmp_path / "deep").exists()      # no folder made for a graph never exported
+
+
+def test_the_graph_is_read_and_checked_once(tmp_path, monkeypatch, capsys) -> None:
+    """The fast refusals and the export share one loaded, retargeted, checked graph: the
+    file is read once (a file changed in between cannot be exported unchecked) and the
+    retarget notes are printed once."""
+    from playground.cli import build_parser
+    from playground.cli import export as export_cmd
+    from playground.keras_build import compile as compile_mod
+
+    reads = []
+    real_load = export_cmd.load_or_report
+    monkeypatch.setattr(export_cmd, "load_or_report",
+                        lambda path: reads.append(path) or real_load(path))
+
+    class Built(Exception):
+        pass
+
+    def build(graph, analysis=None):
+        assert analysis is not None and analysis.valid and graph.node("predictions")
+        raise Built(analysis.output_shapes())
+
+    monkeypatch.setattr(compile_mod, "build", build)
+    args = build_parser().parse_args(["export", str(ROOT / "presets" / "lenet5.json"),
+                                      "--format", "keras", "--classes", "3",
+                                      "--out", str(tmp_path / "m.keras")])
+    try:
+        export_cmd.run(args)
+    except Built as built:
+        assert built.args[0] == [(3,)]
+    out = capsys.readouterr().out
+    assert len(reads) == 1
+    assert out.count("note: ") == 1 and "3" in out
