@@ -12,27 +12,21 @@ from __future__ import annotations
 
 from playground.core.graph import Graph
 from playground.presetgen.builder import GraphBuilder
+from playground.presetgen.inception_v3 import rmsprop_recipe
+from playground.presetgen.units import NO_SCALE, RELU_ACTIVATION, conv_bn_act, conv_params
 
 PAPER = ("Szegedy et al., Inception-v4, Inception-ResNet and the Impact of Residual Connections "
          "on Learning, AAAI 2017 (arXiv 2016)")
-TRAINING = dict(
-    optimizer="rmsprop", learning_rate=0.045, rho=0.9,
-    lr_schedule=dict(kind="exponential", factor=0.94, every_epochs=2),
-    batch_size=32, augmentation=["random_crop", "horizontal_flip"],
-    source="the Inception-v4 paper, section 4: RMSProp (decay 0.9, epsilon 1.0), learning rate "
-           "0.045 decayed by 0.94 every two epochs (the Inception-v3 recipe)")
+TRAINING = rmsprop_recipe(
+    "the Inception-v4 paper, section 4: RMSProp (decay 0.9, epsilon 1.0), learning rate 0.045 "
+    "decayed by 0.94 every two epochs (the Inception-v3 recipe)")
 
 
 def _unit(b: GraphBuilder, x: str, name: str, filters: int, kernel: int | list[int],
           strides: int = 1, padding: str = "same") -> str:
-    params: dict = dict(filters=filters, kernel_size=kernel, use_bias=False)
-    if strides != 1:
-        params["strides"] = strides
-    if padding != "valid":
-        params["padding"] = padding
-    return b.chain(x, (name, "Conv2D", params),
-                   (f"{name}_bn", "BatchNormalization", dict(scale=False)),
-                   (f"{name}_ac", "Activation", dict(activation="relu")))
+    return conv_bn_act(b, x, (name, f"{name}_bn", f"{name}_ac"),
+                       conv_params(filters, kernel, strides, padding),
+                       bn=NO_SCALE, act=RELU_ACTIVATION)
 
 
 def _residual_block(b: GraphBuilder, x: str, kind: str, idx: int, scale: float, channels: int,

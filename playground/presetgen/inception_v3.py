@@ -12,16 +12,24 @@ from __future__ import annotations
 
 from playground.core.graph import Graph
 from playground.presetgen.builder import GraphBuilder
+from playground.presetgen.units import NO_SCALE, RELU_ACTIVATION, conv_bn_act, conv_params
 
 PAPER = ("Szegedy et al., Rethinking the Inception Architecture for Computer Vision, CVPR 2016 "
          "(arXiv 2015)")
-TRAINING = dict(
-    optimizer="rmsprop", learning_rate=0.045, rho=0.9,
-    lr_schedule=dict(kind="exponential", factor=0.94, every_epochs=2),
-    batch_size=32, augmentation=["random_crop", "horizontal_flip"],
-    source="the Inception-v3 paper, section 8: RMSProp (decay 0.9, epsilon 1.0), learning "
-           "rate 0.045 decayed by 0.94 every two epochs, batch 32, label smoothing 0.1 and "
-           "gradient clipping at 2.0 (the last three are not applied here)")
+
+
+def rmsprop_recipe(source: str) -> dict:
+    """The Inception-v3 paper's recipe (Inception-ResNet-v2 trains with it too), fresh each
+    call: RMSProp, 0.045 decayed by 0.94 every two epochs, batch 32."""
+    return dict(optimizer="rmsprop", learning_rate=0.045, rho=0.9,
+                lr_schedule=dict(kind="exponential", factor=0.94, every_epochs=2),
+                batch_size=32, augmentation=["random_crop", "horizontal_flip"], source=source)
+
+
+TRAINING = rmsprop_recipe(
+    "the Inception-v3 paper, section 8: RMSProp (decay 0.9, epsilon 1.0), learning rate 0.045 "
+    "decayed by 0.94 every two epochs, batch 32, label smoothing 0.1 and gradient clipping at "
+    "2.0 (the last three are not applied here)")
 
 
 class _Units:
@@ -32,15 +40,9 @@ class _Units:
 
     def __call__(self, x: str, name: str, filters: int, kh: int, kw: int, strides: int = 1,
                  padding: str = "same") -> str:
-        kernel = kh if kh == kw else [kh, kw]
-        params = dict(filters=filters, kernel_size=kernel, use_bias=False)
-        if strides != 1:
-            params["strides"] = strides
-        if padding != "valid":
-            params["padding"] = padding
-        return self.b.chain(x, (f"{name}_conv", "Conv2D", params),
-                            (f"{name}_bn", "BatchNormalization", dict(scale=False)),
-                            (name, "Activation", dict(activation="relu")))
+        return conv_bn_act(self.b, x, (f"{name}_conv", f"{name}_bn", name),
+                           conv_params(filters, kh if kh == kw else [kh, kw], strides, padding),
+                           bn=NO_SCALE, act=RELU_ACTIVATION)
 
 
 def _module_35(unit: _Units, x: str, m: str, pool: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playground.core.graph import Graph
 from playground.presetgen.builder import GraphBuilder
+from playground.presetgen.units import conv_bn_act
 
 PAPER = ("Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks, CVPR 2018 "
          "(arXiv 2018)")
@@ -28,21 +29,18 @@ def _block(b: GraphBuilder, x: str, in_channels: int, t: int, c: int, stride: in
     start = x
     prefix = f"block_{block_id}_" if block_id else "expanded_conv_"
     if block_id:
-        x = b.chain(x, (f"{prefix}expand", "Conv2D", dict(filters=t * in_channels,
-                                                          kernel_size=1, padding="same",
-                                                          use_bias=False)),
-                    (f"{prefix}expand_BN", "BatchNormalization", BN),
-                    (f"{prefix}expand_relu", "ReLU", RELU6))
+        x = conv_bn_act(b, x, (f"{prefix}expand", f"{prefix}expand_BN", f"{prefix}expand_relu"),
+                        dict(filters=t * in_channels, kernel_size=1, padding="same",
+                             use_bias=False), bn=BN, act=("ReLU", RELU6))
     if stride == 2:
         x = b.add(f"{prefix}pad", "ZeroPadding2D", x, padding=[[0, 1], [0, 1]])
-    x = b.chain(x, (f"{prefix}depthwise", "DepthwiseConv2D",
+    x = conv_bn_act(b, x, (f"{prefix}depthwise", f"{prefix}depthwise_BN",
+                           f"{prefix}depthwise_relu"),
                     dict(kernel_size=3, strides=stride, use_bias=False,
-                         padding="same" if stride == 1 else "valid")),
-                (f"{prefix}depthwise_BN", "BatchNormalization", BN),
-                (f"{prefix}depthwise_relu", "ReLU", RELU6),
-                (f"{prefix}project", "Conv2D", dict(filters=c, kernel_size=1, padding="same",
-                                                    use_bias=False)),
-                (f"{prefix}project_BN", "BatchNormalization", BN))
+                         padding="same" if stride == 1 else "valid"),
+                    conv_type="DepthwiseConv2D", bn=BN, act=("ReLU", RELU6))
+    x = conv_bn_act(b, x, (f"{prefix}project", f"{prefix}project_BN", None),
+                    dict(filters=c, kernel_size=1, padding="same", use_bias=False), bn=BN)
     if in_channels == c and stride == 1:
         x = b.add(f"{prefix}add", "Add", [start, x])
     return x
@@ -61,17 +59,17 @@ def mobilenet_v2() -> Graph:
         "MobileNetV2's layer names, so its ImageNet weights load by name. 3.5M parameters and "
         "about 300M multiply-adds at 224x224.")
     x = b.add("input", "Input", shape=[224, 224, 3])
-    x = b.chain(x, ("Conv1", "Conv2D", dict(filters=32, kernel_size=3, strides=2,
-                                            padding="same", use_bias=False)),
-                ("bn_Conv1", "BatchNormalization", BN), ("Conv1_relu", "ReLU", RELU6))
+    x = conv_bn_act(b, x, ("Conv1", "bn_Conv1", "Conv1_relu"),
+                    dict(filters=32, kernel_size=3, strides=2, padding="same", use_bias=False),
+                    bn=BN, act=("ReLU", RELU6))
     channels, block_id = 32, 0
     for t, c, n, s in STAGES:
         for i in range(n):
             x = _block(b, x, channels, t, c, s if i == 0 else 1, block_id)
             channels, block_id = c, block_id + 1
-    b.chain(x, ("Conv_1", "Conv2D", dict(filters=1280, kernel_size=1, use_bias=False)),
-            ("Conv_1_bn", "BatchNormalization", BN), ("out_relu", "ReLU", RELU6),
-            ("global_average_pooling2d", "GlobalAveragePooling2D", {}),
+    x = conv_bn_act(b, x, ("Conv_1", "Conv_1_bn", "out_relu"),
+                    dict(filters=1280, kernel_size=1, use_bias=False), bn=BN, act=("ReLU", RELU6))
+    b.chain(x, ("global_average_pooling2d", "GlobalAveragePooling2D", {}),
             ("predictions", "Dense", dict(units=1000, activation="softmax")))
     return b.finish(keras_application="MobileNetV2", year=2018, paper=PAPER,
                     introduced="inverted residuals with linear bottlenecks",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from playground.core.graph import Graph
 from playground.presetgen.builder import GraphBuilder
+from playground.presetgen.units import conv_bn_act
 
 PAPER = ("Zhang et al., ShuffleNet: An Extremely Efficient Convolutional Neural Network for "
          "Mobile Devices, CVPR 2018 (arXiv 2017)")
@@ -31,18 +32,15 @@ def _unit(b: GraphBuilder, x: str, name: str, in_ch: int, out_ch: int, stride: i
     """Figure 2 (b) (stride 1: add) and (c) (stride 2: average-pooled shortcut, concat)."""
     branch_out = out_ch - in_ch if stride == 2 else out_ch
     bottleneck = out_ch // 4
-    y = b.chain(x, (f"{name}_gconv1", "Conv2D",
+    y = conv_bn_act(b, x, (f"{name}_gconv1", f"{name}_gconv1_bn", f"{name}_gconv1_relu"),
                     dict(filters=bottleneck, kernel_size=1, use_bias=False,
-                         **({"groups": GROUPS} if group_first else {}))),
-                (f"{name}_gconv1_bn", "BatchNormalization", {}),
-                (f"{name}_gconv1_relu", "ReLU", {}))
+                         **({"groups": GROUPS} if group_first else {})))
     y = b.add(f"{name}_shuffle", "ChannelShuffle", y, groups=GROUPS)
-    y = b.chain(y, (f"{name}_dwconv", "DepthwiseConv2D",
-                    dict(kernel_size=3, strides=stride, padding="same", use_bias=False)),
-                (f"{name}_dwconv_bn", "BatchNormalization", {}),
-                (f"{name}_gconv2", "Conv2D", dict(filters=branch_out, kernel_size=1,
-                                                  groups=GROUPS, use_bias=False)),
-                (f"{name}_gconv2_bn", "BatchNormalization", {}))
+    y = conv_bn_act(b, y, (f"{name}_dwconv", f"{name}_dwconv_bn", None),
+                    dict(kernel_size=3, strides=stride, padding="same", use_bias=False),
+                    conv_type="DepthwiseConv2D")
+    y = conv_bn_act(b, y, (f"{name}_gconv2", f"{name}_gconv2_bn", None),
+                    dict(filters=branch_out, kernel_size=1, groups=GROUPS, use_bias=False))
     if stride == 2:
         shortcut = b.add(f"{name}_shortcut_pool", "AveragePooling2D", x, pool_size=3,
                          strides=2, padding="same")
@@ -67,10 +65,9 @@ def shufflenet() -> Graph:
         "Table 2 rounds it to 140 MFLOPs) and 1.9M parameters. "
         "No keras.applications twin.")
     x = b.add("input", "Input", shape=[224, 224, 3])
-    x = b.chain(x, ("conv1", "Conv2D", dict(filters=24, kernel_size=3, strides=2,
-                                            padding="same", use_bias=False)),
-                ("conv1_bn", "BatchNormalization", {}), ("conv1_relu", "ReLU", {}),
-                ("pool1", "MaxPooling2D", dict(pool_size=3, strides=2, padding="same")))
+    x = conv_bn_act(b, x, ("conv1", "conv1_bn", "conv1_relu"),
+                    dict(filters=24, kernel_size=3, strides=2, padding="same", use_bias=False))
+    x = b.add("pool1", "MaxPooling2D", x, pool_size=3, strides=2, padding="same")
     channels = 24
     for s, (out_ch, repeats) in enumerate(STAGES, start=2):
         for i in range(repeats):
