@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from playground.core import fileformat
+from tests.keras_files import HDF5_SIGNATURE, forbid_keras_loading, write_keras_archive
 from tests.reliability.helpers import run_cli, tiny_document, write_graph
 
 keras = pytest.importorskip("keras")
@@ -29,13 +30,7 @@ KERNEL = (3, 3, 1, 4)   # the tiny graph's conv kernel
 @pytest.fixture(autouse=True)
 def _never_keras_loader(monkeypatch):
     """Weights from a file are read by our own reader only: Keras' loaders are booby-trapped."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a Keras loader or deserializer was called")
-
-    monkeypatch.setattr(keras.saving, "load_model", forbidden)
-    monkeypatch.setattr(keras.models, "load_model", forbidden)
-    monkeypatch.setattr(keras.saving, "deserialize_keras_object", forbidden)
-    monkeypatch.setattr(keras.Model, "load_weights", forbidden)
+    forbid_keras_loading(monkeypatch, keras, "a Keras loader or deserializer was called")
 
 
 def _model():
@@ -223,7 +218,7 @@ def test_a_keras_whose_members_decompress_to_far_more_is_refused(tmp_path):
     for member in ("metadata.json", "model.weights.h5"):
         path = _weights_file(tmp_path, "keras")
         data = b" " * (64 * 1024 * 1024) if member == "metadata.json" else (
-            HDF5_PAD_SIGNATURE + b"\0" * (64 * 1024 * 1024))
+            HDF5_SIGNATURE + b"\0" * (64 * 1024 * 1024))
         _replace_member(path, member, data, zipfile.ZIP_DEFLATED)
         assert path.stat().st_size < 1024 * 1024
         with pytest.raises(WeightsError, match=f"{member}.*(zip bomb|declares)") as caught:
@@ -231,9 +226,6 @@ def test_a_keras_whose_members_decompress_to_far_more_is_refused(tmp_path):
         assert str(path) in str(caught.value)
         with pytest.raises(ModelImportError, match=str(path)):
             import_model(path)
-
-
-HDF5_PAD_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _declared_huge(path: Path, shape: tuple[int, ...], name: str = "conv") -> Path:
@@ -339,26 +331,19 @@ def test_cli_check_of_a_graph_path_to_dev_zero_exits_2(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------- crafted files are named
-def _keras_with_config(path: Path, config) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("config.json", json.dumps(config))
-        archive.writestr("model.weights.h5", HDF5_PAD_SIGNATURE + b"\0" * 64)
-    return path
-
-
 def _crafted_files(tmp_path: Path) -> list[Path]:
     layer = {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
              "config": {"batch_shape": [None, 8, 8, 1], "name": "input"}, "inbound_nodes": []}
     dense = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 3},
              "inbound_nodes": [0]}
     out = [
-        _keras_with_config(tmp_path / "inbound.keras", {"class_name": "Functional", "config": {
+        write_keras_archive(tmp_path / "inbound.keras", {"class_name": "Functional", "config": {
             "name": "m", "layers": [layer, dense], "input_layers": [["input", 0, 0]],
             "output_layers": [["d", 0, 0]]}}),
-        _keras_with_config(tmp_path / "outputs.keras", {"class_name": "Functional", "config": {
+        write_keras_archive(tmp_path / "outputs.keras", {"class_name": "Functional", "config": {
             "name": "m", "layers": [layer], "input_layers": [["input", 0, 0]],
             "output_layers": 7}}),
-        _keras_with_config(tmp_path / "damaged_h5.keras", {"class_name": "Functional", "config": {
+        write_keras_archive(tmp_path / "damaged_h5.keras", {"class_name": "Functional", "config": {
             "name": "m", "layers": [layer], "input_layers": [["input", 0, 0]],
             "output_layers": [["input", 0, 0]]}}),
     ]

@@ -11,7 +11,6 @@ depend on Keras agreeing to save such a model.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.keras_files import KERAS_METADATA, forbid_keras_loading, write_keras_archive
 from tests.reliability.helpers import run_cli, tiny_document, tiny_graph, write_graph
 
 keras = pytest.importorskip("keras")
@@ -29,13 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def _never_deserialize(monkeypatch):
     """Loading a stranger's file must never build objects from its config."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("deserialization or unsafe mode was attempted")
-
-    monkeypatch.setattr(keras.config, "enable_unsafe_deserialization", forbidden)
-    monkeypatch.setattr(keras.saving, "load_model", forbidden)
-    monkeypatch.setattr(keras.models, "load_model", forbidden)
-    monkeypatch.setattr(keras.saving, "deserialize_keras_object", forbidden)
+    forbid_keras_loading(monkeypatch, keras, "deserialization or unsafe mode was attempted")
 
 
 def _layer(name: str, class_name: str, config: dict, inbound: str | None,
@@ -62,12 +56,7 @@ def stranger_keras(path: Path, middle: dict, weights: bytes | None = None) -> Pa
     config = {"module": "keras", "class_name": "Functional", "registered_name": "Functional",
               "config": {"name": "stranger", "layers": layers,
                          "input_layers": [["input", 0, 0]], "output_layers": [["out", 0, 0]]}}
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1",
-                                                      "date_saved": "2026-01-01@00:00:00"}))
-        archive.writestr("config.json", json.dumps(config))
-        archive.writestr("model.weights.h5", weights or b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
-    return path
+    return write_keras_archive(path, config, weights, metadata=KERAS_METADATA)
 
 
 LAMBDA = _layer("conv", "Lambda", {
