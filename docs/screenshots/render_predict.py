@@ -10,25 +10,9 @@ canvas selects c1. Runs go to a temporary folder.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-
-def _wait(app, condition, seconds: float) -> bool:
-    import time
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
+from shots import ROOT, first_start_window, save_and_exit, train, wait
 
 
 def draw(pad, points) -> None:
@@ -63,62 +47,34 @@ def three(pad) -> list[tuple[float, float]]:
 
 
 def main(out: str) -> int:
-    os.environ.setdefault("PLAYGROUND_RUNS_DIR", tempfile.mkdtemp(prefix="screenshot-runs-"))
-    os.environ.setdefault("PLAYGROUND_AUTOSAVE_DIR", tempfile.mkdtemp(prefix="screenshot-auto-"))
-    from playground.ui.app import make_window, open_start_document, prefer_offscreen
-
-    prefer_offscreen()
-    from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, Qt
-
-    from playground.core.atomic import write_bytes_atomic
-
-    app, window = make_window(None, offer_recovery=False)
-    window.persist_settings = False
-    window.resize(1400, 1000)
-    window.show()
-    if not open_start_document(window):
-        print("error: the LeNet-5 preset could not be opened", file=sys.stderr)
+    started = first_start_window((1400, 1000))
+    if started is None:
         return 1
-    panel = window.training_panel
-    finished: list[str] = []
-    panel.run_finished.connect(finished.append)
-    if not panel.start():
-        print(f"error: training did not start: {panel.status_text}", file=sys.stderr)
-        return 1
-    if not _wait(app, lambda: bool(finished), 300):
-        print("error: training did not finish in 5 minutes", file=sys.stderr)
+    app, window = started
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    if not train(app, window):
         return 1
     view = window.predict_view
     window.predict_dock.show()
     window.predict_dock.raise_()
     window.resizeDocks([window.predict_dock], [520], Qt.Orientation.Horizontal)
-    _wait(app, lambda: view.loaded is not None and not view.busy, 120)
+    wait(app, lambda: view.loaded is not None and not view.busy, 120)
     if view.loaded is None or view.loaded.random:
         print(f"error: the run's weights did not load: {view.error}", file=sys.stderr)
         return 1
     draw(view.pad, three(view.pad))
     window.scene.select_nodes(["c1"])
     window.view.fit_all()
-    _wait(app, lambda: getattr(view.maps, "node", None) == "c1" and not view.busy, 120)
+    wait(app, lambda: getattr(view.maps, "node", None) == "c1" and not view.busy, 120)
     view.map_tabs.setCurrentIndex(0)
     for _ in range(5):
         QCoreApplication.processEvents()
     view.request_maps()                  # redraw at the label's final size
-    _wait(app, lambda: not view.busy, 60)
+    wait(app, lambda: not view.busy, 60)
     QCoreApplication.processEvents()
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not window.grab().toImage().save(buffer, "PNG"):
-        print(f"error: could not encode {out}", file=sys.stderr)
-        return 1
-    buffer.close()
-    write_bytes_atomic(out, bytes(data.data()))
-    window.doc.undo_stack.setClean()
     top = view.bars.rows[0] if view.bars.rows else {"class": "?", "p": 0}
-    print(f"wrote {out}: drawn 3 -> {top['class']} ({top['p']:.1%})")
-    sys.stdout.flush()
-    os._exit(0)   # as the app does: no Qt global statics running after Python's finalization
+    return save_and_exit(window, out, f"drawn 3 -> {top['class']} ({top['p']:.1%})")
 
 
 if __name__ == "__main__":

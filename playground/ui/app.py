@@ -104,8 +104,6 @@ def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900),
     for an ``out`` ending in .svg, the diagram alone as a vector image."""
     from PySide6.QtCore import QCoreApplication
 
-    from playground.core.atomic import write_bytes_atomic
-
     app, window = make_window(path, offer_recovery=False)
     window.persist_settings = False  # a scripted render must not move the user's window
     window.resize(*size)
@@ -123,20 +121,29 @@ def screenshot(path: str | None, out: str, size: tuple[int, int] = (1400, 900),
     QCoreApplication.processEvents()
     if out.lower().endswith(".svg"):
         return _save_diagram(window, out)
-    image = window.grab().toImage()
+    if not save_window_png(window, out):
+        return 1
+    window.doc.undo_stack.setClean()
+    window.close()
+    return 0
+
+
+def save_window_png(window, out: str) -> bool:
+    """The window as drawn now, written to ``out`` as PNG atomically (a half-written picture
+    never replaces a good one); False, with the error printed, when it cannot be encoded."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from playground.core.atomic import write_bytes_atomic
 
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
+    if not window.grab().toImage().save(buffer, "PNG"):
         print(f"error: could not encode the screenshot for {out}", file=sys.stderr)
-        return 1
+        return False
     buffer.close()
     write_bytes_atomic(out, bytes(data.data()))
-    window.doc.undo_stack.setClean()
-    window.close()
-    return 0
+    return True
 
 
 def _save_diagram(window, out: str) -> int:

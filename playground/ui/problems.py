@@ -76,6 +76,7 @@ class ProblemsPanel(QWidget):
         self._hint_timer.timeout.connect(self._update_hint)
         doc.analyzed.connect(self.refresh)
         self.refresh(doc.analysis)
+        self._show_empty_state()   # refresh returns early when the first analysis lists nothing
 
     def refresh(self, analysis) -> None:
         if size_problem(analysis) is not None:
