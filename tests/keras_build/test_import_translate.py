@@ -202,3 +202,30 @@ def test_malformed_configs_are_refused_with_a_message(config):
     with pytest.raises(ModelImportError) as info:
         import_config(config, "odd.keras")
     assert "Traceback" not in str(info.value) and "odd.keras" in str(info.value)
+
+
+def test_training_flag_forced_on_a_batch_norm_is_refused_and_on_a_rescaling_ignored():
+    """Which blocks the training flag changes is BlockSpec.training_behaviour: BatchNorm's
+    (batch statistics) is refused, Rescaling's (none) is harmless and dropped."""
+    inputs = keras.Input((4, 4, 2), name="x")
+    y = L.Rescaling(0.5, name="scale")(inputs, training=True)
+    y = L.BatchNormalization(name="bn")(y, training=True)
+    with pytest.raises(ModelImportError) as caught:
+        import_config(config_of(keras.Model(inputs, y)), "bn.keras")
+    problems = " ".join(caught.value.problems) or str(caught.value)
+    assert "layer 'bn' (BatchNormalization) is called with training" in problems
+    assert "'scale'" not in problems
+
+
+@pytest.mark.slow
+def test_convnext_imports_without_dense_warnings():
+    """ConvNeXt's per-position MLP (Dense on a 4-D tensor inside each block) is not a
+    forgotten Flatten: the ConvNeXtTiny import had 36 such warnings."""
+    from playground.core.shapes import analyze
+
+    model = keras.applications.ConvNeXtTiny(weights=None, input_shape=(64, 64, 3))
+    graph = import_config(config_of(model), "convnext_tiny.keras")
+    analysis = analyze(graph)
+    assert analysis.valid
+    assert [str(p) for p in analysis.warnings] == []
+    keras.backend.clear_session()
