@@ -74,7 +74,7 @@ def refusal(exc: Exception) -> str:
     return text
 
 
-def recognise(head: bytes) -> str | None:
+def _recognise(head: bytes) -> str | None:
     """The name of a format we only recognise to refuse it (PostScript, PDF...), or None."""
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     for magic, name in KNOWN_OTHERS:
@@ -203,7 +203,7 @@ def _parse(path: str, head: bytes, length: int) -> ImageInfo:
         return ImageInfo("BMP", abs(w), abs(h))
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _webp_info(path, head, length)
-    raise NotAnImage(unsupported(recognise(head)))
+    raise NotAnImage(unsupported(_recognise(head)))
 
 
 def _jpeg_size(path: str, head: bytes) -> tuple[int, int]:
