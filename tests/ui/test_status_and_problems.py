@@ -38,20 +38,20 @@ def test_the_empty_problems_panel_collapses_and_grows_back(window, qtbot):
     settle(qtbot)
     dock = window.problems_dock
     assert window.problems.is_empty and window.problems.empty_label.isVisible()
-    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=2000)
+    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=5000)
     canvas = window.view.height()
     # A problem appears: the list gets its height back.
     window.editor.set_param("input", "shape", [2, 2, 3])
-    qtbot.waitUntil(lambda: dock.height() >= 140, timeout=2000)
+    qtbot.waitUntil(lambda: dock.height() >= 140, timeout=5000)
     assert window.problems.tree.isVisible() and window.view.height() < canvas
     # Fixed again: one line.
     window.editor.set_param("input", "shape", [16, 16, 3])
-    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=2000)
+    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=5000)
     # The Layers tab shows the table at its full height, and Problems collapses again after.
     window.layers_dock.raise_()
-    qtbot.waitUntil(lambda: window.layers_dock.height() >= 140, timeout=2000)
+    qtbot.waitUntil(lambda: window.layers_dock.height() >= 140, timeout=5000)
     dock.raise_()
-    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=2000)
+    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=5000)
 
 
 def test_a_height_the_user_chose_is_kept_until_the_list_changes(window, qtbot):
@@ -59,7 +59,7 @@ def test_a_height_the_user_chose_is_kept_until_the_list_changes(window, qtbot):
 
     load_into(window, chain_graph())
     dock = window.problems_dock
-    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=2000)
+    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=5000)
     window.resizeDocks([dock], [220], Qt.Orientation.Vertical)   # the user drags it taller
     settle(qtbot)
     chosen = dock.height()
@@ -70,7 +70,7 @@ def test_a_height_the_user_chose_is_kept_until_the_list_changes(window, qtbot):
     window.editor.set_param("input", "shape", [2, 2, 3])
     settle(qtbot)
     window.editor.set_param("input", "shape", [16, 16, 3])
-    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=2000)
+    qtbot.waitUntil(lambda: dock.height() <= 60, timeout=5000)
     window.editor.set_param("input", "shape", [2, 2, 3])
-    qtbot.waitUntil(lambda: abs(dock.height() - chosen) <= 2, timeout=2000)  # the user's
+    qtbot.waitUntil(lambda: abs(dock.height() - chosen) <= 2, timeout=5000)  # the user's
     window.doc.undo_stack.setClean()
