@@ -170,7 +170,7 @@ def from_graph(graph: Graph, class_names: list[str] | None = None, source: str =
         notes.append(RANDOM_NOTE)
     n_out = int(model.outputs[0].shape[-1])
     names = [str(c) for c in class_names] if class_names else []
-    if names and len(names) != n_out:
+    if names and len(names) != n_out and not (masks and n_out == 1 and len(names) == 2):
         notes.append(f"the class names ({len(names)}) do not match the model's {n_out} "
                      "outputs; indices are shown")
         names = []

@@ -98,6 +98,23 @@ def model_info(loaded: Any, model_id: int, kind: str, seconds: float) -> ModelIn
 
 
 # ---------------------------------------------------------------------------- the work
+def shrink_drawing(pixels: np.ndarray, drawing: bool, raw_size: Any
+                   ) -> tuple[np.ndarray, list[str]]:
+    """A drawing is shrunk to the dataset's own image size by box averaging (the way the digits
+    were made from 32x32 bitmaps) before the training pipeline's adaptation; a picture (a
+    sample, a file) is left as it is. Returns the pixels and the words for it."""
+    pixels = np.asarray(pixels, np.uint8)
+    if not drawing or raw_size is None or tuple(raw_size) == pixels.shape[:2]:
+        return pixels, []
+    from PIL import Image
+
+    h, w = (int(d) for d in raw_size)
+    small = Image.fromarray(pixels[:, :, 0]).resize((w, h), Image.Resampling.BOX)
+    return (np.asarray(small, np.uint8)[:, :, None],
+            [f"drawing {pixels.shape[0]}x{pixels.shape[1]} -> {h}x{w} (box average, the "
+             "dataset's own size)"])
+
+
 class Worker:
     """The loaded model and the per-model caches; one method per request."""
 
@@ -123,14 +140,16 @@ class Worker:
             self.loaded, self.model_id, self.inspector = loaded, request_id, None
         return model_info(loaded, request_id, str(spec.get("kind")), time.perf_counter() - start)
 
-    def predict(self, model: int, pixels: np.ndarray, top: int = TOP_K) -> dict[str, Any]:
+    def predict(self, model: int, pixels: np.ndarray, top: int = TOP_K, drawing: bool = False,
+                raw_size: Any = None) -> dict[str, Any]:
         from playground.inspect.images import adapt, adaptation_steps
         from playground.inspect.model import logits_and_probabilities, mask_shares, top_k
 
         loaded = self.current(model)
+        pixels, steps = shrink_drawing(pixels, drawing, raw_size)
         x = adapt(pixels, loaded.input_shape, loaded.pipeline)
         probs = logits_and_probabilities(loaded, x)[0]
-        steps = adaptation_steps(np.shape(pixels), loaded.input_shape, loaded.pipeline)
+        steps += adaptation_steps(np.shape(pixels), loaded.input_shape, loaded.pipeline)
         if probs.ndim == 3:
             # A segmenter: a class per pixel (K = 1: a sigmoid mask of the second class).
             mask = ((probs[..., 0] >= 0.5) if probs.shape[-1] == 1 else probs.argmax(-1))
@@ -138,13 +157,15 @@ class Worker:
                     "mask": mask.astype(np.uint8 if loaded.num_classes <= 255 else np.int32)}
         return {"top": top_k(probs, top, loaded.class_names), "probs": probs, "steps": steps}
 
-    def maps(self, model: int, pixels: np.ndarray, node: str,
-             class_index: int | None = None) -> tuple[Any, dict[str, np.ndarray], str]:
+    def maps(self, model: int, pixels: np.ndarray, node: str, class_index: int | None = None,
+             drawing: bool = False, raw_size: Any = None
+             ) -> tuple[Any, dict[str, np.ndarray], str]:
         from playground.inspect import render
         from playground.inspect.images import adapt
         from playground.inspect.maps import Inspector, node_kernel
 
         loaded = self.current(model)
+        pixels, _steps = shrink_drawing(pixels, drawing, raw_size)
         x = adapt(pixels, loaded.input_shape, loaded.pipeline)
         if len(loaded.model.outputs[0].shape) == 4:
             maps = self._segmenter_maps(loaded, x, node)
@@ -223,10 +244,12 @@ def handle(worker: Worker, request: dict[str, Any]) -> dict[str, Any]:
         if op == "load":
             result = worker.load(int(request["id"]), args["spec"])
         elif op == "predict":
-            result = worker.predict(args["model"], args["pixels"], int(args.get("top", TOP_K)))
+            result = worker.predict(args["model"], args["pixels"], int(args.get("top", TOP_K)),
+                                    bool(args.get("drawing")), args.get("raw_size"))
         elif op == "maps":
             result = worker.maps(args["model"], args["pixels"], str(args["node"]),
-                                 args.get("class_index"))
+                                 args.get("class_index"), bool(args.get("drawing")),
+                                 args.get("raw_size"))
         elif op == "evaluate":
             result = worker.evaluate(list(args["runs"]), int(args.get("wrong", 6)))
         elif op == "crash":

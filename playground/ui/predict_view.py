@@ -213,6 +213,15 @@ class ImageView(QWidget):
         self.image, self._text = None, text
         self.update()
 
+    def image_pixels(self) -> np.ndarray | None:
+        """The picture shown, as uint8 H x W x 3 (tests, screenshots)."""
+        if self.image is None:
+            return None
+        image = self.image.convertToFormat(QImage.Format.Format_RGB888)
+        h, w = image.height(), image.width()
+        raw = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h)
+        return raw.reshape(h, image.bytesPerLine())[:, :3 * w].reshape(h, w, 3).copy()
+
     def text(self) -> str:
         return self._text
 
@@ -314,20 +323,6 @@ class _Lane:
         if self.job is not None:
             return self.job.join(timeout)
         return True
-
-
-def _picture_pixels(pad_pixels: np.ndarray, drawing: bool, raw_size: tuple[int, int] | None
-                    ) -> tuple[np.ndarray, list[str]]:
-    """A drawing is shrunk to the dataset's own image size by box averaging (the way the digits
-    were made from 32x32 bitmaps) before the training pipeline's adaptation."""
-    if not drawing or raw_size is None or tuple(raw_size) == pad_pixels.shape[:2]:
-        return pad_pixels, []
-    from PIL import Image
-
-    h, w = raw_size
-    small = Image.fromarray(pad_pixels[:, :, 0]).resize((w, h), Image.Resampling.BOX)
-    return (np.asarray(small, np.uint8)[:, :, None],
-            [f"drawing {PAD_SIZE}x{PAD_SIZE} -> {h}x{w} (box average, the dataset's own size)"])
 
 
 class PredictView(QWidget):
@@ -682,6 +677,7 @@ class PredictView(QWidget):
         for i in range(info.num_classes):
             self.class_combo.addItem(f"{i}: {info.class_name(i)}", i)
         self.class_choice = None
+        self.class_combo.setEnabled(not info.segmenter)   # one class score per pixel
         self.mask = self.mask_picture = None
         self.mask_box.setVisible(info.segmenter)
         self.bars.setVisible(not info.segmenter)
@@ -780,14 +776,17 @@ class PredictView(QWidget):
         self.request_predict()
 
     # ------------------------------------------------------------------ model work
-    def current_input(self) -> tuple[np.ndarray, list[str]]:
-        """The picture to feed (uint8 H x W x C) and the words for its own adaptation."""
+    def current_input(self) -> dict[str, Any]:
+        """The request's picture: the pad's pixels (uint8 H x W x C), whether it is a drawing
+        and the dataset's own image size (a drawing is shrunk to it in the inference process,
+        ``service_child.shrink_drawing``, so the GUI thread does no image work)."""
         raw = self.loaded.raw_size if self.loaded is not None else None
         if raw is None and self.source[0] == "graph":
             spec_fn = getattr(self.training_panel, "dataset_spec", None)
             if callable(spec_fn) and spec_fn() == "digits":
                 raw = (8, 8)
-        return _picture_pixels(self.pad.pixels().copy(), self.pad.is_drawing, raw)
+        return {"pixels": self.pad.pixels().copy(), "drawing": self.pad.is_drawing,
+                "raw_size": raw}
 
     def _revive(self) -> bool:
         """After the inference process died, the next request reloads the model (which starts
@@ -808,13 +807,11 @@ class PredictView(QWidget):
             self.note_label.setText(self._notes([]))
             return
         info = self.loaded
-        pixels, steps = self.current_input()
-        shown = self.pad.pixels().copy()
-        self._ask("predict", "predict", {"model": info.model_id, "pixels": pixels, "top": TOP_K},
-                  lambda reply: self._predicted(reply, info, steps, shown))
+        picture = self.current_input()
+        self._ask("predict", "predict", {"model": info.model_id, "top": TOP_K, **picture},
+                  lambda reply: self._predicted(reply, info, picture["pixels"]))
 
-    def _predicted(self, reply: Reply, info: ModelInfo, steps: list[str],
-                   shown: np.ndarray) -> None:
+    def _predicted(self, reply: Reply, info: ModelInfo, shown: np.ndarray) -> None:
         if info is not self.loaded or reply.stale:
             return                      # the weights changed meanwhile; a new request follows
         if reply.error:
@@ -823,7 +820,6 @@ class PredictView(QWidget):
                 self._lost(reply.error)
             return
         result = dict(reply.result)
-        result["steps"] = steps + result["steps"]
         result["ms"] = reply.ms
         self.result = result
         self.predict_ms.append(reply.ms)
@@ -918,9 +914,8 @@ class PredictView(QWidget):
                              f"({'reload the untrained graph' if self.source[0] == 'graph' else 'the weights come from another graph'})")
             return
         info = self.loaded
-        pixels, _steps = self.current_input()
-        self._ask("maps", "maps", {"model": info.model_id, "pixels": pixels,
-                                   "node": self.node_id, "class_index": self.class_choice},
+        self._ask("maps", "maps", {"model": info.model_id, "node": self.node_id,
+                                   "class_index": self.class_choice, **self.current_input()},
                   lambda reply: self._maps_done(reply, info))
 
     def _maps_done(self, reply: Reply, info: ModelInfo) -> None:

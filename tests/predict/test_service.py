@@ -1,0 +1,113 @@
+"""The inference service: a child process answering predict/maps for a model source spec."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from playground.core import fileformat
+from playground.inspect import service_child
+from playground.inspect.service import (
+    InferenceService,
+    ServiceError,
+    graph_source,
+    imagenet_source,
+    live_services,
+    run_source,
+)
+
+LENET = "presets/lenet5.json"
+
+
+def test_resolve_source_knows_its_kinds_and_names_a_bad_one():
+    with pytest.raises(service_child.SourceError, match="unknown model source 'zip'"):
+        service_child.resolve_source({"kind": "zip"})
+    with pytest.raises(service_child.SourceError, match="needs a path"):
+        service_child.resolve_source({"kind": "run"})
+    assert set(service_child.RESOLVERS) >= {"run", "keras", "graph", "imagenet"}
+    assert run_source("runs/x") == {"kind": "run", "path": "runs/x"}
+
+
+def test_the_imagenet_kind_hands_the_graph_to_the_twin_loader(monkeypatch):
+    graph = fileformat.load(LENET)
+    spec = imagenet_source(graph)
+    assert spec["kind"] == "imagenet" and json.dumps(spec)      # plain data
+    monkeypatch.setitem(sys.modules, "playground.inspect.twin", None)   # not built yet
+    with pytest.raises(service_child.SourceError, match="ImageNet weights"):
+        service_child.resolve_source(spec)
+    seen = []
+    fake = type(sys)("playground.inspect.twin")
+    fake.load_imagenet_twin = lambda g: seen.append(g) or "loaded"
+    monkeypatch.setitem(sys.modules, "playground.inspect.twin", fake)
+    assert service_child.resolve_source(spec) == "loaded"
+    assert [n.id for n in seen[0].nodes] == [n.id for n in graph.nodes]
+
+
+def test_without_tensorflow_the_load_fails_with_a_clear_message(tmp_path, monkeypatch):
+    fake = tmp_path / "no_tf" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError(\"No module named 'tensorflow'\")\n")
+    monkeypatch.setenv("PYTHONPATH", str(fake.parent))
+    with InferenceService() as service:
+        with pytest.raises(ServiceError, match="TensorFlow cannot be imported") as info:
+            service.call("load", {"spec": graph_source(fileformat.load(LENET))}, timeout=60)
+        assert "pip install tensorflow" in str(info.value)
+        assert service.alive                      # the process answered; it did not die
+    assert not service.alive and not live_services()
+
+
+def test_predict_maps_crash_and_restart(tmp_path):
+    """One child: a graph with its recorded weights predicts what Keras says; the maps come
+    back; a crash inside the child is reported and the next request starts a new one."""
+    from playground.keras_build.compile import build_model
+
+    graph = fileformat.load(LENET)
+    model = build_model(graph)
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    model.save_weights(str(tmp_path / "lenet.weights.h5"))
+    graph.extra["weights"] = "lenet.weights.h5"
+    path = tmp_path / "lenet.json"
+    fileformat.save(graph, path)
+    pixels = (rng.random((32, 32, 1)) * 255).astype(np.uint8)
+    with InferenceService() as service:
+        info = service.call("load", {"spec": graph_source(graph, path)})
+        assert info.weights.endswith("lenet.weights.h5") and not info.random
+        assert info.input_shape == (32, 32, 1) and info.output_shape == (10,)
+        assert "c1" in info.nodes and not info.segmenter
+        answer = service.call("predict", {"model": info.model_id, "pixels": pixels})
+        expected = model(pixels[None].astype(np.float32) / 255.0).numpy()[0]
+        np.testing.assert_allclose(answer["probs"], expected, rtol=1e-4, atol=1e-6)
+        assert answer["top"][0]["index"] == int(np.argmax(expected))
+        maps, images, why = service.call("maps", {"model": info.model_id, "pixels": pixels,
+                                                  "node": "c1"})
+        assert maps.node == "c1" and maps.gradcam.shape == (28, 28) and why == ""
+        np.testing.assert_allclose(maps.kernel, model.get_layer("c1").kernel.numpy())
+        assert {"gradcam", "saliency", "features", "filters"} <= set(images)
+        # a request for a model replaced meanwhile is marked stale, not an error to show
+        done = []
+        service.submit("predict", "predict", {"model": -1, "pixels": pixels}, done.append)
+        end = time.monotonic() + 30
+        while not done and time.monotonic() < end:
+            service.poll()
+            time.sleep(0.01)
+        assert done and done[0].stale
+        # a native crash in the child: every open request hears of it, with the signal
+        first_pid = service.pid
+        with pytest.raises(ServiceError, match="ended unexpectedly.*SIGABRT"):
+            service.call("crash", lane="predict")
+        assert not service.alive and "SIGABRT" in service.last_exit
+        info = service.call("load", {"spec": graph_source(graph, path)})
+        assert service.pid != first_pid and service.starts == 2
+        again = service.call("predict", {"model": info.model_id, "pixels": pixels})
+        np.testing.assert_allclose(again["probs"], expected, rtol=1e-4, atol=1e-6)
+        pid = service.pid
+    assert not service.alive
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
