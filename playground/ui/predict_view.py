@@ -44,6 +44,7 @@ from playground.inspect.service import (
     ModelInfo,
     Reply,
     graph_source,
+    imagenet_source,
     keras_source,
     run_source,
 )
@@ -55,6 +56,7 @@ TOP_K = 5
 WRONG_SHOWN = 6           # confidently wrong samples shown with Grad-CAM in the Evaluate tab
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 MASK_OPACITY = 45         # percent: a segmenter's mask over the image
+CANVAS_SOURCES = ("graph", "imagenet")   # sources built from the canvas graph
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -386,7 +388,13 @@ class PredictView(QWidget):
         self.graph_button = QPushButton("Untrained", self)
         self.graph_button.setToolTip("The graph on the canvas with random weights")
         self.graph_button.clicked.connect(lambda: self.use_graph(chosen=True))
-        for button in (self.run_button, self.keras_button, self.graph_button):
+        self.imagenet_button = QPushButton("ImageNet", self)
+        self.imagenet_button.setToolTip("The graph on the canvas with Keras' ImageNet weights "
+                                        "(a keras.applications twin: VGG16, ResNet50, "
+                                        "MobileNet...), with the 1,000 class names")
+        self.imagenet_button.clicked.connect(self.use_imagenet)
+        for button in (self.run_button, self.keras_button, self.graph_button,
+                       self.imagenet_button):
             row.addWidget(button)
         layout.addLayout(row)
 
@@ -574,7 +582,7 @@ class PredictView(QWidget):
                 self.use_run(last)
             else:
                 self.reload()
-        elif self._stale and self.source[0] == "graph":
+        elif self._stale and self.source[0] in CANVAS_SOURCES:
             self.reload()
         else:
             self.request_maps()
@@ -602,15 +610,23 @@ class PredictView(QWidget):
         self.source = ("graph", None)
         self.reload()
 
+    def use_imagenet(self) -> None:
+        """The canvas graph with Keras' ImageNet weights, its family's preprocessing and the
+        1,000 class names (a keras.applications twin; resolved in the inference process, which
+        names the weights file and folder when it is not cached offline)."""
+        self.source_chosen = True
+        self.source = ("imagenet", None)
+        self.reload()
+
     def graph_changed(self) -> None:
-        """The canvas graph changed: an untrained model is rebuilt when next shown."""
-        if self.source[0] == "graph":
+        """The canvas graph changed: a model built from it is rebuilt when next shown."""
+        if self.source[0] in CANVAS_SOURCES:
             self._stale = True
             if self.on_screen():
                 QTimer.singleShot(400, self._reload_if_stale)
 
     def _reload_if_stale(self) -> None:
-        if self._stale and self.source[0] == "graph" and self.on_screen():
+        if self._stale and self.source[0] in CANVAS_SOURCES and self.on_screen():
             self.reload()
 
     def _run_finished(self, _status: str) -> None:
@@ -632,6 +648,8 @@ class PredictView(QWidget):
             return run_source(path)
         if kind == "keras":
             return keras_source(path)
+        if kind == "imagenet":
+            return imagenet_source(self.get_graph())
         graph_path = self.get_path() if self.get_path is not None else None
         return graph_source(self.get_graph(), graph_path)
 
@@ -664,7 +682,8 @@ class PredictView(QWidget):
         self.loaded = info = reply.result
         self.source_label.setStyleSheet("")
         kind, path = self.source
-        what = {"run": "run", "keras": ".keras", "graph": "untrained graph"}[kind]
+        what = {"run": "run", "keras": ".keras", "graph": "untrained graph",
+                "imagenet": "ImageNet weights for"}[kind]
         if kind == "graph" and not info.random:
             what = "graph with its weights"
         where = os.path.basename(os.path.normpath(path)) if path else info.graph_name

@@ -239,6 +239,15 @@ def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
     assert "RGB -> grayscale" in view.note_label.text()
     assert len(view.bars.rows) == 5
     assert sum(r["p"] for r in view.bars.rows) <= 1.0 + 1e-6
+    # ImageNet weights for a graph that is no keras.applications twin: refused with the
+    # reason (resolved in the inference process); the untrained graph works again after
+    qtbot.mouseClick(view.imagenet_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.loaded is None and not view.busy, timeout=60000)
+    text = view.source_label.text()
+    assert "cannot use them" in text and ("ImageNet" in text or "keras.applications" in text)
+    qtbot.mouseClick(view.graph_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.loaded is not None and not view.busy, timeout=60000)
+    assert view.loaded.random and view.service.starts == 1
     view.wait_idle()
 
 
