@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -379,7 +380,6 @@ class PredictView(QWidget):
         self.source_label = QLabel("Weights: the graph on the canvas (untrained)", self)
         self.source_label.setWordWrap(True)
         layout.addWidget(self.source_label)
-        row = QHBoxLayout()
         self.run_button = QPushButton("Last run", self)
         self.run_button.setToolTip("The weights of the training panel's last run")
         self.run_button.clicked.connect(self.use_last_run)
@@ -393,10 +393,13 @@ class PredictView(QWidget):
                                         "(a keras.applications twin: VGG16, ResNet50, "
                                         "MobileNet...), with the 1,000 class names")
         self.imagenet_button.clicked.connect(self.use_imagenet)
-        for button in (self.run_button, self.keras_button, self.graph_button,
-                       self.imagenet_button):
-            row.addWidget(button)
-        layout.addLayout(row)
+        # Two by two: four buttons in one row would widen the dock past a 1024-pixel screen.
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        for i, button in enumerate((self.run_button, self.keras_button, self.graph_button,
+                                    self.imagenet_button)):
+            grid.addWidget(button, i // 2, i % 2)
+        layout.addLayout(grid)
 
         pad_row = QHBoxLayout()
         self.pad = DrawPad(self)
@@ -431,6 +434,7 @@ class PredictView(QWidget):
 
         maps_row = QHBoxLayout()
         self.node_label = QLabel("Node: select one on the canvas", self)
+        self.node_label.setWordWrap(True)
         maps_row.addWidget(self.node_label, 1)
         self.class_combo = QComboBox(self)
         self.class_combo.setToolTip("The class Grad-CAM and the saliency map explain")
@@ -492,9 +496,11 @@ class PredictView(QWidget):
     def _evaluation_page(self) -> QWidget:
         page = QWidget(self)
         box = QVBoxLayout(page)
-        self.eval_button = QPushButton("Evaluate: single vs 10-crop TTA vs ensemble", page)
-        self.eval_button.setToolTip("On the run's held-out images; the runs checked in the "
-                                    "Training tab's run list join the ensemble")
+        # A short label: the button's width is the dock's minimum width at projector sizes.
+        self.eval_button = QPushButton("Evaluate: TTA, ensemble", page)
+        self.eval_button.setToolTip("Single model vs 10-crop TTA vs ensemble, on the run's "
+                                    "held-out images; the runs checked in the Training tab's "
+                                    "run list join the ensemble")
         self.eval_button.clicked.connect(self.evaluate)
         box.addWidget(self.eval_button)
         self.eval_text = QLabel("The lecture notes: 10-crop test-time augmentation and "
@@ -877,9 +883,9 @@ class PredictView(QWidget):
         items = []
         for i in range(k):
             r, g, b = self.mask_colour(i)
-            style = ("border:1px solid #8a939e" if i == 0 else
-                     f"background:#{r:02x}{g:02x}{b:02x}")
-            swatch = f"<span style='{style}'>&nbsp;&nbsp;&nbsp;</span>"
+            # Class 0 is left uncoloured on the image: an empty square says so.
+            swatch = ("<span style='color:#8a939e'>\u25a1</span>" if i == 0 else
+                      f"<span style='color:#{r:02x}{g:02x}{b:02x}'>\u25a0</span>")
             name = html.escape(self.loaded.class_name(i))
             items.append(f"{swatch}&nbsp;{name} {shares[i]:.0%}")
         self.legend_label.setText("&nbsp;&nbsp; ".join(items))

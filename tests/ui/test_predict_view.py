@@ -395,7 +395,7 @@ def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run):
     legend = view.legend_label.text()
     share = expected.mean()
     assert "background" in legend and f"shape {share:.0%}" in legend
-    assert "background:#e63c3c" in legend                     # class 1's colour swatch
+    assert "color:#e63c3c" in legend                          # class 1's colour swatch
     # on screen: a "shape" pixel is the picture tinted with class 1's colour at 45 %
     shown = overlay_masks(picture[None], expected[None].astype(np.uint8), 0.45)[0]
     np.testing.assert_array_equal(view.mask_view.image_pixels(), shown)
