@@ -180,9 +180,14 @@ def _child_env() -> dict[str, str]:
 
 
 class InferenceService:
-    """One child process answering inference requests; see the module docstring."""
+    """One child process answering inference requests; see the module docstring.
 
-    def __init__(self) -> None:
+    ``on_exit(reply)`` (optional) runs in :meth:`poll` when a child ended unexpectedly, even
+    with no request open (killed while idle): ``reply.error`` says how. The model it held is
+    gone; the next request starts a new child, which must load one again."""
+
+    def __init__(self, on_exit: Callable[[Reply], None] | None = None) -> None:
+        self.on_exit = on_exit
         self._popen: subprocess.Popen | None = None
         self._conn: Any = None
         self._send_lock = threading.Lock()
@@ -383,13 +388,12 @@ class InferenceService:
                    "is fine: the next request starts a new one")
         with self._lock:
             lanes = [lane for lane, t in self._in_flight.items() if t.generation == generation]
-            if not lanes:
-                return
             open_tickets = [self._in_flight.pop(lane) for lane in lanes]
             open_tickets += [self._waiting.pop(lane) for lane in lanes if lane in self._waiting]
         for ticket in open_tickets:
             self._replies.put((Reply(ticket.id, ticket.lane, ticket.op, error=message,
                                      crashed=True), ticket.on_done))
+        self._replies.put((Reply(0, "", "exit", error=message, crashed=True), self.on_exit))
 
 
 def _exit_text(code: int | None) -> str:

@@ -816,12 +816,29 @@ class PredictView(QWidget):
     def _revive(self) -> bool:
         """After the inference process died, the next request reloads the model (which starts
         a new process); True when it did."""
+        if self.service is not None:
+            self.service.poll()         # news of a process that died while idle
         if self.loaded is None and self._crashed and not self._loading:
+            message = self.error
             self.reload()
+            self.note_label.setText(f"\u2716 {message}; reloading the weights")
+            return True
+        return False
+
+    def _stale_answer(self, reply: Reply, info: ModelInfo) -> bool:
+        """An answer for an older model: ignored. When it is the current model's, the process
+        lost it (it was restarted): reload."""
+        if info is not self.loaded:
+            return True
+        if reply.stale:
+            self._lost("the inference process was restarted")
+            self._revive()
             return True
         return False
 
     def request_predict(self) -> None:
+        if self.service is not None:
+            self.service.poll()         # news of a process that died while idle
         if self.loaded is None:
             self._revive()
             return
@@ -837,7 +854,7 @@ class PredictView(QWidget):
                   lambda reply: self._predicted(reply, info, picture["pixels"]))
 
     def _predicted(self, reply: Reply, info: ModelInfo, shown: np.ndarray) -> None:
-        if info is not self.loaded or reply.stale:
+        if self._stale_answer(reply, info):
             return                      # the weights changed meanwhile; a new request follows
         if reply.error:
             self.note_label.setText(f"\u2716 {reply.error}")
@@ -857,6 +874,8 @@ class PredictView(QWidget):
 
     def _lost(self, message: str) -> None:
         """The inference process died: say so; the next request starts a new one."""
+        if self.loaded is None and self._crashed:
+            return                      # already said
         self.loaded = None
         self._crashed = True
         self.error = message
@@ -944,7 +963,7 @@ class PredictView(QWidget):
                   lambda reply: self._maps_done(reply, info))
 
     def _maps_done(self, reply: Reply, info: ModelInfo) -> None:
-        if info is not self.loaded or reply.stale:
+        if self._stale_answer(reply, info):
             return
         if reply.error:
             self._clear_maps(f"\u2716 {reply.error}")
@@ -983,7 +1002,7 @@ class PredictView(QWidget):
              on_done: Callable[[Reply], None]) -> None:
         """A request to the inference process (started now if it is not running)."""
         if self.service is None:
-            self.service = InferenceService()
+            self.service = InferenceService(on_exit=lambda reply: self._lost(reply.error))
         self.service.submit(lane, op, args, on_done)
         if not self.timer.isActive():
             self.timer.start()

@@ -61,10 +61,27 @@ def test_without_tensorflow_the_load_fails_with_a_clear_message(tmp_path, monkey
     assert not service.alive and not live_services()
 
 
-def test_predict_maps_crash_and_restart(tmp_path):
+ABORT_HOOK = """
+    import os
+    import playground.inspect.model as m
+    _forward = m.logits_and_probabilities
+    def logits_and_probabilities(loaded, x):
+        if os.path.exists({marker!r}):
+            os.abort()                      # a native crash inside TensorFlow, as it would be
+        return _forward(loaded, x)
+    m.logits_and_probabilities = logits_and_probabilities
+    """
+
+
+def test_predict_maps_crash_and_restart(tmp_path, monkeypatch):
     """One child: a graph with its recorded weights predicts what Keras says; the maps come
-    back; a crash inside the child is reported and the next request starts a new one."""
+    back; a crash inside the child is reported (open requests and ``on_exit``) and the next
+    request starts a new one; a child killed while idle is reported too."""
     from playground.keras_build.compile import build_model
+    from tests.child_hooks import inject
+
+    marker = tmp_path / "abort-now"
+    inject(monkeypatch, tmp_path, ABORT_HOOK.format(marker=str(marker)))
 
     graph = fileformat.load(LENET)
     model = build_model(graph)
@@ -76,7 +93,8 @@ def test_predict_maps_crash_and_restart(tmp_path):
     path = tmp_path / "lenet.json"
     fileformat.save(graph, path)
     pixels = (rng.random((32, 32, 1)) * 255).astype(np.uint8)
-    with InferenceService() as service:
+    exits = []
+    with InferenceService(on_exit=exits.append) as service:
         info = service.call("load", {"spec": graph_source(graph, path)})
         assert info.weights.endswith("lenet.weights.h5") and not info.random
         assert info.input_shape == (32, 32, 1) and info.output_shape == (10,)
@@ -100,13 +118,26 @@ def test_predict_maps_crash_and_restart(tmp_path):
         assert done and done[0].stale
         # a native crash in the child: every open request hears of it, with the signal
         first_pid = service.pid
+        marker.touch()
         with pytest.raises(ServiceError, match="ended unexpectedly.*SIGABRT"):
-            service.call("crash", lane="predict")
+            service.call("predict", {"model": info.model_id, "pixels": pixels})
+        marker.unlink()
         assert not service.alive and "SIGABRT" in service.last_exit
+        service.poll()
+        assert len(exits) == 1 and "SIGABRT" in exits[0].error and exits[0].crashed
         info = service.call("load", {"spec": graph_source(graph, path)})
         assert service.pid != first_pid and service.starts == 2
         again = service.call("predict", {"model": info.model_id, "pixels": pixels})
         np.testing.assert_allclose(again["probs"], expected, rtol=1e-4, atol=1e-6)
+        # killed while idle (the out-of-memory killer): on_exit hears of it
+        service.kill()
+        end = time.monotonic() + 30
+        while len(exits) < 2 and time.monotonic() < end:
+            service.poll()
+            time.sleep(0.01)
+        assert "SIGKILL" in exits[1].error and "out of memory?" in exits[1].error
+        info = service.call("load", {"spec": graph_source(graph, path)})
+        assert service.starts == 3
         pid = service.pid
     assert not service.alive
     with pytest.raises(ProcessLookupError):

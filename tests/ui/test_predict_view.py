@@ -426,16 +426,22 @@ def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run):
 
 
 def test_a_crash_of_the_inference_process_is_shown_and_the_next_request_restarts(
-        window, qtbot, lenet_run):
+        window, qtbot, lenet_run, tmp_path, monkeypatch):
+    from tests.child_hooks import inject
+    from tests.predict.test_service import ABORT_HOOK
+
+    marker = tmp_path / "abort-now"
+    inject(monkeypatch, tmp_path, ABORT_HOOK.format(marker=str(marker)))
     run_dir, model, graph = lenet_run
     view = _open_predict(window, qtbot, graph, run_dir)
     service = view.service
     first = service.pid
     view.pick_sample(1)
     qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
-    service.submit("predict", "crash")                # a native abort inside TensorFlow
-    view.request_predict()                            # waits behind it in the lane
+    marker.touch()                                    # a native abort inside TensorFlow
+    view.pick_sample(2)
     qtbot.waitUntil(lambda: view.loaded is None, timeout=30000)
+    marker.unlink()
     assert "inference process ended unexpectedly" in view.source_label.text()
     assert "SIGABRT" in view.source_label.text()
     assert window.isVisible() and window.doc.graph.name == graph.name      # editor intact
@@ -446,6 +452,16 @@ def test_a_crash_of_the_inference_process_is_shown_and_the_next_request_restarts
     from playground.inspect.images import adapt
 
     expected = model(adapt(view._dataset.x[4], (32, 32, 1))).numpy()[0]
+    assert view.bars.rows[0]["index"] == int(np.argmax(expected))
+    # killed while idle (the out-of-memory killer): the next request reloads the weights
+    service.kill()
+    qtbot.waitUntil(lambda: not service.alive, timeout=10000)
+    qtbot.wait(100)
+    view.result = None
+    view.pick_sample(6)
+    qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=60000)
+    assert service.starts == 3 and "SIGKILL" in service.last_exit
+    expected = model(adapt(view._dataset.x[6], (32, 32, 1))).numpy()[0]
     assert view.bars.rows[0]["index"] == int(np.argmax(expected))
     # closing the window ends the process
     pid = service.pid
