@@ -191,6 +191,7 @@ class InferenceService:
         self._popen: subprocess.Popen | None = None
         self._conn: Any = None
         self._send_lock = threading.Lock()
+        self._spawn_lock = threading.Lock()        # one child at a time (GUI and reader threads)
         self._lock = threading.Lock()              # the lanes' state
         self._replies: queue.SimpleQueue[tuple[Reply, Any]] = queue.SimpleQueue()
         self._in_flight: dict[str, _Ticket] = {}
@@ -211,8 +212,11 @@ class InferenceService:
         return self._popen is not None and self._popen.poll() is None
 
     def _ensure_child(self) -> None:
-        if self.alive and self._conn is not None:
-            return
+        with self._spawn_lock:
+            if not (self.alive and self._conn is not None):
+                self._spawn()
+
+    def _spawn(self) -> None:
         from multiprocessing.connection import Connection
 
         parent_sock, child_sock = socket.socketpair()
