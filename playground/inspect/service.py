@@ -256,10 +256,11 @@ class InferenceService:
             except subprocess.TimeoutExpired:
                 popen.kill()
                 popen.wait()
-        try:
-            conn.close()
-        except OSError:
-            pass
+        if conn is not None:     # None: the child had died and the reader closed its end
+            try:
+                conn.close()
+            except OSError:
+                pass
 
     def kill(self) -> None:
         """End the child at once (tests: a crash as the user would see it)."""
