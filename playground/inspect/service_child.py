@@ -208,9 +208,10 @@ class Worker:
                 "class score of a classifier, so they are not drawn here")
         preds = loaded.graph.inputs_of(node)
         first = len(preds) == 1 and loaded.graph.node(preds[0]).type == "Input"
-        return NodeMaps(node, shares, int(shares.argmax()), features, None,
-                        np.zeros((0, 0), np.float32), kernel, first, reason or note,
-                        "per-pixel classes (the share of pixels per class)")
+        return NodeMaps(node=node, probs=shares, class_index=int(shares.argmax()),
+                        features=features, gradcam=None, saliency=np.zeros((0, 0), np.float32),
+                        kernel=kernel, first_layer=first, reason=reason or note,
+                        score_note="per-pixel classes (the share of pixels per class)")
 
     def evaluate(self, runs: list[str], wrong: int = 6) -> tuple[Any, Any]:
         from playground.inspect.evaluate import compare, wrong_samples
