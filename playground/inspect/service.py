@@ -398,7 +398,9 @@ class InferenceService:
         for ticket in open_tickets:
             self._replies.put((Reply(ticket.id, ticket.lane, ticket.op, error=message,
                                      crashed=True), ticket.on_done))
-        self._replies.put((Reply(0, "", "exit", error=message, crashed=True), self.on_exit))
+        if generation == self._generation:
+            # (A newer child already runs: its stale answers tell the caller to reload.)
+            self._replies.put((Reply(0, "", "exit", error=message, crashed=True), self.on_exit))
 
 
 def _exit_text(code: int | None) -> str:
