@@ -198,6 +198,7 @@ class InferenceService:
         self._waiting: dict[str, _Ticket] = {}
         self._next_id = 0
         self._generation = 0                       # bumped for every child started
+        self._ended: set[int] = set()              # generations whose reader has finished
         self.starts = 0                            # children started so far (tests, bench)
         self.last_exit: str = ""                   # how the last child ended, when it crashed
         self._closing = False
@@ -338,8 +339,16 @@ class InferenceService:
                                      crashed=True), ticket.on_done))
             return
         with self._lock:
-            self._in_flight[ticket.lane] = ticket
             ticket.generation = self._generation
+            gone = ticket.generation in self._ended
+            if not gone:
+                self._in_flight[ticket.lane] = ticket
+        if gone:   # the child died between the check above and now: answer as the reader would
+            self._replies.put((Reply(ticket.id, ticket.lane, ticket.op, crashed=True,
+                                     error=f"the inference process ended unexpectedly "
+                                           f"({self.last_exit or 'while starting'}); the next "
+                                           "request starts a new one"), ticket.on_done))
+            return
         ticket.sent_at = time.perf_counter()
         # A failed send needs nothing here: the reader sees the child's end and answers every
         # open request of that child.
@@ -392,6 +401,7 @@ class InferenceService:
         message = (f"the inference process ended unexpectedly ({exit_text}); the editor "
                    "is fine: the next request starts a new one")
         with self._lock:
+            self._ended.add(generation)
             lanes = [lane for lane, t in self._in_flight.items() if t.generation == generation]
             open_tickets = [self._in_flight.pop(lane) for lane in lanes]
             open_tickets += [self._waiting.pop(lane) for lane in lanes if lane in self._waiting]
