@@ -58,6 +58,7 @@ WRONG_SHOWN = 6           # confidently wrong samples shown with Grad-CAM in the
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 MASK_OPACITY = 45         # percent: a segmenter's mask over the image
 CANVAS_SOURCES = ("graph", "imagenet")   # sources built from the canvas graph
+IDLE_STOP_MS = 5 * 60 * 1000  # the inference process ends after the dock is hidden this long
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -369,6 +370,9 @@ class PredictView(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(15)
         self.timer.timeout.connect(self._tick)
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(self._stop_if_idle)
         if training_panel is not None and hasattr(training_panel, "run_finished"):
             training_panel.run_finished.connect(self._run_finished)
 
@@ -575,9 +579,27 @@ class PredictView(QWidget):
         return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def dock_visible(self, visible: bool) -> None:
-        """The dock's tab became current (QDockWidget.visibilityChanged)."""
+        """The dock's tab became current (QDockWidget.visibilityChanged), or went behind."""
         if visible:
+            self.idle_timer.stop()
             QTimer.singleShot(0, self._shown)
+        elif self.service is not None and self.service.alive:
+            self.idle_timer.start(IDLE_STOP_MS)
+
+    def _stop_if_idle(self) -> None:
+        """Hidden for IDLE_STOP_MS: end the inference process (TensorFlow and the model hold
+        hundreds of MB, and a training run may want them); shown again, it reloads."""
+        if self.on_screen() or self.service is None or not self.service.alive:
+            return
+        if self.busy:
+            self.idle_timer.start(IDLE_STOP_MS)
+            return
+        self.service.close()
+        self.loaded = None
+        self._crashed = False
+        self.source_label.setText("Weights: set aside while the dock was hidden; they load "
+                                  "again when it is shown")
+        self.source_label.setStyleSheet("")
 
     def _shown(self) -> None:
         if not self.on_screen() or self._loading:
@@ -1037,6 +1059,7 @@ class PredictView(QWidget):
     def shutdown(self) -> None:
         """The window closes: end the inference process, wait for the dataset thread."""
         self.timer.stop()
+        self.idle_timer.stop()
         if self.service is not None:
             self.service.close()
         self._data_lane.join(10.0)

@@ -313,6 +313,23 @@ def test_follows_the_training_panels_last_run(window, qtbot, lenet_run):
     view.wait_idle()
 
 
+def test_a_hidden_dock_ends_its_inference_process_and_reloads_when_shown(
+        window, qtbot, lenet_run, monkeypatch):
+    from playground.ui import predict_view
+
+    monkeypatch.setattr(predict_view, "IDLE_STOP_MS", 100)
+    run_dir, model, graph = lenet_run
+    view = _open_predict(window, qtbot, graph, run_dir)
+    service = view.service
+    window.inspector_dock.raise_()                    # the Predict tab goes behind
+    qtbot.waitUntil(lambda: not service.alive, timeout=10000)
+    assert view.loaded is None and "set aside" in view.source_label.text()
+    window.predict_dock.raise_()
+    qtbot.waitUntil(lambda: view.loaded is not None and not view.busy, timeout=60000)
+    assert view.loaded.source == run_dir and service.starts == 2 and service.alive
+    view.wait_idle()
+
+
 def test_a_keras_file_through_the_safe_loader(window, qtbot, lenet_run, tmp_path, monkeypatch):
     from tests.child_hooks import inject
 
