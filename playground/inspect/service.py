@@ -15,7 +15,7 @@ use the blocking :meth:`InferenceService.call`::
         info = service.call("load", {"spec": run_source("runs/lenet")})
         answer = service.call("predict", {"model": info.model_id, "pixels": image})
 
-Requests go in *lanes* ("model", "predict", "maps", "eval"): each lane has at most one request
+Requests go in *lanes* ("model", "predict", "maps", "eval", "data"): each lane has at most one request
 in the child and one waiting here; a newer request replaces the waiting one (a stroke sends many,
 only the newest matters), so the child never queues stale work. The child works the lanes in
 parallel threads, so a slow Grad-CAM never holds up the live bars.
@@ -44,7 +44,7 @@ from typing import Any
 
 from playground.core.graph import Graph
 
-LANES = ("model", "predict", "maps", "eval")
+LANES = ("model", "predict", "maps", "eval", "data")
 CHILD_MODULE = "playground.inspect.service_child"
 QUIT_GRACE = 2.0        # seconds the child has to leave after "quit" before it is terminated
 
@@ -315,7 +315,7 @@ class InferenceService:
              timeout: float = 300.0) -> Any:
         """Blocking request (scripts, the bench): the result, or ``ServiceError``. Do not mix
         with :meth:`poll` on another thread."""
-        lane = lane or {"load": "model", "evaluate": "eval"}.get(op, op)
+        lane = lane or {"load": "model", "evaluate": "eval", "sample": "data"}.get(op, op)
         done: list[Reply] = []
         self.submit(lane, op, args, done.append)
         end = time.monotonic() + timeout

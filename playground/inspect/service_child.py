@@ -3,7 +3,7 @@
 
 TensorFlow lives here, never in the editor: the window keeps breathing while it loads, and a
 crash inside it ends this process only. The main thread reads requests from the socket; each
-lane ("model", "predict", "maps", "eval") has its own worker thread, so a slow Grad-CAM never
+lane ("model", "predict", "maps", "eval", "data") has its own worker thread, so a slow Grad-CAM never
 holds up the live bars. Answers are plain data (dicts, numpy arrays, dataclasses), never Keras
 objects. The editor closing its end (or dying) ends this process.
 
@@ -123,6 +123,8 @@ class Worker:
         self.model_id = 0
         self.inspector: Any = None
         self._lock = threading.Lock()
+        self._dataset: tuple[str, Any] | None = None     # the last dataset asked for samples
+        self._rng = np.random.default_rng(0)
 
     def current(self, model_id: Any) -> Any:
         with self._lock:
@@ -213,6 +215,26 @@ class Worker:
                         kernel=kernel, first_layer=first, reason=reason or note,
                         score_note="per-pixel classes (the share of pixels per class)")
 
+    def sample(self, dataset: str, index: int | None = None) -> dict[str, Any]:
+        """One image of a dataset (random without ``index``) as uint8 pixels, with its label
+        in words; the dataset is kept for the next sample."""
+        from playground.data.dataset import load_dataset
+
+        if self._dataset is None or self._dataset[0] != dataset:
+            self._dataset = (dataset, load_dataset(dataset))
+        data = self._dataset[1]
+        count = len(data.x)
+        i = int(self._rng.integers(count)) if index is None else int(index) % count
+        label = np.asarray(data.y[i])
+        if label.ndim == 0:
+            words = data.class_names[int(label)]
+        else:  # a segmentation set: the sample's label is a mask
+            from playground.data.segdata import mask_caption
+
+            words = "mask: " + mask_caption(label, data.class_names)
+        return {"pixels": np.ascontiguousarray(np.asarray(data.x[i]), np.uint8), "index": i,
+                "name": str(data.name), "label": words, "count": count}
+
     def evaluate(self, runs: list[str], wrong: int = 6) -> tuple[Any, Any]:
         from playground.inspect.evaluate import compare, wrong_samples
 
@@ -251,6 +273,8 @@ def handle(worker: Worker, request: dict[str, Any]) -> dict[str, Any]:
             result = worker.maps(args["model"], args["pixels"], str(args["node"]),
                                  args.get("class_index"), bool(args.get("drawing")),
                                  args.get("raw_size"))
+        elif op == "sample":
+            result = worker.sample(str(args["dataset"]), args.get("index"))
         elif op == "evaluate":
             result = worker.evaluate(list(args["runs"]), int(args.get("wrong", 6)))
         else:

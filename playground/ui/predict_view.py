@@ -9,8 +9,8 @@ node selected on the canvas come from ``playground.inspect``. A segmenter's pred
 per pixel) is drawn as a coloured mask over the image, with a legend and an opacity slider.
 
 The editor never imports TensorFlow for this: every model runs in an inference process
-(``playground.inspect.service``), with lanes for loading, predictions, maps and evaluations, each
-keeping only the newest request (a stroke sends many); a 15 ms timer collects the answers, so the
+(``playground.inspect.service``), with lanes for loading, predictions, maps, evaluations and
+dataset samples (decoded there, like training decodes them), each keeping only the newest request (a stroke sends many); a 15 ms timer collects the answers, so the
 window never waits on the model, not even while TensorFlow loads. A crash of that process is
 shown here and the next request starts a new one. Nothing starts until the dock is shown; the
 process ends with the window (:meth:`PredictView.shutdown`).
@@ -49,7 +49,6 @@ from playground.inspect.service import (
     keras_source,
     run_source,
 )
-from playground.training.worker import BackgroundJob
 
 PAD_SIZE = 112            # the drawing's own resolution (pixels), white on black like the digits
 BRUSH = 7.0               # stroke radius in pad pixels
@@ -292,43 +291,6 @@ class ProbabilityBars(QWidget):
         painter.end()
 
 
-class _Lane:
-    """One background job at a time; a request while it runs replaces the waiting one."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.job: BackgroundJob | None = None
-        self.on_done: Callable[[BackgroundJob], None] | None = None
-        self.waiting: tuple[Callable[[], Any], Callable[[BackgroundJob], None]] | None = None
-
-    def submit(self, fn: Callable[[], Any], on_done: Callable[[BackgroundJob], None]) -> None:
-        if self.job is not None:
-            self.waiting = (fn, on_done)
-            return
-        self.job, self.on_done = BackgroundJob(fn, name=f"playground-{self.name}").start(), on_done
-
-    def poll(self) -> None:
-        if self.job is None or not self.job.done.is_set():
-            return
-        job, on_done = self.job, self.on_done
-        self.job = self.on_done = None
-        if self.waiting is not None:
-            fn, then = self.waiting
-            self.waiting = None
-            self.submit(fn, then)
-        if on_done is not None:
-            on_done(job)
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None or self.waiting is not None
-
-    def join(self, timeout: float) -> bool:
-        if self.job is not None:
-            return self.job.join(timeout)
-        return True
-
-
 class PredictView(QWidget):
     """See the module docstring. ``get_graph`` gives the canvas graph; ``training_panel`` (or
     None) gives the last run and the dataset; ``get_path`` (optional) the graph's file, where
@@ -362,10 +324,7 @@ class PredictView(QWidget):
         self.maps_ms: float | None = None         # round trip of the last maps
         self._load_seq = 0                        # the newest load asked for
         self._stale = True
-        self._dataset: Any = None
-        self._dataset_spec = ""
-        self._rng = np.random.default_rng(0)
-        self._data_lane = _Lane("predict-data")   # dataset files (no TensorFlow): a thread
+        self.sample_index: int | None = None     # the dataset sample shown, if one is
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(15)
@@ -774,41 +733,23 @@ class PredictView(QWidget):
         return spec_fn() if callable(spec_fn) else "digits"
 
     def pick_sample(self, index: int | None = None) -> None:
-        """Show a dataset sample (random without ``index``); the dataset loads in the background
-        the first time."""
+        """Show a dataset sample (random without ``index``). The inference process loads the
+        dataset (once per dataset) and decodes the image: a folder's files decode with
+        TensorFlow's decoders, exactly as in training, and never in the editor."""
         spec = self._dataset_of_source()
-        if self._dataset is not None and self._dataset_spec == spec:
-            self._show_sample(index)
-            return
+        self.image_label.setText(f"loading a sample of {spec}\u2026")
+        self._ask("data", "sample", {"dataset": spec, "index": index}, self._sample_ready)
 
-        def load():
-            from playground.data.dataset import load_dataset
-
-            return load_dataset(spec)
-
-        self.image_label.setText(f"loading {spec}\u2026")
-        self._start(self._data_lane, load, lambda job: self._dataset_loaded(job, spec, index))
-
-    def _dataset_loaded(self, job: BackgroundJob, spec: str, index: int | None) -> None:
-        if job.error:
-            self.image_label.setText(f"\u2716 {job.error}")
+    def _sample_ready(self, reply: Reply) -> None:
+        if reply.error:
+            self.image_label.setText(f"\u2716 {reply.error}")
             self.image_label.setStyleSheet("color:#ff6b6b")
             return
-        self._dataset, self._dataset_spec = job.result, spec
-        self._show_sample(index)
-
-    def _show_sample(self, index: int | None) -> None:
-        data = self._dataset
-        i = int(self._rng.integers(len(data.x))) if index is None else int(index) % len(data.x)
-        self.pad.show_picture(data.x[i])
-        self.sample_index = i
-        if np.ndim(data.y[i]) == 0:
-            label = data.class_names[int(data.y[i])]
-        else:  # a segmentation set: the sample's label is a mask
-            from playground.data.segdata import mask_caption
-
-            label = "mask: " + mask_caption(data.y[i], data.class_names)
-        self._set_image_text(f"{data.name} sample {i} (label {label})")
+        sample = reply.result
+        self.pad.show_picture(sample["pixels"])
+        self.sample_index = sample["index"]
+        self._set_image_text(f"{sample['name']} sample {sample['index']} "
+                             f"(label {sample['label']})")
         self.request_predict()
         self.request_maps()
 
@@ -1029,22 +970,15 @@ class PredictView(QWidget):
         if not self.timer.isActive():
             self.timer.start()
 
-    def _start(self, lane: _Lane, fn: Callable[[], Any],
-               on_done: Callable[[BackgroundJob], None]) -> None:
-        lane.submit(fn, on_done)
-        if not self.timer.isActive():
-            self.timer.start()
-
     def _tick(self) -> None:
         if self.service is not None:
             self.service.poll()
-        self._data_lane.poll()
         if not self.busy:
             self.timer.stop()
 
     @property
     def busy(self) -> bool:
-        return ((self.service is not None and self.service.busy()) or self._data_lane.busy)
+        return self.service is not None and self.service.busy()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Collect every open answer (tests, closing); True when all arrived in time."""
@@ -1057,9 +991,8 @@ class PredictView(QWidget):
         return True
 
     def shutdown(self) -> None:
-        """The window closes: end the inference process, wait for the dataset thread."""
+        """The window closes: end the inference process."""
         self.timer.stop()
         self.idle_timer.stop()
         if self.service is not None:
             self.service.close()
-        self._data_lane.join(10.0)

@@ -141,3 +141,23 @@ def test_predict_maps_crash_and_restart(tmp_path, monkeypatch):
     assert not service.alive
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_folder_sample_is_decoded_in_the_child_like_training_decodes_it(tmp_path):
+    from playground.data.dataset import load_dataset
+    from tests.predict.helpers import write_png
+
+    rng = np.random.default_rng(5)
+    for name in ("cat", "dog"):
+        (tmp_path / "set" / name).mkdir(parents=True)
+        for i in range(3):
+            write_png(tmp_path / "set" / name / f"{i}.png",
+                      (rng.random((12, 16, 3)) * 255).astype(np.uint8))
+    folder = str(tmp_path / "set")
+    with InferenceService() as service:
+        sample = service.call("sample", {"dataset": folder, "index": 4})
+        again = service.call("sample", {"dataset": folder, "index": None})
+    data = load_dataset(folder)
+    np.testing.assert_array_equal(sample["pixels"], np.asarray(data.x[4]))
+    assert sample["label"] == data.class_names[int(data.y[4])] == "dog"
+    assert sample["index"] == 4 and sample["count"] == 6 and 0 <= again["index"] < 6

@@ -193,7 +193,7 @@ def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
     from playground.inspect import render
     from playground.inspect.images import adapt
 
-    x = adapt(view._dataset.x[3], (32, 32, 1))
+    x = adapt(view.pad.picture, (32, 32, 1))
     np.testing.assert_array_equal(view.map_images["gradcam"], render.overlay(x[0], maps.gradcam))
     # ... drawn on screen: the tab's pixels at the hottest cell are the overlay's there
     view.map_tabs.setCurrentIndex(0)
@@ -301,7 +301,7 @@ def test_follows_the_training_panels_last_run(window, qtbot, lenet_run):
     qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
     from playground.inspect.images import adapt
 
-    expected = model(adapt(view._dataset.x[5], (32, 32, 1))).numpy()[0]
+    expected = model(adapt(view.pad.picture, (32, 32, 1))).numpy()[0]
     assert view.bars.rows[0]["index"] == int(np.argmax(expected))
     assert view.bars.rows[0]["p"] == pytest.approx(float(expected.max()), rel=1e-4)
     # the user's own choice (untrained) is not overridden by the next run
@@ -355,7 +355,7 @@ def test_a_keras_file_through_the_safe_loader(window, qtbot, lenet_run, tmp_path
     qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=30000)
     from playground.inspect.images import adapt
 
-    x = adapt(view._dataset.x[7], (32, 32, 1))
+    x = adapt(view.pad.picture, (32, 32, 1))
     expected = model(x).numpy()[0]
     assert view.bars.rows[0]["index"] == int(np.argmax(expected))
     assert view.bars.rows[0]["p"] == pytest.approx(float(expected.max()), rel=1e-4)
@@ -405,7 +405,7 @@ def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run):
     view.pick_sample(2)
     qtbot.waitUntil(lambda: view.mask is not None and not view.busy, timeout=60000)
     assert view.mask_box.isVisible() and not view.bars.isVisible()
-    picture = view._dataset.x[2]
+    picture = view.pad.picture
     expected = model(adapt(picture, (32, 32, 1))).numpy()[0, ..., 0] >= 0.5
     np.testing.assert_array_equal(view.mask, expected)
     assert 0.2 < expected.mean() < 0.8
@@ -468,7 +468,7 @@ def test_a_crash_of_the_inference_process_is_shown_and_the_next_request_restarts
     assert service.pid != first and service.starts == 2 and not view.loaded.random
     from playground.inspect.images import adapt
 
-    expected = model(adapt(view._dataset.x[4], (32, 32, 1))).numpy()[0]
+    expected = model(adapt(view.pad.picture, (32, 32, 1))).numpy()[0]
     assert view.bars.rows[0]["index"] == int(np.argmax(expected))
     # killed while idle (the out-of-memory killer): the next request reloads the weights
     service.kill()
@@ -478,7 +478,7 @@ def test_a_crash_of_the_inference_process_is_shown_and_the_next_request_restarts
     view.pick_sample(6)
     qtbot.waitUntil(lambda: view.result is not None and not view.busy, timeout=60000)
     assert service.starts == 3 and "SIGKILL" in service.last_exit
-    expected = model(adapt(view._dataset.x[6], (32, 32, 1))).numpy()[0]
+    expected = model(adapt(view.pad.picture, (32, 32, 1))).numpy()[0]
     assert view.bars.rows[0]["index"] == int(np.argmax(expected))
     # closing the window ends the process
     pid = service.pid
