@@ -291,6 +291,12 @@ class ProbabilityBars(QWidget):
         painter.end()
 
 
+def new_service(on_exit: Callable[[Reply], None]) -> InferenceService:
+    """The dock's inference service, one per window (the tests lend one child to several
+    windows in turn, to pay TensorFlow's import once)."""
+    return InferenceService(on_exit=on_exit)
+
+
 class PredictView(QWidget):
     """See the module docstring. ``get_graph`` gives the canvas graph; ``training_panel`` (or
     None) gives the last run and the dataset; ``get_path`` (optional) the graph's file, where
@@ -965,7 +971,7 @@ class PredictView(QWidget):
              on_done: Callable[[Reply], None]) -> None:
         """A request to the inference process (started now if it is not running)."""
         if self.service is None:
-            self.service = InferenceService(on_exit=lambda reply: self._lost(reply.error))
+            self.service = new_service(lambda reply: self._lost(reply.error))
         self.service.submit(lane, op, args, on_done)
         if not self.timer.isActive():
             self.timer.start()

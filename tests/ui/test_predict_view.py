@@ -19,6 +19,48 @@ pytest.importorskip("tensorflow")
 LENET = "presets/lenet5.json"
 
 
+@pytest.fixture(scope="module")
+def _module_child():
+    """One inference child for the tests of this module that do not fault it: each start
+    imports TensorFlow (~6 s), paid once here. Closed when the module is done."""
+    from playground.inspect.service import InferenceService
+
+    shared = InferenceService()
+    yield shared
+    InferenceService.close(shared)
+
+
+class _Lent:
+    """The module's inference service lent to one window: its close() waits for the open
+    answers (the window's own callbacks) and hands the child back, running."""
+
+    def __init__(self, shared, on_exit) -> None:
+        self._shared = shared
+        shared.on_exit = on_exit
+
+    def __getattr__(self, name):
+        return getattr(self._shared, name)
+
+    def close(self, timeout: float = 2.0) -> None:
+        end = time.monotonic() + 60
+        while self._shared.busy() and time.monotonic() < end:
+            self._shared.poll()
+            time.sleep(0.005)
+        self._shared.on_exit = None
+
+
+@pytest.fixture
+def lent_child(_module_child, monkeypatch):
+    """Windows of this test use the module's child (real process, real requests)."""
+    from playground.inspect import service
+    from playground.ui import predict_view
+
+    monkeypatch.setattr(predict_view, "new_service",
+                        lambda on_exit: _Lent(_module_child, on_exit))
+    yield _module_child
+    service._LIVE.discard(_module_child)     # outlives the test on purpose; closed at the end
+
+
 @pytest.fixture
 def lenet_run(tmp_path):
     """LeNet-5 with seeded weights in a run folder like the runner writes (digits, 10 classes)."""
@@ -109,7 +151,7 @@ def _open_predict(window, qtbot, graph, run_dir=None):
     return view
 
 
-def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run):
+def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run, lent_child):
     run_dir, model, graph = lenet_run
     view = _open_predict(window, qtbot, graph, run_dir)
     assert view.loaded.source == run_dir and not view.loaded.random
@@ -167,7 +209,7 @@ def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run):
     assert max(gaps) < 0.25, f"the UI stalled {max(gaps) * 1000:.0f} ms"
 
 
-def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
+def test_maps_for_the_selected_node(window, qtbot, lenet_run, lent_child, tmp_path):
     run_dir, model, graph = lenet_run
     view = _open_predict(window, qtbot, graph, run_dir)
     view.pick_sample(3)
@@ -222,7 +264,7 @@ def test_maps_for_the_selected_node(window, qtbot, lenet_run, tmp_path):
     view.wait_idle()
 
 
-def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
+def test_files_untrained_graph_and_refusals(window, qtbot, lent_child, tmp_path):
     graph = fileformat.load(LENET)
     view = _open_predict(window, qtbot, graph)
     assert view.loaded.random
@@ -241,17 +283,18 @@ def test_files_untrained_graph_and_refusals(window, qtbot, tmp_path):
     assert sum(r["p"] for r in view.bars.rows) <= 1.0 + 1e-6
     # ImageNet weights for a graph that is no keras.applications twin: refused with the
     # reason (resolved in the inference process); the untrained graph works again after
+    starts = view.service.starts
     qtbot.mouseClick(view.imagenet_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.loaded is None and not view.busy, timeout=60000)
     text = view.source_label.text()
     assert "cannot use them" in text and ("ImageNet" in text or "keras.applications" in text)
     qtbot.mouseClick(view.graph_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.loaded is not None and not view.busy, timeout=60000)
-    assert view.loaded.random and view.service.starts == 1
+    assert view.loaded.random and view.service.starts == starts
     view.wait_idle()
 
 
-def test_tta_and_ensemble_tab(window, qtbot, lenet_run, tmp_path, monkeypatch):
+def test_tta_and_ensemble_tab(window, qtbot, lenet_run, lent_child, tmp_path, monkeypatch):
     import shutil
 
     run_dir, model, graph = lenet_run
@@ -285,7 +328,7 @@ def test_tta_and_ensemble_tab(window, qtbot, lenet_run, tmp_path, monkeypatch):
     view.wait_idle()
 
 
-def test_follows_the_training_panels_last_run(window, qtbot, lenet_run):
+def test_follows_the_training_panels_last_run(window, qtbot, lenet_run, lent_child):
     run_dir, model, graph = lenet_run
     view = _open_predict(window, qtbot, graph)
     assert view.loaded.random and view.source == ("graph", None)
@@ -392,7 +435,7 @@ def unet_run(tmp_path):
     return str(run), model, graph
 
 
-def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run):
+def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run, lent_child):
     """Issue 16's view: the predicted mask over the image, a legend with the class names and
     their colours, an opacity slider; the mask is the model's own answer."""
     from playground.data.segdata import overlay_masks
