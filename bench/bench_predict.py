@@ -1,6 +1,7 @@
 """Issue 13's figures for Predict and Inspect, on CPU.
 
     QT_QPA_PLATFORM=offscreen python bench/bench_predict.py [--no-vgg]
+    QT_QPA_PLATFORM=offscreen python bench/bench_predict.py --stalls [--json]
 
 1. One live update of the Predict dock for LeNet-5 (a drawing -> dataset size -> adapted ->
    top-k): the job's own work, median and max of 50 (target < 100 ms).
@@ -8,6 +9,14 @@
    LeNet-5 c3 and VGG-16 block4_conv3 / block5_conv3 (224x224x3, random weights), TensorFlow
    already loaded: the first call (traces the node's sub-model) and the median of the next 5
    (issue target: a VGG-16 node in under 1 s).
+3. ``--stalls``: the real window (a fresh process, nothing loaded) with the Predict dock and
+   LeNet-5's untrained graph: the longest gap of a 10 ms QTimer heartbeat on the GUI thread
+   during the session's first predict (the dock shown and a stroke drawn, until the bars come:
+   this starts the inference process, which imports TensorFlow), during drawing (30 strokes,
+   each answered before the next) and during a node's maps (first trace); the drawing round
+   trip (request sent -> answer read), median and max; whether ``tensorflow`` was imported in
+   the editor's process (it must not be). ``--json`` prints one JSON object (the test suite
+   reads it).
 Times are wall clock on whatever machine runs it; the script prints the core count.
 """
 
@@ -38,7 +47,8 @@ def live_update() -> None:
     from playground.core import fileformat
     from playground.inspect.images import adapt
     from playground.inspect.model import from_graph, logits_and_probabilities, top_k, warm_up
-    from playground.ui.predict_view import PAD_SIZE, _picture_pixels, stamp_segment
+    from playground.inspect.service_child import shrink_drawing
+    from playground.ui.predict_view import PAD_SIZE, stamp_segment
 
     loaded = from_graph(fileformat.load(ROOT / "presets" / "lenet5.json"))
     warm_up(loaded)
@@ -46,7 +56,7 @@ def live_update() -> None:
     stamp_segment(pad, (30, 20), (80, 90))
 
     def update():
-        pixels, _ = _picture_pixels(pad[:, :, None], True, (8, 8))
+        pixels, _ = shrink_drawing(pad[:, :, None], True, (8, 8))
         probs = logits_and_probabilities(loaded, adapt(pixels, loaded.input_shape))[0]
         top_k(probs, 5, loaded.class_names)
 
@@ -84,8 +94,110 @@ def node_maps(preset: str, nodes: list[str]) -> None:
               f"{statistics.median(rest):.0f} ms (min {min(rest):.0f})")
 
 
+def gui_stalls() -> dict:
+    """See the module docstring, point 3. Runs without TensorFlow in this process."""
+    import tempfile
+
+    import numpy as np
+
+    for key in ("PLAYGROUND_RUNS_DIR", "PLAYGROUND_AUTOSAVE_DIR"):
+        os.environ.setdefault(key, tempfile.mkdtemp(prefix="bench-predict-"))
+    os.environ.setdefault("PLAYGROUND_NO_SETTINGS", "1")
+    from PySide6.QtCore import QTimer
+
+    from playground.core import fileformat
+    from playground.ui.app import make_window
+    from playground.ui.predict_view import stamp_segment
+
+    app, window = make_window(None, offer_recovery=False)
+    window.persist_settings = False
+    window.resize(1200, 800)
+    window.show()
+    window.doc.set_graph(fileformat.load(ROOT / "presets" / "lenet5.json"), None)
+    view = window.predict_view
+
+    def wait(condition, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not condition():
+            app.processEvents()
+            time.sleep(0.001)
+        return condition()
+
+    class Heart:
+        def __init__(self):
+            self.last, self.longest = time.perf_counter(), 0.0
+            self.timer = QTimer()
+            self.timer.setInterval(10)
+            self.timer.timeout.connect(self.beat)
+            self.timer.start()
+
+        def beat(self):
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - self.last)
+            self.last = now
+
+        def stop(self):
+            self.timer.stop()
+            return self.longest * 1000.0
+
+    wait(lambda: False, 0.3)                              # the window settles
+    heart = Heart()
+    start = time.perf_counter()
+    window.predict_dock.show()
+    window.predict_dock.raise_()
+    wait(view.on_screen, 10)
+    # The dock's first paint (Qt only) first, then the model: reported apart and together.
+    wait(lambda: False, 0.05)
+    shown_stall = heart.longest * 1000.0
+    heart.longest = 0.0
+    stamp_segment(view.pad.drawing, (40, 20), (60, 90))
+    view.pad.stroke.emit()
+    view.pad.stroke_finished.emit()
+    if not wait(lambda: view.result is not None and not view.busy, 180):
+        raise SystemExit(f"no prediction: {view.error or view.source_label.text()}")
+    model_stall = heart.stop()
+    out = {"first_predict_s": time.perf_counter() - start, "dock_shown_stall_ms": shown_stall,
+           "first_model_stall_ms": model_stall,
+           "first_predict_stall_ms": max(shown_stall, model_stall)}
+    heart = Heart()
+    n = len(view.predict_ms)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        a, b = rng.uniform(10, 100, 2), rng.uniform(10, 100, 2)
+        stamp_segment(view.pad.drawing, tuple(a), tuple(b))
+        count = len(view.predict_ms)
+        view.pad.stroke.emit()
+        wait(lambda count=count: len(view.predict_ms) > count and not view.busy, 30)
+    trips = view.predict_ms[n:]
+    out.update({"drawing_stall_ms": heart.stop(), "round_trip_median_ms": statistics.median(trips),
+                "round_trip_max_ms": max(trips), "updates": len(trips)})
+    # Selecting a node is the editor's own work too (inspector, explain tab): timed apart.
+    start = time.perf_counter()
+    window.scene.select_nodes(["c1"])
+    select_ms = (time.perf_counter() - start) * 1000.0
+    heart = Heart()
+    wait(lambda: getattr(view.maps, "node", None) == "c1" and not view.busy, 120)
+    out.update({"select_node_ms": select_ms, "maps_stall_ms": heart.stop(),
+                "maps_round_trip_ms": view.maps_ms,
+                "tensorflow_in_editor": "tensorflow" in sys.modules,
+                "load_average": os.getloadavg()[0], "cores": os.cpu_count()})
+    window.close()
+    out["inference_process_alive_after_close"] = bool(view.service and view.service.alive)
+    return out
+
+
 def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "--stalls" in sys.argv:
+        result = gui_stalls()
+        if "--json" in sys.argv:
+            import json
+
+            print(json.dumps(result))
+        else:
+            for key, value in result.items():
+                print(f"{key}: {value:.1f}" if isinstance(value, float) else f"{key}: {value}")
+        return 0
     from playground.tfimport import import_tensorflow
 
     import_tensorflow()

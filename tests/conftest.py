@@ -46,6 +46,12 @@ def _no_running_qthreads():
         if session.live_sessions():
             count = session.stop_all(timeout=30)
             pytest.fail(f"test left {count} training session(s) running")
+    if "playground.inspect.service" in sys.modules:
+        from playground.inspect import service
+
+        if service.live_services():
+            count = service.close_all()
+            pytest.fail(f"test left {count} inference process(es) running")
     if "PySide6.QtCore" not in sys.modules:
         return
     from PySide6.QtCore import QThread

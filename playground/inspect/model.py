@@ -138,8 +138,10 @@ def run_weights_file(run_dir: str) -> str | None:
 
 
 def from_graph(graph: Graph, class_names: list[str] | None = None, source: str = "",
-               weights: str | None = None, notes: list[str] | None = None) -> LoadedModel:
-    """Build the graph's model; load ``weights`` (a .weights.h5 or .keras) when given."""
+               weights: str | None = None, notes: list[str] | None = None, *,
+               masks: bool = False) -> LoadedModel:
+    """Build the graph's model; load ``weights`` (a .weights.h5 or .keras) when given.
+    ``masks``: a segmenter's H x W x K output is accepted too (the Predict dock draws it)."""
     from playground.keras_build.compile import build
 
     built = build(graph)
@@ -149,7 +151,7 @@ def from_graph(graph: Graph, class_names: list[str] | None = None, source: str =
         shapes = ", ".join("x".join(str(d) for d in t.shape[1:]) for t in model.inputs)
         raise ModelLoadError(f"{where}: predicting needs one image input (H x W x C); this "
                              f"model takes {shapes}")
-    if len(model.outputs[0].shape) != 2:
+    if len(model.outputs[0].shape) != 2 and not (masks and len(model.outputs[0].shape) == 4):
         shape = "x".join(str(d) for d in model.outputs[0].shape[1:])
         raise ModelLoadError(f"{where}: its output is {shape}, not one vector of class "
                              "probabilities (a segmentation or feature model)")
@@ -168,7 +170,7 @@ def from_graph(graph: Graph, class_names: list[str] | None = None, source: str =
         notes.append(RANDOM_NOTE)
     n_out = int(model.outputs[0].shape[-1])
     names = [str(c) for c in class_names] if class_names else []
-    if names and len(names) != n_out:
+    if names and len(names) != n_out and not (masks and n_out == 1 and len(names) == 2):
         notes.append(f"the class names ({len(names)}) do not match the model's {n_out} "
                      "outputs; indices are shown")
         names = []
@@ -177,8 +179,9 @@ def from_graph(graph: Graph, class_names: list[str] | None = None, source: str =
                        dict(built.layers_by_node))
 
 
-def load_model_source(path: str | os.PathLike[str]) -> LoadedModel:
-    """The current weights at ``path``: a run folder, a ``.keras`` model or a graph file."""
+def load_model_source(path: str | os.PathLike[str], *, masks: bool = False) -> LoadedModel:
+    """The current weights at ``path``: a run folder, a ``.keras`` model or a graph file
+    (``masks``: as in :func:`from_graph`)."""
     from playground.core import fileformat
     from playground.core.errors import GraphFileError
 
@@ -195,7 +198,7 @@ def load_model_source(path: str | os.PathLike[str]) -> LoadedModel:
         if weights is None:
             notes.append(f"{source}: the run saved no weights yet")
         classes = config.get("classes") if isinstance(config.get("classes"), list) else None
-        loaded = from_graph(graph, classes, source, weights, notes)
+        loaded = from_graph(graph, classes, source, weights, notes, masks=masks)
         settings = config.get("config") if isinstance(config.get("config"), dict) else {}
         loaded.pipeline = pipeline_of(settings.get("dataset"))
         dataset = config.get("dataset")
@@ -210,14 +213,15 @@ def load_model_source(path: str | os.PathLike[str]) -> LoadedModel:
             imported = import_model(source)
         except ModelImportError as exc:
             raise ModelLoadError(str(exc)) from None
-        return from_graph(imported.graph, None, source, source, list(imported.notes))
+        return from_graph(imported.graph, None, source, source, list(imported.notes),
+                          masks=masks)
     try:
         graph = fileformat.load(source)
     except GraphFileError as exc:
         if exc.unreadable:
             raise ModelPathError(str(exc)) from None
         raise ModelLoadError(str(exc)) from None
-    return from_graph(graph, None, source, None)
+    return from_graph(graph, None, source, None, masks=masks)
 
 
 def logits_and_probabilities(loaded: LoadedModel, x: np.ndarray) -> np.ndarray:

@@ -222,7 +222,8 @@ class MainWindow(QMainWindow):
         selected node's feature maps, filters and Grad-CAM (playground/ui/predict_view.py)."""
         from playground.ui.predict_view import PredictView
 
-        self.predict_view = PredictView(lambda: self.doc.graph, self.training_panel, self)
+        self.predict_view = PredictView(lambda: self.doc.graph, self.training_panel, self,
+                                        get_path=lambda: self.doc.path)
         # In a scroll area: the view's minimum height must not set the window's.
         scroller = QScrollArea(self)
         scroller.setWidgetResizable(True)
@@ -1031,6 +1032,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.wait_for_workers()
+        _call(getattr(self, "predict_view", None), "shutdown")  # ends the inference process
         self._clear_autosave()
         self._save_settings()
         event.accept()

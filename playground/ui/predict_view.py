@@ -5,11 +5,15 @@ sample, or an image file dropped on the pad or opened. The top-k classes are dra
 follow the drawing live. The weights are the training panel's last run (followed when a run
 finishes), a loaded ``.keras`` (the safe importer, never ``load_model``), or the graph on the
 canvas untrained (random weights, said so). Feature maps, kernels, Grad-CAM and saliency of the
-node selected on the canvas come from ``playground.inspect``.
+node selected on the canvas come from ``playground.inspect``. A segmenter's prediction (a class
+per pixel) is drawn as a coloured mask over the image, with a legend and an opacity slider.
 
-All TensorFlow work runs in ``BackgroundJob`` threads, one lane for predictions and one for the
-maps, each keeping only the newest request (a stroke sends many); a 15 ms timer collects the
-results, so the window never waits on the model. Nothing is built until the dock is shown.
+The editor never imports TensorFlow for this: every model runs in an inference process
+(``playground.inspect.service``), with lanes for loading, predictions, maps, evaluations and
+dataset samples (decoded there, like training decodes them), each keeping only the newest request (a stroke sends many); a 15 ms timer collects the answers, so the
+window never waits on the model, not even while TensorFlow loads. A crash of that process is
+shown here and the next request starts a new one. Nothing starts until the dock is shown; the
+process ends with the window (:meth:`PredictView.shutdown`).
 """
 
 from __future__ import annotations
@@ -25,22 +29,35 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from playground.training.worker import BackgroundJob
+from playground.inspect.service import (
+    InferenceService,
+    ModelInfo,
+    Reply,
+    graph_source,
+    imagenet_source,
+    keras_source,
+    run_source,
+)
 
 PAD_SIZE = 112            # the drawing's own resolution (pixels), white on black like the digits
 BRUSH = 7.0               # stroke radius in pad pixels
 TOP_K = 5
 WRONG_SHOWN = 6           # confidently wrong samples shown with Grad-CAM in the Evaluate tab
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
+MASK_OPACITY = 45         # percent: a segmenter's mask over the image
+CANVAS_SOURCES = ("graph", "imagenet")   # sources built from the canvas graph
+IDLE_STOP_MS = 5 * 60 * 1000  # the inference process ends after the dock is hidden this long
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -199,6 +216,15 @@ class ImageView(QWidget):
         self.image, self._text = None, text
         self.update()
 
+    def image_pixels(self) -> np.ndarray | None:
+        """The picture shown, as uint8 H x W x 3 (tests, screenshots)."""
+        if self.image is None:
+            return None
+        image = self.image.convertToFormat(QImage.Format.Format_RGB888)
+        h, w = image.height(), image.width()
+        raw = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h)
+        return raw.reshape(h, image.bytesPerLine())[:, :3 * w].reshape(h, w, 3).copy()
+
     def text(self) -> str:
         return self._text
 
@@ -265,91 +291,30 @@ class ProbabilityBars(QWidget):
         painter.end()
 
 
-class _Lane:
-    """One background job at a time; a request while it runs replaces the waiting one."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.job: BackgroundJob | None = None
-        self.on_done: Callable[[BackgroundJob], None] | None = None
-        self.waiting: tuple[Callable[[], Any], Callable[[BackgroundJob], None]] | None = None
-
-    def submit(self, fn: Callable[[], Any], on_done: Callable[[BackgroundJob], None]) -> None:
-        if self.job is not None:
-            self.waiting = (fn, on_done)
-            return
-        self.job, self.on_done = BackgroundJob(fn, name=f"playground-{self.name}").start(), on_done
-
-    def poll(self) -> None:
-        if self.job is None or not self.job.done.is_set():
-            return
-        job, on_done = self.job, self.on_done
-        self.job = self.on_done = None
-        if self.waiting is not None:
-            fn, then = self.waiting
-            self.waiting = None
-            self.submit(fn, then)
-        if on_done is not None:
-            on_done(job)
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None or self.waiting is not None
-
-    def join(self, timeout: float) -> bool:
-        if self.job is not None:
-            return self.job.join(timeout)
-        return True
-
-
-def _picture_pixels(pad_pixels: np.ndarray, drawing: bool, raw_size: tuple[int, int] | None
-                    ) -> tuple[np.ndarray, list[str]]:
-    """A drawing is shrunk to the dataset's own image size by box averaging (the way the digits
-    were made from 32x32 bitmaps) before the training pipeline's adaptation."""
-    if not drawing or raw_size is None or tuple(raw_size) == pad_pixels.shape[:2]:
-        return pad_pixels, []
-    from PIL import Image
-
-    h, w = raw_size
-    small = Image.fromarray(pad_pixels[:, :, 0]).resize((w, h), Image.Resampling.BOX)
-    return (np.asarray(small, np.uint8)[:, :, None],
-            [f"drawing {PAD_SIZE}x{PAD_SIZE} -> {h}x{w} (box average, the dataset's own size)"])
-
-
-_FROZEN = False
-
-
-def _freeze_long_lived() -> None:
-    """Once TensorFlow and a model are loaded, move every object alive now (TensorFlow's and
-    Keras' ~0.5 million module-level objects) to the collector's permanent generation.
-
-    The GUI thread runs Python's cycle collector from a timer (``ui.gc_guard``); a full
-    collection over TensorFlow's objects takes ~0.7 s there, a stall the user sees while
-    drawing. After ``gc.freeze`` it takes microseconds. The price: cyclic garbage alive at this
-    moment is never collected (a few MB at most, once). Called on the GUI thread, like the
-    collector itself, so the two never interleave."""
-    global _FROZEN
-    if not _FROZEN:
-        import gc
-
-        gc.freeze()
-        _FROZEN = True
+def new_service(on_exit: Callable[[Reply], None]) -> InferenceService:
+    """The dock's inference service, one per window (the tests lend one child to several
+    windows in turn, to pay TensorFlow's import once)."""
+    return InferenceService(on_exit=on_exit)
 
 
 class PredictView(QWidget):
     """See the module docstring. ``get_graph`` gives the canvas graph; ``training_panel`` (or
-    None) gives the last run and the dataset."""
+    None) gives the last run and the dataset; ``get_path`` (optional) the graph's file, where
+    the weights file its ``weights`` key names is found."""
 
     predicted = Signal()          # bars updated
     maps_ready = Signal()
 
     def __init__(self, get_graph: Callable[[], Any], training_panel: Any = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 get_path: Callable[[], Any] | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.get_graph = get_graph
+        self.get_path = get_path
         self.training_panel = training_panel
-        self.loaded: Any = None                   # playground.inspect.model.LoadedModel
+        self.service: InferenceService | None = None   # started by the first request
+        self.loaded: ModelInfo | None = None      # the model loaded in the inference process
         self.source: tuple[str, str | None] = ("graph", None)
         self.source_chosen = False                # the user picked a source: do not follow runs
         self.node_id: str | None = None
@@ -358,20 +323,21 @@ class PredictView(QWidget):
         self.maps: Any = None                     # the last NodeMaps
         self.map_images: dict[str, np.ndarray] = {}
         self.error = ""
-        self.predict_ms: list[float] = []         # job time of each live update
+        self.predict_ms: list[float] = []         # round trip of each live update (ms)
+        self.mask: np.ndarray | None = None       # a segmenter's last mask (class per pixel)
+        self.mask_picture: np.ndarray | None = None   # the picture it was predicted for
+        self._crashed = False                     # the inference process died: reload next
+        self.maps_ms: float | None = None         # round trip of the last maps
+        self._load_seq = 0                        # the newest load asked for
         self._stale = True
-        self._dataset: Any = None
-        self._dataset_spec = ""
-        self._rng = np.random.default_rng(0)
-        self._inspector: Any = None
-        self._loads = _Lane("predict-load")
-        self._predicts = _Lane("predict")
-        self._map_lane = _Lane("predict-maps")
-        self._data_lane = _Lane("predict-data")
+        self.sample_index: int | None = None     # the dataset sample shown, if one is
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(15)
         self.timer.timeout.connect(self._tick)
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(self._stop_if_idle)
         if training_panel is not None and hasattr(training_panel, "run_finished"):
             training_panel.run_finished.connect(self._run_finished)
 
@@ -383,7 +349,6 @@ class PredictView(QWidget):
         self.source_label = QLabel("Weights: the graph on the canvas (untrained)", self)
         self.source_label.setWordWrap(True)
         layout.addWidget(self.source_label)
-        row = QHBoxLayout()
         self.run_button = QPushButton("Last run", self)
         self.run_button.setToolTip("The weights of the training panel's last run")
         self.run_button.clicked.connect(self.use_last_run)
@@ -392,9 +357,18 @@ class PredictView(QWidget):
         self.graph_button = QPushButton("Untrained", self)
         self.graph_button.setToolTip("The graph on the canvas with random weights")
         self.graph_button.clicked.connect(lambda: self.use_graph(chosen=True))
-        for button in (self.run_button, self.keras_button, self.graph_button):
-            row.addWidget(button)
-        layout.addLayout(row)
+        self.imagenet_button = QPushButton("ImageNet", self)
+        self.imagenet_button.setToolTip("The graph on the canvas with Keras' ImageNet weights "
+                                        "(a keras.applications twin: VGG16, ResNet50, "
+                                        "MobileNet...), with the 1,000 class names")
+        self.imagenet_button.clicked.connect(self.use_imagenet)
+        # Two by two: four buttons in one row would widen the dock past a 1024-pixel screen.
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        for i, button in enumerate((self.run_button, self.keras_button, self.graph_button,
+                                    self.imagenet_button)):
+            grid.addWidget(button, i // 2, i % 2)
+        layout.addLayout(grid)
 
         pad_row = QHBoxLayout()
         self.pad = DrawPad(self)
@@ -425,9 +399,11 @@ class PredictView(QWidget):
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("color:#e0b050")
         layout.addWidget(self.note_label)
+        layout.addWidget(self._mask_box())
 
         maps_row = QHBoxLayout()
         self.node_label = QLabel("Node: select one on the canvas", self)
+        self.node_label.setWordWrap(True)
         maps_row.addWidget(self.node_label, 1)
         self.class_combo = QComboBox(self)
         self.class_combo.setToolTip("The class Grad-CAM and the saliency map explain")
@@ -448,6 +424,33 @@ class PredictView(QWidget):
         self.maps_note.setWordWrap(True)
         layout.addWidget(self.maps_note)
 
+    def _mask_box(self) -> QWidget:
+        """A segmenter's answer: the predicted mask over the image, an opacity slider and a
+        legend (colour, class name, share of pixels). Hidden for classifiers."""
+        box = QWidget(self)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.mask_view = ImageView(box)
+        self.mask_view.setMinimumHeight(140)
+        self.mask_view.setToolTip("The predicted class of every pixel, coloured over the image")
+        column.addWidget(self.mask_view)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Opacity", box))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, box)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(MASK_OPACITY)
+        self.opacity_slider.setToolTip("How strongly the mask's colours cover the image")
+        self.opacity_slider.valueChanged.connect(lambda _v: self._draw_mask())
+        row.addWidget(self.opacity_slider, 1)
+        column.addLayout(row)
+        self.legend_label = QLabel("", box)
+        self.legend_label.setWordWrap(True)
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        column.addWidget(self.legend_label)
+        self.mask_box = box
+        box.hide()
+        return box
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -462,9 +465,11 @@ class PredictView(QWidget):
     def _evaluation_page(self) -> QWidget:
         page = QWidget(self)
         box = QVBoxLayout(page)
-        self.eval_button = QPushButton("Evaluate: single vs 10-crop TTA vs ensemble", page)
-        self.eval_button.setToolTip("On the run's held-out images; the runs checked in the "
-                                    "Training tab's run list join the ensemble")
+        # A short label: the button's width is the dock's minimum width at projector sizes.
+        self.eval_button = QPushButton("Evaluate: TTA, ensemble", page)
+        self.eval_button.setToolTip("Single model vs 10-crop TTA vs ensemble, on the run's "
+                                    "held-out images; the runs checked in the Training tab's "
+                                    "run list join the ensemble")
         self.eval_button.clicked.connect(self.evaluate)
         box.addWidget(self.eval_button)
         self.eval_text = QLabel("The lecture notes: 10-crop test-time augmentation and "
@@ -496,30 +501,24 @@ class PredictView(QWidget):
         return runs
 
     def evaluate(self) -> bool:
-        """Single model vs 10-crop TTA vs the ensemble, in the background (evaluate.compare)."""
+        """Single model vs 10-crop TTA vs the ensemble, in the inference process
+        (evaluate.compare)."""
         if self.source[0] != "run":
             self.eval_text.setText("Evaluation needs a run's weights and held-out images: "
                                    "train, then press Last run.")
             return False
         runs = self.ensemble_runs()
-
-        def work():
-            from playground.inspect.evaluate import compare, wrong_samples
-
-            result = compare(runs, tta=True)
-            return result, wrong_samples(result, WRONG_SHOWN)
-
         self.eval_button.setEnabled(False)
         self.eval_text.setText(f"evaluating {len(runs)} run(s)…")
-        self._start(self._data_lane, work, self._evaluated)
+        self._ask("eval", "evaluate", {"runs": runs, "wrong": WRONG_SHOWN}, self._evaluated)
         return True
 
-    def _evaluated(self, job: BackgroundJob) -> None:
+    def _evaluated(self, reply: Reply) -> None:
         self.eval_button.setEnabled(True)
-        if job.error:
-            self.eval_text.setText(f"✖ {job.error}")
+        if reply.error:
+            self.eval_text.setText(f"✖ {reply.error}")
             return
-        self.evaluation, (picture, self.wrong_rows) = job.result
+        self.evaluation, (picture, self.wrong_rows) = reply.result
         if picture is not None:
             self.wrong_view.set_image(picture)
         else:
@@ -545,12 +544,30 @@ class PredictView(QWidget):
         return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def dock_visible(self, visible: bool) -> None:
-        """The dock's tab became current (QDockWidget.visibilityChanged)."""
+        """The dock's tab became current (QDockWidget.visibilityChanged), or went behind."""
         if visible:
+            self.idle_timer.stop()
             QTimer.singleShot(0, self._shown)
+        elif self.service is not None and self.service.alive:
+            self.idle_timer.start(IDLE_STOP_MS)
+
+    def _stop_if_idle(self) -> None:
+        """Hidden for IDLE_STOP_MS: end the inference process (TensorFlow and the model hold
+        hundreds of MB, and a training run may want them); shown again, it reloads."""
+        if self.on_screen() or self.service is None or not self.service.alive:
+            return
+        if self.busy:
+            self.idle_timer.start(IDLE_STOP_MS)
+            return
+        self.service.close()
+        self.loaded = None
+        self._crashed = False
+        self.source_label.setText("Weights: set aside while the dock was hidden; they load "
+                                  "again when it is shown")
+        self.source_label.setStyleSheet("")
 
     def _shown(self) -> None:
-        if not self.on_screen() or self._loads.busy:
+        if not self.on_screen() or self._loading:
             return
         if self.loaded is None:
             last = getattr(self.training_panel, "last_run_dir", None)
@@ -558,7 +575,7 @@ class PredictView(QWidget):
                 self.use_run(last)
             else:
                 self.reload()
-        elif self._stale and self.source[0] == "graph":
+        elif self._stale and self.source[0] in CANVAS_SOURCES:
             self.reload()
         else:
             self.request_maps()
@@ -586,15 +603,23 @@ class PredictView(QWidget):
         self.source = ("graph", None)
         self.reload()
 
+    def use_imagenet(self) -> None:
+        """The canvas graph with Keras' ImageNet weights, its family's preprocessing and the
+        1,000 class names (a keras.applications twin; resolved in the inference process, which
+        names the weights file and folder when it is not cached offline)."""
+        self.source_chosen = True
+        self.source = ("imagenet", None)
+        self.reload()
+
     def graph_changed(self) -> None:
-        """The canvas graph changed: an untrained model is rebuilt when next shown."""
-        if self.source[0] == "graph":
+        """The canvas graph changed: a model built from it is rebuilt when next shown."""
+        if self.source[0] in CANVAS_SOURCES:
             self._stale = True
             if self.on_screen():
                 QTimer.singleShot(400, self._reload_if_stale)
 
     def _reload_if_stale(self) -> None:
-        if self._stale and self.source[0] == "graph" and self.on_screen():
+        if self._stale and self.source[0] in CANVAS_SOURCES and self.on_screen():
             self.reload()
 
     def _run_finished(self, _status: str) -> None:
@@ -606,53 +631,68 @@ class PredictView(QWidget):
             else:
                 self.loaded = None          # loaded when the dock is shown
 
+    @property
+    def _loading(self) -> bool:
+        return self.service is not None and self.service.busy("model")
+
+    def _source_spec(self) -> dict[str, Any]:
+        kind, path = self.source
+        if kind == "run":
+            return run_source(path)
+        if kind == "keras":
+            return keras_source(path)
+        if kind == "imagenet":
+            return imagenet_source(self.get_graph())
+        graph_path = self.get_path() if self.get_path is not None else None
+        return graph_source(self.get_graph(), graph_path)
+
     def reload(self) -> None:
-        """Load the current source's model in the background."""
+        """Load the current source's model in the inference process."""
         kind, path = self.source
         self._stale = False
-        graph = self.get_graph().copy() if kind == "graph" else None
-
-        def load():
-            from playground.inspect import model as m
-
-            if kind == "graph":
-                loaded = m.from_graph(graph, None, f"{graph.name} (on the canvas)", None)
-            else:
-                loaded = m.load_model_source(path)
-            m.warm_up(loaded)
-            return loaded
-
-        import sys
-
-        first = "" if "tensorflow" in sys.modules else " (TensorFlow loads the first time)"
+        self._crashed = False
+        spec = self._source_spec()
+        starting = self.service is None or not self.service.alive
+        first = " (starting the inference process)" if starting else ""
         self.source_label.setText(f"Weights: loading {os.path.basename(path or '') or 'graph'}"
                                   f"{first}\u2026")
-        self._start(self._loads, load, self._loaded)
+        self.source_label.setStyleSheet("")
+        self._load_seq += 1
+        seq = self._load_seq
+        self._ask("model", "load", {"spec": spec}, lambda reply: self._loaded(reply, seq))
 
-    def _loaded(self, job: BackgroundJob) -> None:
-        if job.error:
+    def _loaded(self, reply: Reply, seq: int) -> None:
+        if seq != self._load_seq:
+            return                      # an older source's model; the newest follows
+        if reply.error:
             self.loaded = None
-            self._inspector = None
-            self.error = job.error
-            self.source_label.setText(f"Weights: cannot use them: {job.error}")
+            self.error = reply.error
+            self._crashed = reply.crashed
+            self.source_label.setText(f"Weights: cannot use them: {reply.error}")
             self.source_label.setStyleSheet("color:#ff6b6b")
             return
         self.error = ""
-        self.loaded = job.result
-        self._inspector = None
-        _freeze_long_lived()
+        self.loaded = info = reply.result
         self.source_label.setStyleSheet("")
         kind, path = self.source
-        what = {"run": "run", "keras": ".keras", "graph": "untrained graph"}[kind]
-        where = os.path.basename(os.path.normpath(path)) if path else self.loaded.graph.name
+        what = {"run": "run", "keras": ".keras", "graph": "untrained graph",
+                "imagenet": "ImageNet weights for"}[kind]
+        if kind == "graph" and not info.random:
+            what = "graph with its weights"
+        where = os.path.basename(os.path.normpath(path)) if path else info.graph_name
+        task = (f"a mask of {max(2, info.num_classes)} classes per pixel" if info.segmenter
+                else f"{info.num_classes} classes")
         self.source_label.setText(f"Weights: {what} {where} (input "
-                                  f"{'x'.join(map(str, self.loaded.input_shape))}, "
-                                  f"{self.loaded.num_classes} classes)")
+                                  f"{'x'.join(map(str, info.input_shape))}, {task})")
         self.class_combo.clear()
         self.class_combo.addItem("predicted class", None)
-        for i in range(self.loaded.num_classes):
-            self.class_combo.addItem(f"{i}: {self.loaded.class_name(i)}", i)
+        for i in range(info.num_classes):
+            self.class_combo.addItem(f"{i}: {info.class_name(i)}", i)
         self.class_choice = None
+        self.class_combo.setEnabled(not info.segmenter)   # one class score per pixel
+        self.mask = self.mask_picture = None
+        self.mask_box.setVisible(info.segmenter)
+        self.bars.setVisible(not info.segmenter)
         self.request_predict()
         self.request_maps()
 
@@ -699,41 +739,23 @@ class PredictView(QWidget):
         return spec_fn() if callable(spec_fn) else "digits"
 
     def pick_sample(self, index: int | None = None) -> None:
-        """Show a dataset sample (random without ``index``); the dataset loads in the background
-        the first time."""
+        """Show a dataset sample (random without ``index``). The inference process loads the
+        dataset (once per dataset) and decodes the image: a folder's files decode with
+        TensorFlow's decoders, exactly as in training, and never in the editor."""
         spec = self._dataset_of_source()
-        if self._dataset is not None and self._dataset_spec == spec:
-            self._show_sample(index)
-            return
+        self.image_label.setText(f"loading a sample of {spec}\u2026")
+        self._ask("data", "sample", {"dataset": spec, "index": index}, self._sample_ready)
 
-        def load():
-            from playground.data.dataset import load_dataset
-
-            return load_dataset(spec)
-
-        self.image_label.setText(f"loading {spec}\u2026")
-        self._start(self._data_lane, load, lambda job: self._dataset_loaded(job, spec, index))
-
-    def _dataset_loaded(self, job: BackgroundJob, spec: str, index: int | None) -> None:
-        if job.error:
-            self.image_label.setText(f"\u2716 {job.error}")
+    def _sample_ready(self, reply: Reply) -> None:
+        if reply.error:
+            self.image_label.setText(f"\u2716 {reply.error}")
             self.image_label.setStyleSheet("color:#ff6b6b")
             return
-        self._dataset, self._dataset_spec = job.result, spec
-        self._show_sample(index)
-
-    def _show_sample(self, index: int | None) -> None:
-        data = self._dataset
-        i = int(self._rng.integers(len(data.x))) if index is None else int(index) % len(data.x)
-        self.pad.show_picture(data.x[i])
-        self.sample_index = i
-        if np.ndim(data.y[i]) == 0:
-            label = data.class_names[int(data.y[i])]
-        else:  # a segmentation set: the sample's label is a mask
-            from playground.data.segdata import mask_caption
-
-            label = "mask: " + mask_caption(data.y[i], data.class_names)
-        self._set_image_text(f"{data.name} sample {i} (label {label})")
+        sample = reply.result
+        self.pad.show_picture(sample["pixels"])
+        self.sample_index = sample["index"]
+        self._set_image_text(f"{sample['name']} sample {sample['index']} "
+                             f"(label {sample['label']})")
         self.request_predict()
         self.request_maps()
 
@@ -748,52 +770,124 @@ class PredictView(QWidget):
         self.request_predict()
 
     # ------------------------------------------------------------------ model work
-    def current_input(self) -> tuple[np.ndarray, list[str]]:
-        """The picture to feed (uint8 H x W x C) and the words for its own adaptation."""
+    def current_input(self) -> dict[str, Any]:
+        """The request's picture: the pad's pixels (uint8 H x W x C), whether it is a drawing
+        and the dataset's own image size (a drawing is shrunk to it in the inference process,
+        ``service_child.shrink_drawing``, so the GUI thread does no image work)."""
         raw = self.loaded.raw_size if self.loaded is not None else None
         if raw is None and self.source[0] == "graph":
             spec_fn = getattr(self.training_panel, "dataset_spec", None)
             if callable(spec_fn) and spec_fn() == "digits":
                 raw = (8, 8)
-        return _picture_pixels(self.pad.pixels().copy(), self.pad.is_drawing, raw)
+        return {"pixels": self.pad.pixels().copy(), "drawing": self.pad.is_drawing,
+                "raw_size": raw}
+
+    def _revive(self) -> bool:
+        """After the inference process died, the next request reloads the model (which starts
+        a new process); True when it did."""
+        if self.service is not None:
+            self.service.poll()         # news of a process that died while idle
+        if self.loaded is None and self._crashed and not self._loading:
+            message = self.error
+            self.reload()
+            self.note_label.setText(f"\u2716 {message}; reloading the weights")
+            return True
+        return False
+
+    def _stale_answer(self, reply: Reply, info: ModelInfo) -> bool:
+        """An answer for an older model: ignored. When it is the current model's, the process
+        lost it (it was restarted): reload."""
+        if info is not self.loaded:
+            return True
+        if reply.stale:
+            self._lost("the inference process was restarted")
+            self._revive()
+            return True
+        return False
 
     def request_predict(self) -> None:
+        if self.service is not None:
+            self.service.poll()         # news of a process that died while idle
         if self.loaded is None:
+            self._revive()
             return
         if self.pad.is_drawing and not self.pad.drawing.any():
             self.bars.set_rows([])
+            self.mask = self.mask_picture = None
+            self._draw_mask()
             self.note_label.setText(self._notes([]))
             return
-        loaded = self.loaded
-        pixels, steps = self.current_input()
+        info = self.loaded
+        picture = self.current_input()
+        self._ask("predict", "predict", {"model": info.model_id, "top": TOP_K, **picture},
+                  lambda reply: self._predicted(reply, info, picture["pixels"]))
 
-        def predict():
-            from playground.inspect.images import adapt, adaptation_steps
-            from playground.inspect.model import logits_and_probabilities, mask_shares, top_k
-
-            start = time.perf_counter()
-            x = adapt(pixels, loaded.input_shape, loaded.pipeline)
-            probs = logits_and_probabilities(loaded, x)[0]
-            # A segmenter (a mask per pixel): the bars show the share of pixels per class.
-            top = (mask_shares(probs, loaded.class_names) if probs.ndim == 3
-                   else top_k(probs, TOP_K, loaded.class_names))
-            return {"top": top, "probs": probs,
-                    "steps": steps + adaptation_steps(pixels.shape, loaded.input_shape, loaded.pipeline),
-                    "ms": (time.perf_counter() - start) * 1000.0, "loaded": loaded}
-
-        self._start(self._predicts, predict, self._predicted)
-
-    def _predicted(self, job: BackgroundJob) -> None:
-        if job.error:
-            self.note_label.setText(f"\u2716 {job.error}")
-            return
-        if job.result["loaded"] is not self.loaded:
+    def _predicted(self, reply: Reply, info: ModelInfo, shown: np.ndarray) -> None:
+        if self._stale_answer(reply, info):
             return                      # the weights changed meanwhile; a new request follows
-        self.result = job.result
-        self.predict_ms.append(job.result["ms"])
-        self.bars.set_rows(job.result["top"])
-        self.note_label.setText(self._notes(job.result["steps"]))
+        if reply.error:
+            self.note_label.setText(f"\u2716 {reply.error}")
+            if reply.crashed:
+                self._lost(reply.error)
+            return
+        result = dict(reply.result)
+        result["ms"] = reply.ms
+        self.result = result
+        self.predict_ms.append(reply.ms)
+        self.bars.set_rows(result["top"])
+        if "mask" in result:
+            self.mask, self.mask_picture = result["mask"], shown
+            self._draw_mask()
+        self.note_label.setText(self._notes(result["steps"]))
         self.predicted.emit()
+
+    def _lost(self, message: str) -> None:
+        """The inference process died: say so; the next request starts a new one."""
+        if self.loaded is None and self._crashed:
+            return                      # already said
+        self.loaded = None
+        self._crashed = True
+        self.error = message
+        self.source_label.setText(f"Weights: \u2716 {message}")
+        self.source_label.setStyleSheet("color:#ff6b6b")
+
+    def _draw_mask(self) -> None:
+        """The segmenter's mask over the picture at the slider's opacity, and the legend."""
+        if self.mask is None or self.mask_picture is None or self.loaded is None:
+            self.mask_view.set_text("Draw, pick a sample or drop an image: its predicted mask "
+                                    "shows here")
+            self.legend_label.setText("")
+            return
+        import html
+
+        from playground.data.segdata import overlay_masks
+
+        alpha = self.opacity_slider.value() / 100.0
+        picture = overlay_masks(self.mask_picture[None], self.mask[None], alpha)[0]
+        self.mask_view.set_image(picture)
+        k = max(2, self.loaded.num_classes)
+        shares = np.bincount(np.asarray(self.mask, np.int64).ravel(), minlength=k)
+        shares = shares / max(1, self.mask.size)
+        items = []
+        for i in range(k):
+            r, g, b = self.mask_colour(i)
+            # Class 0 is left uncoloured on the image: an empty square says so.
+            swatch = ("<span style='color:#8a939e'>\u25a1</span>" if i == 0 else
+                      f"<span style='color:#{r:02x}{g:02x}{b:02x}'>\u25a0</span>")
+            name = html.escape(self.loaded.class_name(i))
+            items.append(f"{swatch}&nbsp;{name} {shares[i]:.0%}")
+        self.legend_label.setText("&nbsp;&nbsp; ".join(items))
+        self.legend_label.setToolTip("Class 0 is left uncoloured; the share is of the "
+                                     "predicted pixels")
+
+    def mask_colour(self, index: int) -> tuple[int, int, int]:
+        """The overlay colour of class ``index`` (class 0 stays uncoloured: black here)."""
+        from playground.data.segdata import OVERLAY_COLOURS
+
+        if index <= 0:
+            return (0, 0, 0)
+        return tuple(int(v) for v in OVERLAY_COLOURS[(index - 1) % (len(OVERLAY_COLOURS) - 1)
+                                                     + 1])  # type: ignore[return-value]
 
     def _notes(self, steps: list[str]) -> str:
         lines = []
@@ -816,7 +910,10 @@ class PredictView(QWidget):
         self.request_maps()
 
     def request_maps(self) -> None:
-        if self.loaded is None or not self.on_screen():
+        if not self.on_screen():
+            return
+        if self.loaded is None:
+            self._revive()
             return
         if self.node_id is None:
             self._clear_maps("Select a node on the canvas to see its feature maps, filters and "
@@ -825,58 +922,39 @@ class PredictView(QWidget):
         if self.pad.is_drawing and not self.pad.drawing.any():
             self._clear_maps("Draw something first.")
             return
-        if self.node_id not in self.loaded.node_tensors:
+        if self.node_id not in self.loaded.nodes:
             self._clear_maps(f"node {self.node_id} is not in the model "
                              f"({'reload the untrained graph' if self.source[0] == 'graph' else 'the weights come from another graph'})")
             return
-        loaded, node, choice = self.loaded, self.node_id, self.class_choice
-        pixels, _steps = self.current_input()
-        if self._inspector is None or self._inspector.loaded is not loaded:
-            self._inspector = None
-        holder = self
+        info = self.loaded
+        self._ask("maps", "maps", {"model": info.model_id, "node": self.node_id,
+                                   "class_index": self.class_choice, **self.current_input()},
+                  lambda reply: self._maps_done(reply, info))
 
-        def compute():
-            from playground.inspect import render
-            from playground.inspect.images import adapt
-            from playground.inspect.maps import Inspector, node_kernel
-
-            inspector = holder._inspector
-            if inspector is None or inspector.loaded is not loaded:
-                inspector = Inspector(loaded)
-            x = adapt(pixels, loaded.input_shape, loaded.pipeline)
-            maps = inspector.run(x, node, choice)
-            images = {}
-            if maps.gradcam is not None:
-                images["gradcam"] = render.overlay(x[0], maps.gradcam)
-            sal = maps.saliency
-            images["saliency"] = render.overlay(x[0], sal / sal.max() if sal.max() > 0 else sal,
-                                                alpha=0.6)
-            if maps.features is not None:
-                images["features"] = render.feature_grid(maps.features)
-            if maps.kernel is not None:
-                images["filters"] = render.filter_grid(maps.kernel, colour=maps.first_layer)
-            _kernel, why = node_kernel(loaded, node)
-            return inspector, maps, images, why
-
-        self._start(self._map_lane, compute, self._maps_done)
-
-    def _maps_done(self, job: BackgroundJob) -> None:
-        if job.error:
-            self._clear_maps(f"\u2716 {job.error}")
+    def _maps_done(self, reply: Reply, info: ModelInfo) -> None:
+        if self._stale_answer(reply, info):
             return
-        inspector, maps, images, why = job.result
-        if inspector.loaded is self.loaded:
-            self._inspector = inspector
+        if reply.error:
+            self._clear_maps(f"\u2716 {reply.error}")
+            if reply.crashed:
+                self._lost(reply.error)
+            return
+        maps, images, why = reply.result
+        self.maps_ms = reply.ms
         self.maps, self.map_images = maps, images
         cls = maps.class_index
-        name = self.loaded.class_name(cls) if self.loaded is not None else str(cls)
+        name = info.class_name(cls)
         for key, label in self.map_labels.items():
             if key in images:
                 label.set_image(images[key])
             else:
-                label.set_text(maps.reason if key in ("gradcam", "features") else why)
-        lines = [f"Grad-CAM and saliency for class {name} (p = {maps.probs[cls]:.1%}); "
-                 f"{maps.score_note}"]
+                label.set_text(maps.reason if key in ("gradcam", "features", "saliency")
+                               else why)
+        if info.segmenter:
+            lines = [f"Feature maps of {maps.node}; {maps.score_note}"]
+        else:
+            lines = [f"Grad-CAM and saliency for class {name} (p = {maps.probs[cls]:.1%}); "
+                     f"{maps.score_note}"]
         if maps.reason:
             lines.append(maps.reason)
         self.maps_note.setText("\n".join(lines))
@@ -889,28 +967,38 @@ class PredictView(QWidget):
         self.maps_note.setText(text)
 
     # ------------------------------------------------------------------ jobs
-    def _start(self, lane: _Lane, fn: Callable[[], Any],
-               on_done: Callable[[BackgroundJob], None]) -> None:
-        lane.submit(fn, on_done)
+    def _ask(self, lane: str, op: str, args: dict[str, Any],
+             on_done: Callable[[Reply], None]) -> None:
+        """A request to the inference process (started now if it is not running)."""
+        if self.service is None:
+            self.service = new_service(lambda reply: self._lost(reply.error))
+        self.service.submit(lane, op, args, on_done)
         if not self.timer.isActive():
             self.timer.start()
 
     def _tick(self) -> None:
-        lanes = (self._loads, self._predicts, self._map_lane, self._data_lane)
-        for lane in lanes:
-            lane.poll()
-        if not any(lane.busy for lane in lanes):
+        if self.service is not None:
+            self.service.poll()
+        if not self.busy:
             self.timer.stop()
 
     @property
     def busy(self) -> bool:
-        return any(lane.busy for lane in (self._loads, self._predicts, self._map_lane,
-                                          self._data_lane))
+        return self.service is not None and self.service.busy()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Join the background jobs (tests, closing); True when all finished."""
+        """Collect every open answer (tests, closing); True when all arrived in time."""
         end = time.monotonic() + timeout
-        for lane in (self._loads, self._predicts, self._map_lane, self._data_lane):
-            if not lane.join(max(0.0, end - time.monotonic())):
+        while self.busy:
+            if time.monotonic() > end:
                 return False
+            self._tick()
+            time.sleep(0.005)
         return True
+
+    def shutdown(self) -> None:
+        """The window closes: end the inference process."""
+        self.timer.stop()
+        self.idle_timer.stop()
+        if self.service is not None:
+            self.service.close()
