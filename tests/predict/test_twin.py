@@ -230,3 +230,46 @@ def test_load_imagenet_twin_for_an_in_memory_graph(mobilenet128, monkeypatch):
     x = adapt(_rgb(ROWS, ROWS, 9), loaded.input_shape, loaded.pipeline)
     np.testing.assert_allclose(logits_and_probabilities(loaded, x), model(x).numpy(),
                                rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("preset", "family", "rows"), [
+    ("resnet50", "ResNet50", 64), ("densenet121", "DenseNet121", 64),
+    ("inception_v3", "InceptionV3", 75), ("mobilenet_v2", "MobileNetV2", 128)])
+def test_each_family_predicts_like_its_keras_application(preset, family, rows, tmp_path,
+                                                         monkeypatch, capsys):
+    """caffe, torch and tf preprocessing end to end: the preset at a small input size with
+    seeded weights in Keras' own file, against keras.applications' model and preprocess_input."""
+    import keras
+
+    from tests.keras_build.helpers import randomize, write_legacy_h5
+
+    module = importlib.import_module(f"keras.applications.{FAMILIES[family][0]}")
+    model = getattr(keras.applications, family)(weights=None, input_shape=(rows, rows, 3))
+    randomize(model, seed=2)
+    head = model.get_layer("predictions")
+    head.set_weights([w * 0.05 for w in head.get_weights()])
+    home = tmp_path / "keras-home"
+    (home / "models").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    doc = json.loads(preset_path(preset).read_text())
+    doc["nodes"][0]["params"]["shape"] = [rows, rows, 3]
+    graph_file = tmp_path / f"{preset}.json"
+    graph_file.write_text(json.dumps(doc))
+    plan = plan_twin(fileformat.load(graph_file))
+    write_legacy_h5(home / "models" / plan.file_name,
+                    [(layer.name, [np.asarray(w) for w in layer.get_weights()])
+                     for layer in model.layers if layer.weights])
+    pixels = _rgb(rows, rows, 6)
+    image = write_png(tmp_path / "a.png", pixels)
+    assert main(["predict", str(graph_file), "--weights", "imagenet", image, "--json",
+                 "--top", "3"]) == 0
+    top = json.loads(capsys.readouterr().out)[0]["top"]
+    expected = model(module.preprocess_input(pixels[None].astype(np.float32))).numpy()[0]
+    # Deep nets with random weights saturate the softmax: ties below the top-1 are not ordered.
+    assert top[0]["index"] == int(np.argmax(expected))
+    np.testing.assert_allclose([r["p"] for r in top], np.sort(expected)[::-1][:3], rtol=1e-3,
+                               atol=1e-6)
+    for row in top:
+        assert row["p"] == pytest.approx(float(expected[row["index"]]), rel=1e-3, abs=1e-6)
+        assert row["class"] == imagenet_class_names()[row["index"]]
