@@ -253,6 +253,18 @@ class Inspector:
             return None, probs, grad_x, None, k, True
         return acts[slot], probs, grad_x, grads_a[slot], k, connected[slot]
 
+    def warm_up(self) -> None:
+        """Trace the whole-model function on a blank image (a service can do this right after
+        loading, so the first node asked for is answered at run speed); no-op per node."""
+        if self.whole_model:
+            self.run(np.zeros((1, *self.loaded.input_shape), np.float32),
+                     next(iter(self.loaded.node_tensors)))
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop the last image's kept maps (VGG-16: 116 MiB) when the view closes."""
+        self._last = None
+
     def run(self, x: np.ndarray, node_id: str, class_index: int | None = None) -> NodeMaps:
         """All maps for one adapted image ``x`` (1 x H x W x C)."""
         reason = spatial_reason(self.loaded, node_id)

@@ -213,3 +213,15 @@ def test_a_node_feeding_only_another_output_says_its_grad_cam_is_empty(whole):
     assert "does not depend on node c" in side.reason and not side.gradcam.any()
     main_branch = ins.run(x, "a")
     assert main_branch.reason == "" and main_branch.gradcam.max() == pytest.approx(1.0)
+
+
+def test_warm_up_traces_once_and_keeps_nothing():
+    loaded = _loaded()
+    ins = Inspector(loaded)
+    ins.warm_up()
+    assert ins._whole_fn is not None and ins._last is None
+    traced = ins._whole_fn.experimental_get_tracing_count()
+    ins.run(adapt(pattern(), loaded.input_shape), "b")
+    assert ins._whole_fn.experimental_get_tracing_count() == traced == 1
+    ins.forget()
+    assert ins._last is None
