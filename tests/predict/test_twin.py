@@ -26,6 +26,7 @@ from playground.inspect.images import (
     view_image,
 )
 from playground.inspect.twin import FAMILIES, imagenet_class_names, plan_twin
+from tests.keras_build.helpers import temporary_keras_home
 from tests.predict.helpers import pattern, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,10 +123,7 @@ def test_refusals_exit_2_naming_the_culprit(tmp_path, capsys):
 
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
-    home = tmp_path / "keras-home"
-    (home / "models").mkdir(parents=True)
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    return home
+    return temporary_keras_home(tmp_path, monkeypatch)
 
 
 def test_offline_exit_2_names_the_file_and_the_folder(keras_home, tmp_path, monkeypatch,
