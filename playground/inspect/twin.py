@@ -123,12 +123,13 @@ def load_imagenet_twin(graph: Graph, source: str = "") -> LoadedModel:
     plan = plan_twin(graph)
     names = list(imagenet_class_names())
     where = source or graph.name
+    # The file first: offline, the message comes before seconds of building a large model.
+    path = fetch(plan.file_name, plan.twin.folder, plan.md5)
     loaded = from_graph(graph, names, where, None, [])
     file_name, _md5 = weights_file(plan.twin, loaded.model)
     if file_name != plan.file_name:       # the checker and Keras disagree on the model
         raise ModelLoadError(f"{where}: expected {plan.file_name} for {plan.twin.name}, the "
                              f"built model asks for {file_name}")
-    path = fetch(plan.file_name, plan.twin.folder, plan.md5)
     report = load_imagenet(loaded.model, graph)
     if not report.matched:
         raise ModelLoadError(f"{path}: no layer of {where} found its ImageNet weights (the "
