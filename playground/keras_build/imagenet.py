@@ -74,9 +74,13 @@ def fetch(file_name: str, folder: str, md5: str | None) -> Path:
         path = keras.utils.get_file(file_name, url, cache_subdir="models",
                                     cache_dir=str(root), file_hash=md5)
     except Exception as exc:  # noqa: BLE001 - get_file raises bare Exception when offline
+        # Keras' message repeats the URL; the reason (e.g. "[Errno -2] Name or service not
+        # known") is its end, so a long one keeps its end, not a cut middle.
+        reason = str(exc).replace(f" on {url}", "").replace(url, "the URL")
+        reason = reason if len(reason) <= 160 else "..." + reason[-157:]
         raise ImagenetError(
             f"cannot download the ImageNet weights {file_name} ({type(exc).__name__}: "
-            f"{str(exc)[:160]}). Offline? Download {url} elsewhere and "
+            f"{reason}). Offline? Download {url} elsewhere and "
             f"place it as {cached} (the folder is $KERAS_HOME/models, or ~/.keras/models "
             "without KERAS_HOME)") from None
     return Path(path)
