@@ -11,6 +11,7 @@ argument or an unreadable/unsupported file (named), 1 when the model cannot be b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -95,7 +96,9 @@ def load(model_path: str, weights: str | None = None):
             from playground.keras_build.imagenet import ImagenetError
 
             try:
-                return load_twin_file(model_path)
+                # Keras prints its download progress on stdout; --json output stays pure.
+                with contextlib.redirect_stdout(sys.stderr):
+                    return load_twin_file(model_path)
             except ImagenetError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 raise ExitWith(2) from None

@@ -131,12 +131,15 @@ def test_offline_exit_2_names_the_file_and_the_folder(keras_home, tmp_path, monk
     import keras
 
     def offline(*args, **kwargs):
+        print("Downloading data from https://storage.googleapis.com/...")   # as Keras does
         raise Exception("URL fetch failure: Name or service not known")  # noqa: TRY002
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     img = write_png(tmp_path / "x.png", _rgb(16, 16))
-    assert main(["predict", str(preset_path("mobilenet")), "--weights", "imagenet", img]) == 2
-    err = capsys.readouterr().err
+    assert main(["predict", str(preset_path("mobilenet")), "--weights", "imagenet", img,
+                 "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Downloading data from" in err      # stdout stays JSON-only
     assert str(keras_home / "models" / "mobilenet_1_0_224_tf.h5") in err
     assert "Offline?" in err and "Traceback" not in err
 
