@@ -89,11 +89,11 @@ def plan_twin(graph: Graph) -> TwinPlan:
     if not analysis.valid:
         first = analysis.errors[0]
         raise TwinError(f"the graph {graph.name!r} does not check ({first}); fix it "
-                            "before loading ImageNet weights")
+                        "before loading ImageNet weights")
     inputs = [analysis.nodes[i].shape for i in analysis.inputs]
     if len(inputs) != 1 or inputs[0] is None or len(inputs[0]) != 3 or inputs[0][-1] != 3:
         raise TwinError(f"the graph {graph.name!r} needs one RGB image input (H x W x 3) "
-                            "for ImageNet weights")
+                        "for ImageNet weights")
     outputs = analysis.outputs
     shape = analysis.nodes[outputs[0]].shape if outputs else None
     if shape is None or tuple(shape) != (IMAGENET_CLASSES,):
@@ -118,7 +118,7 @@ def load_imagenet_twin(graph: Graph, source: str = "") -> LoadedModel:
     ``TwinError`` as ``plan_twin``; offline without the cached file,
     ``keras_build.imagenet.ImagenetError`` naming the file and the folder."""
     from playground.inspect.model import from_graph
-    from playground.keras_build.imagenet import fetch, load_imagenet, weights_file
+    from playground.keras_build.imagenet import fetch, load_twin_weights
 
     plan = plan_twin(graph)
     names = list(imagenet_class_names())
@@ -126,11 +126,7 @@ def load_imagenet_twin(graph: Graph, source: str = "") -> LoadedModel:
     # The file first: offline, the message comes before seconds of building a large model.
     path = fetch(plan.file_name, plan.twin.folder, plan.md5)
     loaded = from_graph(graph, names, where, None, [])
-    file_name, _md5 = weights_file(plan.twin, loaded.model)
-    if file_name != plan.file_name:       # the checker and Keras disagree on the model
-        raise ModelLoadError(f"{where}: expected {plan.file_name} for {plan.twin.name}, the "
-                             f"built model asks for {file_name}")
-    report = load_imagenet(loaded.model, graph)
+    report = load_twin_weights(loaded.model, plan.twin, path)
     if not report.matched:
         raise ModelLoadError(f"{path}: no layer of {where} found its ImageNet weights (the "
                              f"graph's layers are not {plan.twin.name}'s)")

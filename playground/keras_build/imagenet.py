@@ -105,7 +105,11 @@ def _order_fallback(model: Any, weights: dict[str, list[Any]], source: str
 def load_imagenet(model: Any, graph: Graph) -> LoadReport:
     twin = identify(graph)
     file_name, md5 = weights_file(twin, model)
-    path = fetch(file_name, twin.folder, md5)
+    return load_twin_weights(model, twin, fetch(file_name, twin.folder, md5))
+
+
+def load_twin_weights(model: Any, twin: Twin, path: Path) -> LoadReport:
+    """Keras' ImageNet file at ``path`` into the twin's model: by layer name, else by order."""
     weights = read_weights(path)
     source = f"imagenet ({twin.name}: {path})"
     from playground.keras_build.weights import _model_layers

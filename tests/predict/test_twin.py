@@ -274,3 +274,38 @@ def test_each_family_predicts_like_its_keras_application(preset, family, rows, t
     for row in top:
         assert row["p"] == pytest.approx(float(expected[row["index"]]), rel=1e-3, abs=1e-6)
         assert row["class"] == imagenet_class_names()[row["index"]]
+
+
+def test_a_twin_with_its_own_node_ids_loads_the_top_file_by_order(keras_home):
+    """Keras reads these legacy files by order; a twin graph whose ids are not Keras' names
+    still gets the 1,000-class file (not the no-top one) and the class names."""
+    from playground.inspect.model import logits_and_probabilities
+    from playground.inspect.twin import load_imagenet_twin
+    from tests.keras_build.helpers import write_legacy_h5
+
+    graph = fileformat.from_document({
+        "format": "keras-playground-graph", "version": 1, "name": "my tiny net",
+        "keras_application": "VGG16",
+        "nodes": [{"id": "in", "type": "Input", "params": {"shape": [8, 8, 3]}},
+                  {"id": "c", "type": "Conv2D", "params": {"filters": 4, "padding": "same"}},
+                  {"id": "g", "type": "GlobalAveragePooling2D", "params": {}},
+                  {"id": "head", "type": "Dense", "params": {"units": 1000,
+                                                              "activation": "softmax"}}],
+        "edges": [{"from": "in", "to": "c"}, {"from": "c", "to": "g"},
+                  {"from": "g", "to": "head"}]})
+    rng = np.random.default_rng(3)
+    conv = [rng.normal(size=(3, 3, 3, 4)).astype("float32"), np.zeros(4, "float32")]
+    dense = [rng.normal(size=(4, 1000)).astype("float32"), np.zeros(1000, "float32")]
+    write_legacy_h5(keras_home / "models" / TWINS["vgg16"].top_file,
+                    [("block1_conv1", conv), ("predictions", dense)])
+    loaded = load_imagenet_twin(graph)
+    assert loaded.weights.endswith(TWINS["vgg16"].top_file) and not loaded.random
+    np.testing.assert_array_equal(loaded.model.get_layer("head").get_weights()[0], dense[0])
+    pixels = _rgb(8, 8, 2)
+    x = adapt(pixels, loaded.input_shape, loaded.pipeline)
+    from keras.applications import vgg16
+
+    np.testing.assert_allclose(x, vgg16.preprocess_input(pixels[None].astype(np.float32)),
+                               atol=1e-5)
+    probs = logits_and_probabilities(loaded, x)[0]
+    assert loaded.class_name(int(np.argmax(probs))) == imagenet_class_names()[np.argmax(probs)]
