@@ -18,13 +18,13 @@ import os
 import sys
 
 from playground.cli.common import wrap
-from playground.cli.predict import check_inputs, load
+from playground.cli.predict import add_weights_option, check_inputs, load
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="RUN_DIR|MODEL.keras",
                         help="a run folder (its current weights), a .keras model, or a graph "
-                             ".json (random weights)")
+                             ".json (random weights; --weights imagenet for a twin)")
     parser.add_argument("--image", required=True, metavar="PNG", help="the image to look at")
     parser.add_argument("--node", required=True, metavar="ID", help="the node to inspect")
     parser.add_argument("--class", dest="class_index", metavar="K",
@@ -33,6 +33,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=5, metavar="K",
                         help="classes listed in prediction.json (default 5)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the pictures")
+    add_weights_option(parser)
     parser.set_defaults(run=wrap(run))
 
 
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    (picture,) = check_inputs(args.model, [args.image])
-    loaded = load(args.model)
+    (picture,) = check_inputs(args.model, [args.image], args.weights)
+    loaded = load(args.model, args.weights)
     if args.node not in loaded.node_tensors:
         print(f"error: {args.model}: no node {args.node!r} (nodes: "
               f"{', '.join(loaded.node_tensors)})", file=sys.stderr)
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from playground.core.atomic import write_bytes_atomic, write_text_atomic
     from playground.core.errors import PlaygroundError
     from playground.inspect import render
-    from playground.inspect.images import adapt, adaptation_steps
+    from playground.inspect.images import adapt, adaptation_steps, view_image
     from playground.inspect.maps import Inspector, node_kernel
     from playground.inspect.model import top_k
 
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     os.makedirs(args.out, exist_ok=True)
+    seen = view_image(x[0], loaded.pipeline)     # what the model saw, as a picture
     written = []
 
     def out(name: str) -> str:
@@ -110,13 +112,13 @@ def run(args: argparse.Namespace) -> int:
         _, why = node_kernel(loaded, args.node)
         print(f"note: no filters: {why}", file=sys.stderr)
     if maps.gradcam is not None:
-        render.write_png(out("gradcam.png"), render.overlay(x[0], maps.gradcam))
+        render.write_png(out("gradcam.png"), render.overlay(seen, maps.gradcam))
         buf = io.BytesIO()
         np.save(buf, maps.gradcam.astype(np.float32), allow_pickle=False)
         write_bytes_atomic(out("gradcam.npy"), buf.getvalue())
     sal = maps.saliency
     render.write_png(out("saliency.png"),
-                     render.overlay(x[0], sal / sal.max() if sal.max() > 0 else sal, alpha=0.6))
+                     render.overlay(seen, sal / sal.max() if sal.max() > 0 else sal, alpha=0.6))
     prediction = {
         "image": picture.source, "model": loaded.source, "node": args.node,
         "class": loaded.class_name(maps.class_index), "index": maps.class_index,

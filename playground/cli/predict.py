@@ -2,13 +2,16 @@
 
 The model is the run's current weights (rebuilt from its graph; see ``inspect.model``) or a
 ``.keras`` file read through the safe importer; a graph ``.json`` predicts with random weights
-and says so. Every argument and file is checked before TensorFlow is imported: exit 2 for a bad
+and says so, or, with ``--weights imagenet`` for a keras.applications twin, with Keras' ImageNet
+weights, the 1,000 class names and the family's preprocessing (``inspect.twin``; offline
+without the cached file: exit 2 naming the file and the folder). Every argument and file is checked before TensorFlow is imported: exit 2 for a bad
 argument or an unreadable/unsupported file (named), 1 when the model cannot be built or loaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -18,26 +21,59 @@ from playground.cli.common import ExitWith, wrap
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="RUN_DIR|MODEL.keras",
                         help="a run folder (its current weights), a .keras model, or a graph "
-                             ".json (random weights)")
+                             ".json (random weights; --weights imagenet for a twin)")
     parser.add_argument("images", metavar="IMAGE", nargs="+",
                         help="image files (PNG, JPEG, BMP, GIF, WebP)")
     parser.add_argument("--top", type=int, default=5, metavar="K",
                         help="how many classes to list per image (default 5)")
     parser.add_argument("--json", action="store_true",
                         help='print a JSON list: [{"image", "top": [{"class", "index", "p"}]}]')
+    add_weights_option(parser)
     parser.set_defaults(run=wrap(run))
 
 
-def check_inputs(model_path: str, images: list[str]) -> list:
+def add_weights_option(parser: argparse.ArgumentParser) -> None:
+    """``--weights imagenet`` (shared with ``inspect``)."""
+    parser.add_argument("--weights", type=str.lower, choices=["imagenet"], default=None,
+                        help="with a graph .json that is a keras.applications twin (the VGG16, "
+                             "ResNet50, MobileNet... presets): Keras' ImageNet weights, its 1,000 "
+                             "class names and its own input preprocessing (the file comes from "
+                             "the Keras cache, $KERAS_HOME/models or ~/.keras/models)")
+
+
+def _check_twin(model_path: str, kind: str) -> None:
+    """``--weights imagenet``: a twin graph with ImageNet's 1,000-class head (no TensorFlow)."""
+    from playground.core import fileformat
+    from playground.core.errors import GraphFileError, PlaygroundError
+    from playground.inspect.twin import plan_twin
+
+    if kind != "graph":
+        what = "a run folder" if kind == "run" else "a .keras model"
+        print(f"error: --weights imagenet takes the graph .json of a keras.applications twin "
+              f"(e.g. presets/vgg16.json), not {what}: {model_path}", file=sys.stderr)
+        raise ExitWith(2)
+    try:
+        plan_twin(fileformat.load(model_path))
+    except GraphFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise ExitWith(2 if exc.unreadable else 1) from None
+    except PlaygroundError as exc:
+        print(f"error: {model_path}: {exc}", file=sys.stderr)
+        raise ExitWith(2) from None
+
+
+def check_inputs(model_path: str, images: list[str], weights: str | None = None) -> list:
     """Check the model path and decode every image (no TensorFlow); exit 2 naming the culprit."""
     from playground.inspect.images import ImageFileError, read_image
     from playground.inspect.model import ModelPathError, check_model_path
 
     try:
-        check_model_path(model_path)
+        kind = check_model_path(model_path)
     except ModelPathError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise ExitWith(2) from None
+    if weights == "imagenet":
+        _check_twin(model_path, kind)
     pictures = []
     for path in images:
         try:
@@ -48,12 +84,24 @@ def check_inputs(model_path: str, images: list[str]) -> list:
     return pictures
 
 
-def load(model_path: str):
-    """The model for a checked path; exit 2 for an unreadable graph file, 1 for model problems."""
+def load(model_path: str, weights: str | None = None):
+    """The model for a checked path; exit 2 for an unreadable graph file or a missing ImageNet
+    weights file (offline), 1 for model problems."""
     from playground.core.errors import PlaygroundError
     from playground.inspect.model import ModelPathError, load_model_source
 
     try:
+        if weights == "imagenet":
+            from playground.inspect.twin import load_twin_file
+            from playground.keras_build.imagenet import ImagenetError
+
+            try:
+                # Keras prints its download progress on stdout; --json output stays pure.
+                with contextlib.redirect_stdout(sys.stderr):
+                    return load_twin_file(model_path)
+            except ImagenetError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                raise ExitWith(2) from None
         return load_model_source(model_path)
     except ModelPathError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -67,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         print(f"error: --top must be at least 1, not {args.top}", file=sys.stderr)
         return 2
-    pictures = check_inputs(args.model, args.images)
-    loaded = load(args.model)
+    pictures = check_inputs(args.model, args.images, args.weights)
+    loaded = load(args.model, args.weights)
     import numpy as np
 
     from playground.inspect.images import adapt, adaptation_steps

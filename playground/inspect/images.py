@@ -130,7 +130,64 @@ def read_image(path: str | os.PathLike[str]) -> Picture:
     return Picture(pixels, source, fmt, notes)
 
 
-PIPELINES = ("arrays", "files")
+# keras.applications' ``preprocess_input`` modes (keras.applications.imagenet_utils): "caffe"
+# (VGG, ResNet50: RGB -> BGR, the ImageNet mean per channel subtracted, no scaling), "tf"
+# (MobileNet, Inception: 0..255 -> [-1, 1]), "torch" (DenseNet: / 255, then the ImageNet mean
+# and standard deviation per channel) and "raw" (EfficientNet: 0..255 as they are; the model
+# rescales inside). A twin's pipeline is "imagenet-<mode>" (``inspect.twin``).
+IMAGENET_MODES = ("caffe", "tf", "torch", "raw")
+CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
+TORCH_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+TORCH_STD = np.array([0.229, 0.224, 0.225], np.float32)
+IMAGENET_WORDS = {
+    "caffe": "RGB -> BGR, ImageNet mean pixel (103.939, 116.779, 123.68) subtracted "
+             "(keras.applications caffe mode)",
+    "tf": "scaled 0..255 -> [-1, 1] (keras.applications tf mode)",
+    "torch": "scaled to [0, 1], ImageNet mean (0.485, 0.456, 0.406) subtracted and divided by "
+             "the standard deviation (0.229, 0.224, 0.225) (keras.applications torch mode)",
+    "raw": "0..255 kept (the model rescales and normalises inside, like keras.applications)",
+}
+PIPELINES = ("arrays", "files") + tuple(f"imagenet-{mode}" for mode in IMAGENET_MODES)
+
+
+def imagenet_mode(pipeline: str) -> str | None:
+    """The keras.applications preprocessing mode of an ImageNet twin's pipeline, else None."""
+    if pipeline.startswith("imagenet-") and pipeline[9:] in IMAGENET_MODES:
+        return pipeline[9:]
+    return None
+
+
+def imagenet_preprocess(x: np.ndarray, mode: str) -> np.ndarray:
+    """RGB values 0..255 (... x 3) -> a twin's input, exactly as
+    ``keras.applications.<family>.preprocess_input`` computes it (float32 throughout)."""
+    x = np.asarray(x, np.float32)
+    if mode == "caffe":
+        return np.ascontiguousarray(x[..., ::-1] - CAFFE_MEAN_BGR)
+    if mode == "tf":
+        return x / np.float32(127.5) - np.float32(1.0)
+    if mode == "torch":
+        return (x / np.float32(255.0) - TORCH_MEAN) / TORCH_STD
+    if mode == "raw":
+        return x.copy()
+    raise ValueError(f"unknown ImageNet preprocessing mode {mode!r} ({', '.join(IMAGENET_MODES)})")
+
+
+def view_image(x: np.ndarray, pipeline: str = "arrays") -> np.ndarray:
+    """One adapted image (H x W x C) back as values in [0, 1] for drawing: overlays are drawn
+    over what the model saw, and a twin's input is BGR/mean-shifted, not a picture."""
+    mode = imagenet_mode(pipeline)
+    x = np.asarray(x, np.float32)
+    if mode is None:
+        return x
+    if mode == "caffe":
+        rgb = (x + CAFFE_MEAN_BGR)[..., ::-1]
+    elif mode == "tf":
+        rgb = (x + 1.0) * 127.5
+    elif mode == "torch":
+        rgb = (x * TORCH_STD + TORCH_MEAN) * 255.0
+    else:
+        rgb = x
+    return np.clip(rgb / 255.0, 0.0, 1.0).astype(np.float32)
 
 
 def adaptation_steps(raw_shape, target_shape, pipeline: str = "arrays") -> list[str]:
@@ -138,6 +195,13 @@ def adaptation_steps(raw_shape, target_shape, pipeline: str = "arrays") -> list[
     h, w, c = (int(d) for d in raw_shape)
     th, tw, tc = (int(d) for d in target_shape)
     steps = []
+    mode = imagenet_mode(pipeline)
+    if mode is not None:
+        if c == 1:
+            steps.append("grayscale -> RGB (channel copied)")
+        if (h, w) != (th, tw):
+            steps.append(f"resized {h}x{w} -> {th}x{tw} (bilinear, antialiased)")
+        return [*steps, IMAGENET_WORDS[mode]]
     if pipeline == "files":
         steps.append("decoded as RGB" if c == 1 else "RGB")
     if (h, w) != (th, tw):
@@ -160,7 +224,10 @@ def adapt(pixels: np.ndarray, target_shape, pipeline: str = "arrays") -> np.ndar
     - ``"arrays"`` (digits, keras.datasets, .npz): ``data.adapt.preprocess``, colour first,
       then a bilinear resize, then / 255;
     - ``"files"`` (image folders, CSV indexes, decoded by the ``tf.data`` file pipeline): the
-      image as RGB, resized bilinearly, luma for a 1-channel model, rounded to uint8, / 255.
+      image as RGB, resized bilinearly, luma for a 1-channel model, rounded to uint8, / 255;
+    - ``"imagenet-<mode>"`` (a keras.applications twin with ImageNet weights): RGB, resized
+      bilinearly with antialiasing (photos are mostly larger than 224x224), then the family's
+      own ``preprocess_input`` (``imagenet_preprocess``).
     """
     arr = np.asarray(pixels)
     if arr.ndim == 2:
@@ -173,6 +240,9 @@ def adapt(pixels: np.ndarray, target_shape, pipeline: str = "arrays") -> np.ndar
                              "channel models read images")
     if pipeline == "files":
         return _adapt_like_files(arr, target_shape)
+    mode = imagenet_mode(pipeline)
+    if mode is not None:
+        return _adapt_like_imagenet(arr, target_shape, mode)
     from playground.data.adapt import preprocess
 
     return np.asarray(preprocess(arr[None], target_shape), dtype=np.float32)
@@ -190,3 +260,18 @@ def _adapt_like_files(arr: np.ndarray, target_shape) -> np.ndarray:
         x = tf.reduce_sum(x * tf.constant(LUMA, tf.float32), axis=-1, keepdims=True)
     x = tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8)
     return np.asarray(tf.cast(x, tf.float32) / 255.0, dtype=np.float32)
+
+
+def _adapt_like_imagenet(arr: np.ndarray, target_shape, mode: str) -> np.ndarray:
+    h, w, c = (int(d) for d in target_shape)
+    if c != 3:
+        raise ImageFileError(f"an ImageNet twin takes RGB input, not {c} channel(s)")
+    rgb = np.asarray(arr if arr.shape[2] == 3 else np.repeat(arr, 3, axis=2), np.float32)
+    if rgb.shape[:2] != (h, w):
+        from playground.tfimport import import_tensorflow
+
+        tf = import_tensorflow()
+        rgb = np.asarray(tf.image.resize(rgb[None], (h, w), method="bilinear",
+                                         antialias=True)[0], np.float32)
+        rgb = np.clip(rgb, 0.0, 255.0)      # antialiasing kernels may overshoot a little
+    return imagenet_preprocess(rgb[None], mode)

@@ -13,6 +13,7 @@ TensorFlow is imported inside the functions.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,14 +126,46 @@ def _reads_image(loaded: LoadedModel, node_id: str) -> bool:
     return len(preds) == 1 and loaded.graph.node(preds[0]).type == "Input"
 
 
-class Inspector:
-    """Sub-models cached per node, so repeated calls (a GUI drawing live) stay fast."""
+# The whole-model pass keeps every spatial node's activations and gradients of the last image:
+# used when they fit in this many bytes (VGG-16: 116 MiB), else one function per node.
+WHOLE_MODEL_BYTES = 256 * 1024 * 1024
 
-    def __init__(self, loaded: LoadedModel) -> None:
+
+class Inspector:
+    """Maps for one image and one node, fast when a GUI asks again and again.
+
+    The full backward pass the saliency map needs (the input's gradient) goes through every
+    node's output on its way, so one compiled function per *model* returns the activations and
+    gradients of all spatial nodes at once: it is traced once (not once per node; a VGG-16
+    trace costs about as much as a run), and the last image's results are kept, so looking at
+    another node of the same image costs no TensorFlow work at all. Models whose maps would
+    not fit in ``WHOLE_MODEL_BYTES`` (DenseNet-121, Inception-ResNet-v2 at full size) get one
+    compiled function per node instead, cached as well. Either way one backward pass serves
+    both gradients (a second one from the score down to the node would repeat work)."""
+
+    def __init__(self, loaded: LoadedModel, whole_model_bytes: int = WHOLE_MODEL_BYTES) -> None:
         self.loaded = loaded
         self.head_tensor, self.head_fn, self.score_note = score_head(loaded)
         self._models: dict[str, Any] = {}
         self._fns: dict[str, Any] = {}
+        # Spatial nodes, one per distinct tensor, in the model's order.
+        self._slots: dict[str, int] = {}
+        tensors: list[Any] = []
+        for node_id, tensor in loaded.node_tensors.items():
+            if len(tuple(tensor.shape)) != 4:
+                continue
+            for i, seen in enumerate(tensors):
+                if seen is tensor:
+                    self._slots[node_id] = i
+                    break
+            else:
+                self._slots[node_id] = len(tensors)
+                tensors.append(tensor)
+        self._tensors = tensors
+        size = sum(int(np.prod([int(d or 1) for d in t.shape[1:]])) for t in tensors)
+        self.whole_model = 2 * 4 * size <= whole_model_bytes
+        self._whole_fn: Any = None
+        self._last: tuple[tuple[Any, ...], Any] | None = None   # (image + class, outputs)
 
     def _sub(self, node_id: str) -> Any:
         import keras
@@ -143,27 +176,59 @@ class Inspector:
                                                  self.head_tensor, self.loaded.model.outputs[0]])
         return self._models[node_id]
 
+    def _signature(self) -> list[Any]:
+        tf = _tf()
+        return [tf.TensorSpec([None, *self.loaded.input_shape], tf.float32),
+                tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.bool)]
+
+    def _all_nodes(self) -> Any:
+        """The per-model function: probabilities, the input's gradient, the class explained,
+        and every spatial node's activations, score gradients and whether the score depends
+        on it (a node feeding only another output does not)."""
+        if self._whole_fn is None:
+            import keras
+
+            tf = _tf()
+            sub = keras.Model(self.loaded.model.inputs,
+                              [*self._tensors, self.head_tensor, self.loaded.model.outputs[0]])
+            head_fn, n = self.head_fn, len(self._tensors)
+
+            @tf.function(input_signature=self._signature())
+            def everything(x, chosen, use_predicted):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    outs = sub(x, training=False)
+                    acts, head, probs = list(outs[:n]), outs[n], outs[n + 1]
+                    k = tf.where(use_predicted, tf.argmax(probs[0], output_type=tf.int32),
+                                 chosen)
+                    score = tf.gather(head_fn(head), k, axis=1)
+                grads = tape.gradient(score, [x, *acts])
+                connected = [g is not None for g in grads[1:]]
+                grads_a = [tf.zeros_like(a) if g is None else g
+                           for a, g in zip(acts, grads[1:], strict=True)]
+                return probs, grads[0], k, acts, grads_a, tf.constant(connected or [True])
+
+            self._whole_fn = everything
+        return self._whole_fn
+
     def _gradients(self, node_id: str) -> Any:
-        """One compiled function per node: forward, the class score before the softmax, and
-        its gradients to the node's output and to the input (a traced graph runs VGG-16's
-        backward pass ~1.5x faster than eager ops)."""
+        """One compiled function per node (models too big for ``_all_nodes``): forward, the
+        class score before the softmax, and one backward pass to the node's output and on to
+        the input."""
         if node_id not in self._fns:
             tf = _tf()
             sub, head_fn = self._sub(node_id), self.head_fn
-            spec = tf.TensorSpec([None, *self.loaded.input_shape], tf.float32)
 
-            @tf.function(input_signature=[spec, tf.TensorSpec([], tf.int32),
-                                          tf.TensorSpec([], tf.bool)])
+            @tf.function(input_signature=self._signature())
             def gradients(x, chosen, use_predicted):
-                with tf.GradientTape(persistent=True) as tape:
+                with tf.GradientTape() as tape:
                     tape.watch(x)
                     act, head, probs = sub(x, training=False)
                     logits = head_fn(head)
                     k = tf.where(use_predicted, tf.argmax(probs[0], output_type=tf.int32),
                                  chosen)
                     score = tf.gather(logits, k, axis=1)
-                grad_x = tape.gradient(score, x)
-                grad_a = tape.gradient(score, act)
+                grad_x, grad_a = tape.gradient(score, [x, act])
                 connected = tf.constant(grad_a is not None)
                 if grad_a is None:
                     grad_a = tf.zeros_like(act)
@@ -172,6 +237,34 @@ class Inspector:
             self._fns[node_id] = gradients
         return self._fns[node_id]
 
+    def _node_outputs(self, x: np.ndarray, node_id: str, class_index: int | None
+                      ) -> tuple[Any, Any, Any, Any, Any, Any]:
+        """(activations, probs, input gradient, node gradient, class, connected)."""
+        args = (x, np.int32(class_index or 0), np.bool_(class_index is None))
+        if not self.whole_model:
+            return self._gradients(node_id)(*args)
+        key = (x.shape, hashlib.blake2b(x.tobytes(), digest_size=16).digest(), class_index)
+        if self._last is None or self._last[0] != key:
+            self._last = None                       # free the old image's maps first
+            self._last = (key, self._all_nodes()(*args))
+        probs, grad_x, k, acts, grads_a, connected = self._last[1]
+        slot = self._slots.get(node_id)
+        if slot is None:                            # no spatial map: no activations needed
+            return None, probs, grad_x, None, k, True
+        return acts[slot], probs, grad_x, grads_a[slot], k, connected[slot]
+
+    def warm_up(self) -> None:
+        """Trace the whole-model function on a blank image (a service can do this right after
+        loading, so the first node asked for is answered at run speed); no-op per node."""
+        if self.whole_model:
+            self.run(np.zeros((1, *self.loaded.input_shape), np.float32),
+                     next(iter(self.loaded.node_tensors)))
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop the last image's kept maps (VGG-16: 116 MiB) when the view closes."""
+        self._last = None
+
     def run(self, x: np.ndarray, node_id: str, class_index: int | None = None) -> NodeMaps:
         """All maps for one adapted image ``x`` (1 x H x W x C)."""
         reason = spatial_reason(self.loaded, node_id)
@@ -179,10 +272,9 @@ class Inspector:
         if class_index is not None and not 0 <= int(class_index) < n:
             raise InspectError(f"class {class_index} is out of range: the model has {n} "
                                f"classes (0..{n - 1})")
-        fn = self._gradients(node_id)
-        act, probs, grad_x, grad_a, k, connected = fn(
-            np.asarray(x, np.float32), np.int32(class_index or 0),
-            np.bool_(class_index is None))
+        x = np.ascontiguousarray(x, np.float32)
+        act, probs, grad_x, grad_a, k, connected = self._node_outputs(
+            x, node_id, None if class_index is None else int(class_index))
         saliency = np.max(np.abs(np.asarray(grad_x)[0]), axis=-1).astype(np.float32)
         features = cam = None
         if not reason:

@@ -73,3 +73,11 @@ def write_legacy_h5(path: Path, layers: list[tuple[str, list[np.ndarray]]]) -> P
             for n, a in zip(names, arrays, strict=True):
                 group.create_dataset(n, data=a)
     return path
+
+
+def temporary_keras_home(tmp_path: Path, monkeypatch: Any) -> Path:
+    """An empty Keras cache (``$KERAS_HOME/models``) for one test, where ImageNet files go."""
+    home = tmp_path / "keras-home"
+    (home / "models").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    return home

@@ -17,15 +17,17 @@ from playground.keras_build.imagenet import (
     identify,
     load_imagenet,
 )
-from tests.keras_build.helpers import randomize, weights_by_name, write_legacy_h5
+from tests.keras_build.helpers import (
+    randomize,
+    temporary_keras_home,
+    weights_by_name,
+    write_legacy_h5,
+)
 
 
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
-    home = tmp_path / "keras-home"
-    (home / "models").mkdir(parents=True)
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    return home
+    return temporary_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

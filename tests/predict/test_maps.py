@@ -49,12 +49,14 @@ def reference(model, x, layer_name, logits_layer, k, dense_head):
     return cam, np.abs(gx).max(axis=-1), conv, logits.numpy()[0]
 
 
+@pytest.mark.parametrize("whole", [True, False], ids=["whole-model", "per-node"])
 @pytest.mark.parametrize("head", ["dense", "activation"])
 @pytest.mark.parametrize("node", ["a", "b"])
-def test_gradcam_and_saliency_match_gradient_tape(head, node):
+def test_gradcam_and_saliency_match_gradient_tape(head, node, whole):
     loaded = _loaded(head)
     x = adapt(pattern(), loaded.input_shape)
-    ins = Inspector(loaded)
+    ins = Inspector(loaded) if whole else Inspector(loaded, whole_model_bytes=0)
+    assert ins.whole_model is whole
     maps = ins.run(x, node)
     logits_layer = "out" if head == "dense" else "logits"
     cam, sal, conv, logits = reference(loaded.model, x, node, logits_layer, maps.class_index,
@@ -158,3 +160,68 @@ def test_kernels_of_depthwise_transposed_and_composite_nodes():
               loaded.input_shape)
     maps = Inspector(loaded).run(x, "res")                 # a composite's output is its map
     assert maps.gradcam.shape == (8, 8) and maps.features.shape == (8, 8, 8)
+
+
+def test_the_last_images_maps_serve_every_node_until_the_image_or_class_changes():
+    loaded = _loaded()
+    ins = Inspector(loaded)
+    calls = []
+    real = ins._all_nodes
+
+    def counted():
+        calls.append(1)
+        return real()
+
+    ins._all_nodes = counted
+    x, y = adapt(pattern(seed=1), loaded.input_shape), adapt(pattern(seed=2), loaded.input_shape)
+    per_node = Inspector(loaded, whole_model_bytes=0)
+    for node, image, cls, expected_calls in (("a", x, None, 1), ("b", x, None, 1),
+                                             ("gap", x, None, 1), ("b", y, None, 2),
+                                             ("b", y, 2, 3), ("a", y, 2, 3)):
+        maps, ref = ins.run(image, node, cls), per_node.run(image, node, cls)
+        assert len(calls) == expected_calls, (node, cls)
+        np.testing.assert_allclose(maps.saliency, ref.saliency, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(maps.probs, ref.probs, rtol=1e-6)
+        assert maps.class_index == ref.class_index and maps.reason == ref.reason
+        if ref.gradcam is None:
+            assert maps.gradcam is None and maps.features is None
+        else:
+            np.testing.assert_allclose(maps.gradcam, ref.gradcam, atol=1e-5)
+            np.testing.assert_allclose(maps.features, ref.features, rtol=1e-6)
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["whole-model", "per-node"])
+def test_a_node_feeding_only_another_output_says_its_grad_cam_is_empty(whole):
+    from playground.core import fileformat
+
+    nodes = [{"id": "input", "type": "Input", "params": {"shape": [12, 12, 1]}},
+             {"id": "a", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 3,
+                                                      "activation": "relu"}},
+             {"id": "g", "type": "GlobalAveragePooling2D", "params": {}},
+             {"id": "out", "type": "Dense", "params": {"units": 3, "activation": "softmax"}},
+             {"id": "c", "type": "Conv2D", "params": {"filters": 2, "kernel_size": 3}},
+             {"id": "g2", "type": "GlobalAveragePooling2D", "params": {}},
+             {"id": "out2", "type": "Dense", "params": {"units": 2, "activation": "softmax"}}]
+    edges = [("input", "a"), ("a", "g"), ("g", "out"), ("a", "c"), ("c", "g2"), ("g2", "out2")]
+    graph = fileformat.from_document({
+        "format": "keras-playground-graph", "version": 1, "name": "two heads", "nodes": nodes,
+        "edges": [{"from": s, "to": d} for s, d in edges]})
+    loaded = from_graph(graph)
+    ins = Inspector(loaded, whole_model_bytes=2**28 if whole else 0)
+    x = adapt(pattern(), loaded.input_shape)
+    side = ins.run(x, "c")
+    assert "does not depend on node c" in side.reason and not side.gradcam.any()
+    main_branch = ins.run(x, "a")
+    assert main_branch.reason == "" and main_branch.gradcam.max() == pytest.approx(1.0)
+
+
+def test_warm_up_traces_once_and_keeps_nothing():
+    loaded = _loaded()
+    ins = Inspector(loaded)
+    ins.warm_up()
+    assert ins._whole_fn is not None and ins._last is None
+    traced = ins._whole_fn.experimental_get_tracing_count()
+    ins.run(adapt(pattern(), loaded.input_shape), "b")
+    assert ins._whole_fn.experimental_get_tracing_count() == traced == 1
+    ins.forget()
+    assert ins._last is None
