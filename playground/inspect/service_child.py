@@ -163,7 +163,7 @@ class Worker:
              drawing: bool = False, raw_size: Any = None
              ) -> tuple[Any, dict[str, np.ndarray], str]:
         from playground.inspect import render
-        from playground.inspect.images import adapt
+        from playground.inspect.images import adapt, view_image
         from playground.inspect.maps import Inspector, node_kernel
 
         loaded = self.current(model)
@@ -178,11 +178,12 @@ class Worker:
                 inspector = self.inspector
             maps = inspector.run(x, node, class_index)
         images: dict[str, np.ndarray] = {}
+        seen = view_image(x[0], loaded.pipeline)   # a twin's input is BGR/mean-shifted
         if maps.gradcam is not None:
-            images["gradcam"] = render.overlay(x[0], maps.gradcam)
+            images["gradcam"] = render.overlay(seen, maps.gradcam)
         sal = maps.saliency
         if sal is not None and sal.size:
-            images["saliency"] = render.overlay(x[0], sal / sal.max() if sal.max() > 0 else sal,
+            images["saliency"] = render.overlay(seen, sal / sal.max() if sal.max() > 0 else sal,
                                                 alpha=0.6)
         if maps.features is not None:
             images["features"] = render.feature_grid(maps.features)

@@ -75,3 +75,30 @@ def write_png(path, pixels: np.ndarray) -> str:
 def pattern(h: int = 12, w: int = 12, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (rng.random((h, w, 1)) * 255).astype(np.uint8)
+
+
+def mobilenet_twin(tmp, rows: int = 128):
+    """keras.applications.MobileNet at ``rows`` x ``rows`` with seeded weights, saved as Keras'
+    own ImageNet file for that size in ``tmp/keras-home/models`` (point ``KERAS_HOME`` there),
+    and the MobileNet preset resized to ``rows`` as a graph file: a real twin with a real
+    weights file and no download. Returns (the Keras model, the Keras home, the graph file)."""
+    import keras
+
+    from playground.core.presets import preset_path
+    from tests.keras_build.helpers import randomize, write_legacy_h5
+
+    home = tmp / "keras-home"
+    (home / "models").mkdir(parents=True)
+    model = keras.applications.MobileNet(weights=None, input_shape=(rows, rows, 3))
+    randomize(model, seed=11)
+    for layer in model.layers:          # smaller weights: the softmax is not saturated
+        if layer.name.startswith("conv_preds"):
+            layer.set_weights([w * 0.05 for w in layer.get_weights()])
+    layers = [(layer.name, [np.asarray(w) for w in layer.get_weights()])
+              for layer in model.layers if layer.weights]
+    write_legacy_h5(home / "models" / f"mobilenet_1_0_{rows}_tf.h5", layers)
+    doc = json.loads(preset_path("mobilenet").read_text())
+    doc["nodes"][0]["params"]["shape"] = [rows, rows, 3]
+    graph_file = tmp / f"mobilenet{rows}.json"
+    graph_file.write_text(json.dumps(doc))
+    return model, home, graph_file

@@ -27,7 +27,7 @@ from playground.inspect.images import (
 )
 from playground.inspect.twin import FAMILIES, imagenet_class_names, plan_twin
 from tests.keras_build.helpers import temporary_keras_home
-from tests.predict.helpers import pattern, write_png
+from tests.predict.helpers import mobilenet_twin, pattern, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,28 +149,8 @@ ROWS = 128     # MobileNet's smallest published size: the fast suite's twin
 
 @pytest.fixture(scope="module")
 def mobilenet128(tmp_path_factory):
-    """keras.applications.MobileNet at 128x128 with seeded weights, saved as Keras' own
-    ImageNet file for that size, and the MobileNet preset resized to 128 as a graph file."""
-    import keras
-
-    from tests.keras_build.helpers import randomize, write_legacy_h5
-
-    tmp = tmp_path_factory.mktemp("twin")
-    home = tmp / "keras-home"
-    (home / "models").mkdir(parents=True)
-    model = keras.applications.MobileNet(weights=None, input_shape=(ROWS, ROWS, 3))
-    randomize(model, seed=11)
-    for layer in model.layers:          # smaller weights: the softmax is not saturated
-        if layer.name.startswith("conv_preds"):
-            layer.set_weights([w * 0.05 for w in layer.get_weights()])
-    layers = [(layer.name, [np.asarray(w) for w in layer.get_weights()])
-              for layer in model.layers if layer.weights]
-    write_legacy_h5(home / "models" / f"mobilenet_1_0_{ROWS}_tf.h5", layers)
-    doc = json.loads(preset_path("mobilenet").read_text())
-    doc["nodes"][0]["params"]["shape"] = [ROWS, ROWS, 3]
-    graph_file = tmp / "mobilenet128.json"
-    graph_file.write_text(json.dumps(doc))
-    return model, home, graph_file
+    """MobileNet at 128x128 as a twin with its ImageNet file in a Keras cache."""
+    return mobilenet_twin(tmp_path_factory.mktemp("twin"), ROWS)
 
 
 def test_predict_matches_keras_mobilenet_with_class_names(mobilenet128, tmp_path, monkeypatch,
