@@ -110,6 +110,44 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
     panel._handle = handle
     probe = {"last": None, "max": 0.0, "at": 0.0, "t0": time.perf_counter(),
              "training": False, "whole": 0.0}
+    # Where the time of the longest gaps went: the panel's own tick (draining events, plots,
+    # log, telemetry, the end's views) and Python's cycle collector in this process.
+    work = {"tick": 0.0, "tick_at": 0.0, "tick_kinds": "", "gc": 0.0, "gc_gen": -1,
+            "gc_at": 0.0, "gc_start": 0.0}
+    original_tick = panel._tick
+
+    def timed_tick():
+        session, kinds = panel.worker, []
+        if session is not None:
+            def drain(*args, **kwargs):
+                out = type(session).drain(session, *args, **kwargs)
+                kinds.extend(type(e).__name__ for e in out)
+                return out
+
+            session.drain = drain
+        t = time.perf_counter()
+        original_tick()
+        spent = time.perf_counter() - t
+        if session is not None:
+            del session.drain
+        if probe["training"] and spent > work["tick"]:
+            work.update(tick=spent, tick_at=t - probe["t0"],
+                        tick_kinds=",".join(sorted(set(kinds))) or "none")
+
+    def on_gc(phase, info):
+        if phase == "start":
+            work["gc_start"] = time.perf_counter()
+        elif probe["training"]:
+            spent = time.perf_counter() - work["gc_start"]
+            if spent > work["gc"]:
+                work.update(gc=spent, gc_gen=info.get("generation", -1),
+                            gc_at=work["gc_start"] - probe["t0"])
+
+    import gc
+
+    panel.timer.timeout.disconnect()
+    panel.timer.timeout.connect(timed_tick)
+    gc.callbacks.append(on_gc)
 
     def tick():
         # Gaps while training (from the run's start event, which this process handles once
@@ -138,12 +176,19 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
         timer.stop()
         panel.run_finished.disconnect(quit_loop)
         panel._handle = original
+        gc.callbacks.remove(on_gc)
+        panel.timer.timeout.disconnect()
+        panel.timer.timeout.connect(original_tick)
     status = panel.last_result.status
     assert status == "finished", panel.status_text
     epochs_s = [b - a for a, b in zip([0.0, *stamps], stamps, strict=False)]
     print(f"    GUI run: longest gap while training {probe['max'] * 1000:.0f} ms at "
           f"{probe['at']:.2f} s after Start (whole run {probe['whole'] * 1000:.0f} ms); epochs ended at {', '.join(f'{t:.2f}' for t in stamps)} s after the "
           "first batch", flush=True)
+    print(f"      while training: longest panel tick {work['tick'] * 1000:.1f} ms at "
+          f"{work['tick_at']:.2f} s (events: {work['tick_kinds']}); longest cycle collection "
+          f"in this process {work['gc'] * 1000:.1f} ms (generation {work['gc_gen']}) at "
+          f"{work['gc_at']:.2f} s", flush=True)
     return epochs_s, probe["max"], probe["whole"]
 
 

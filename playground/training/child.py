@@ -27,9 +27,28 @@ def _log_to(path: str | None) -> None:
     os.close(fd)
 
 
-def child_main(conn: Any, job: dict[str, Any]) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _log_to(job.get("log_path"))
+def hang_up(conn: Any) -> None:
+    """Shut the pipe down before closing it: a thread blocked reading it (the stop listener)
+    wakes with end-of-file instead of waiting on a closed, maybe reused, descriptor."""
+    import socket
+
+    try:
+        dup = os.dup(conn.fileno())
+    except (OSError, ValueError):
+        return
+    try:
+        with socket.socket(fileno=dup) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def child_main(conn: Any, job: dict[str, Any], *, in_process: bool = False) -> None:
+    """Run ``job`` and report over ``conn``; ``in_process``: in a thread of the session's own
+    process (its environment and stderr are the caller's and stay as they are)."""
+    if not in_process:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _log_to(job.get("log_path"))
     stop = threading.Event()
     lock = threading.Lock()
 
@@ -60,6 +79,7 @@ def child_main(conn: Any, job: dict[str, Any]) -> None:
     run_training(graph, config, sink=send, stop=stop, run_dir=job.get("run_dir"),
                  **job.get("kwargs", {}))
     with lock:
+        hang_up(conn)
         try:
             conn.close()
         except OSError:

@@ -780,7 +780,8 @@ class TrainingPanel(QWidget):
         if event.get("evaluation"):
             self.evaluation.set_result(event["evaluation"], self._eval_images(result))
         self.plots.redraw()
-        self.refresh_runs()
+        if event.get("run_dir"):
+            self._show_run(str(event["run_dir"]), event.get("history") or [])
         self.run_finished.emit(status)
 
     @staticmethod
@@ -816,15 +817,40 @@ class TrainingPanel(QWidget):
 
         self.runs_list.clear()
         for info in list_runs():
-            last = info.history[-1] if info.history else {}
-            acc = last.get("val_accuracy")
-            text = f"{info.label}  ({len(info.history)} epochs" + \
-                (f", val acc {acc:.3f})" if acc is not None else ")")
-            item = QListWidgetItem(text)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
-            item.setData(Qt.ItemDataRole.UserRole, str(info.path))
-            self.runs_list.addItem(item)
+            self.runs_list.addItem(self._run_item(info.path, info.history))
+
+    @staticmethod
+    def _run_item(path: Any, history: list[dict[str, Any]]) -> QListWidgetItem:
+        last = history[-1] if history else {}
+        acc = last.get("val_accuracy")
+        text = f"{os.path.basename(str(path))}  ({len(history)} epochs" + \
+            (f", val acc {acc:.3f})" if acc is not None else ")")
+        item = QListWidgetItem(text)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        item.setData(Qt.ItemDataRole.UserRole, str(path))
+        return item
+
+    def _show_run(self, run_dir: str, history: list[dict[str, Any]]) -> None:
+        """The run that just ended in the Runs list, where :meth:`refresh_runs` would put it,
+        without re-reading every run folder on the GUI thread (hundreds of runs took that long
+        at the end of each run)."""
+        from pathlib import Path
+
+        from playground.training.runs import runs_root
+
+        path = Path(run_dir)
+        if path.parent.resolve() != Path(runs_root()).resolve() \
+                or not (path / "config.json").is_file():
+            return   # refresh_runs lists only the runs folder's own runs
+        rows = self.runs_list
+        for i in reversed(range(rows.count())):
+            if rows.item(i).data(Qt.ItemDataRole.UserRole) == str(path):
+                rows.takeItem(i)
+        at = next((i for i in range(rows.count())
+                   if os.path.basename(rows.item(i).data(Qt.ItemDataRole.UserRole))
+                   < path.name), rows.count())
+        rows.insertItem(at, self._run_item(path, history))
 
     def compare_checked(self) -> int:
         from playground.training.runs import read_history
