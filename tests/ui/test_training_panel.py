@@ -138,6 +138,27 @@ def test_a_finished_run_is_listed_where_a_refresh_would_put_it(panel, tmp_path):
     assert shown[-1].endswith("(4 epochs, val acc 0.500)")
 
 
+def test_a_burst_of_log_lines_is_shown_over_ticks_and_capped(panel):
+    """Thousands of lines in one tick (a scan naming skipped files): each tick appends at most
+    LOG_LINES_PER_TICK of them, lines beyond what the log keeps are dropped first, and the
+    timer runs until all are shown."""
+    from playground.ui.training_panel import LOG_LINES, LOG_LINES_PER_TICK
+
+    panel.timer.start()
+    for i in range(12_000):
+        panel._handle({"kind": "log", "text": f"line {i}"})
+    panel._tick()
+    assert panel.log.toPlainText().splitlines() == [f"line {i}" for i in
+                                                    range(7_000, 7_000 + LOG_LINES_PER_TICK)]
+    ticks = 1
+    while panel.timer.isActive():
+        panel._tick()
+        ticks += 1
+    assert ticks == LOG_LINES // LOG_LINES_PER_TICK
+    lines = panel.log.toPlainText().splitlines()
+    assert len(lines) == LOG_LINES and lines[-1] == "line 11999"
+
+
 def test_stop_keeps_the_weights_and_the_ui_usable(panel, qtbot):
     panel.set_config(RunConfig(epochs=200, batch_size=16))
     assert panel.start()
