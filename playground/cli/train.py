@@ -5,8 +5,11 @@ file named, with its CSV line; folders, CSV indexes and .npz files are checked b
 loads).
 
 Run settings default to the graph file's ``"training"`` object (presets carry one), then to
-:class:`playground.training.config.RunConfig`; options given here win. TensorFlow is imported
-only when the command runs.
+:class:`playground.training.config.RunConfig`; options given here win. The command is a view of
+a :class:`playground.training.session.TrainingSession`, like the app's training panel: the run
+trains in a child process (TensorFlow is imported there; a crash or an out-of-memory kill there
+is reported with exit 1), Ctrl-C/SIGTERM become its Stop. ``--strategy mirrored|multiworker``
+train in this process, which owns the devices and ``TF_CONFIG``.
 """
 
 from __future__ import annotations

@@ -221,6 +221,19 @@ def test_plot_buffers_grow_without_losing_points():
     assert smooth(2.0) == pytest.approx(2.0)   # bias-corrected: the first value is kept
 
 
+def test_the_legend_explains_compared_runs_only_while_runs_are_compared(qtbot):
+    from playground.ui.plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    assert "compared runs" not in plots.legend.text()
+    plots.compare("run-1", [{"epoch": 1, "loss": 1.0, "val_loss": 1.2, "accuracy": 0.5,
+                             "val_accuracy": 0.4}])
+    assert "compared runs: dashed = validation, dotted = training" in plots.legend.text()
+    plots.clear_comparisons()
+    assert "compared runs" not in plots.legend.text() and "learning rate" in plots.legend.text()
+
+
 def test_plots_redraw_only_the_curves_that_changed(qtbot):
     """Between epochs only the batch curves move; a flat learning rate is a step line whose
     plot is not touched until the rate changes or the epoch ends."""
