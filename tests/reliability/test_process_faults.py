@@ -344,6 +344,7 @@ def test_sigterm_stops_like_stop_keeps_the_checkpoint_and_resume_continues(graph
     assert f"stopped by SIGTERM; the checkpoint in {run} is kept (continue with --resume)" in err
     assert out.splitlines()[-1].startswith("final (stopped):")
     assert "tensorflow imported by the command: False" in err   # the child trained
+    assert (run / "process.log").is_file()                       # ... and logged there
     epoch = _checkpoint_epoch(run)
     assert epoch >= 1
     assert _temp_files(run) == [] and _temp_files(run / "backup") == []
