@@ -16,14 +16,22 @@ from typing import Any
 
 def _log_to(path: str | None) -> None:
     """Point fd 2 at the run folder's process log, so what TensorFlow prints before a crash
-    (an abort's reason) can be quoted to the user; the editor's terminal stays quiet."""
-    if not path:
-        return
+    (an abort's reason) can be quoted to the user; the editor's terminal stays quiet. fd 1
+    too: the run reports over the pipe only, and a stray print must neither mix into the
+    ``train`` command's epoch lines nor fail on its closed stdout (``train ... | head -1``);
+    without a run folder fd 1 goes where fd 2 goes."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if path else -1
     except OSError:
+        fd = -1
+    if fd < 0:
+        try:
+            os.dup2(2, 1)
+        except OSError:
+            pass
         return
     os.dup2(fd, 2)
+    os.dup2(fd, 1)
     os.close(fd)
 
 

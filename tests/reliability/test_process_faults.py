@@ -55,6 +55,12 @@ CHILD_HOOK = """
                 open(arm + ".writing", "w").close()
                 time.sleep(600)
         keras.Model.save_weights = save_weights
+    if os.environ.get("TEST_STRAY_PRINT"):   # a library printing to stdout in the child
+        real_end = callbacks.ProgressCallback.on_epoch_end
+        def on_epoch_end(self, epoch, logs=None):
+            print("stray print from the training process", flush=True)
+            return real_end(self, epoch, logs)
+        callbacks.ProgressCallback.on_epoch_end = on_epoch_end
 """
 
 
@@ -359,11 +365,13 @@ def test_sigterm_stops_like_stop_keeps_the_checkpoint_and_resume_continues(graph
 
 def test_a_closed_stdout_never_stops_training_and_save_is_written(graph_file, tmp_path):
     """`train ... | head -1`: the reader leaves after the first line; training goes on to the
-    end and --save is written; exit 0, no traceback."""
+    end and --save is written; exit 0, no traceback. What the training process prints to its
+    stdout goes to stderr: it never mixes into the epoch lines or hits the closed pipe."""
     saved = tmp_path / "m.keras"
     with open(tmp_path / "stderr.txt", "w", encoding="utf-8") as errors:
         proc = _spawn(tmp_path, str(graph_file), "--dataset", "digits", "--epochs", "4",
-                      "--batch-size", "128", "--no-run", "--save", str(saved), stderr=errors)
+                      "--batch-size", "128", "--no-run", "--save", str(saved), stderr=errors,
+                      TEST_STRAY_PRINT="1")
         try:
             first = proc.stdout.readline()
             proc.stdout.close()
@@ -375,6 +383,7 @@ def test_a_closed_stdout_never_stops_training_and_save_is_written(graph_file, tm
     assert proc.returncode == 0, err
     assert saved.is_file() and saved.stat().st_size > 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+    assert err.count("stray print from the training process") == 4
 
 
 # ------------------------------------------------------------------ killed by the kernel
