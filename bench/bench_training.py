@@ -189,6 +189,7 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
     loop = QEventLoop()
     quit_loop = lambda status: loop.quit()  # noqa: E731
     panel.run_finished.connect(quit_loop)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     try:
         assert panel.start(), panel.status_text
         loop.exec()   # a real event loop, as in the app (no polling from the bench itself)
@@ -199,6 +200,9 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
         gc.callbacks.remove(on_gc)
         panel.timer.timeout.disconnect()
         panel.timer.timeout.connect(original_tick)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    print(f"    GUI process CPU (all its threads): {cpu:.2f} s over a {wall:.1f} s run "
+          f"({100 * cpu / wall:.1f} % of one core)", flush=True)
     status = panel.last_result.status
     assert status == "finished", panel.status_text
     epochs_s = [b - a for a, b in zip([0.0, *stamps], stamps, strict=False)]
@@ -278,6 +282,9 @@ def main() -> int:
     parser.add_argument("--stop-runs", type=int, default=3, help="stops timed per phase")
     parser.add_argument("--seeds", type=int, default=5,
                         help="LeNet-5 accuracy runs (0 to leave them out)")
+    parser.add_argument("--batch-interval", type=float, metavar="S",
+                        help="the panel's minimum seconds between batch events (default: the "
+                             "panel's own)")
     parser.add_argument("--plain-worker", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_worker:
@@ -320,6 +327,12 @@ def main() -> int:
           f"{config.schedule}, augmentation {', '.join(config.augment) or 'none'}, batch "
           f"{config.batch_size}")
 
+    from playground.ui import training_panel
+
+    if args.batch_interval is not None:
+        training_panel.BATCH_INTERVAL = args.batch_interval
+    print(f"panel: batch events at most every {training_panel.BATCH_INTERVAL} s, redraw every "
+          f"{training_panel.TICK_MS} ms")
     win = MainWindow(offer_recovery=False)
     win.persist_settings = False
     win.resize(1400, 900)
