@@ -3,10 +3,12 @@
 1. throughput of a run driven by the GUI (the real MainWindow's TrainingPanel, a view of a
    TrainingSession whose run trains in a child process: batch events over a pipe, telemetry,
    checkpoints, live plots redrawn by the panel's 10 Hz timer) against a plain ``model.fit`` of
-   the same model, data, optimizer and batch size in this process; per-epoch times after the
-   first (tracing) epoch, as each run reports them (the child's start-up is not counted);
+   the same model, data, optimizer and batch size in a process of its own (so this GUI process
+   is the app's: no TensorFlow in it); per-epoch times after the first (tracing) epoch, as
+   each run reports them (the child's start-up is not counted);
 2. the longest gap between ticks of a 10 ms QTimer in the GUI process while the GUI runs train
-   (an event-loop stall shows up as a long gap);
+   (an event-loop stall shows up as a long gap), with the longest panel tick and the longest
+   cycle collection in that process, to tell the app's own work from the machine's load;
 3. Stop latency of a TrainingSession at start-up, mid-epoch and at the start of validation:
    seconds from ``stop()`` to the child's acknowledgement at a batch boundary
    (``acknowledged_in``) and to the session's end (``stopped_in``);
@@ -82,6 +84,19 @@ def plain_fit(graph, config, epochs: int) -> tuple[list[float], int]:
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], len(split.train)
 
 
+def plain_fit_elsewhere(epochs: int) -> tuple[list[float], int, str]:
+    """:func:`plain_fit` in a fresh process (``--plain-worker``): the GUI process stays as in
+    the app, without TensorFlow (whose heap would make this process's cycle collections, and
+    so its event-loop gaps, far longer than the app's)."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, "--plain-worker", str(epochs)],
+                          capture_output=True, text=True, check=True)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return report["times"], report["n_train"], report["versions"]
+
+
 def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
     """Per-epoch seconds of a run started from the real window's TrainingPanel (a view of a
     TrainingSession: the run trains in a child process), and the window's longest stalls.
@@ -109,20 +124,63 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
 
     panel._handle = handle
     probe = {"last": None, "max": 0.0, "at": 0.0, "t0": time.perf_counter(),
-             "training": False, "whole": 0.0}
+             "training": False, "whole": 0.0, "cpu": 0.0, "busy": 0.0, "max_busy_part": 0.0,
+             "whole_busy": 0.0}
+    # Where the time of the longest gaps went: the panel's own tick (draining events, plots,
+    # log, telemetry, the end's views) and Python's cycle collector in this process.
+    work = {"tick": 0.0, "tick_at": 0.0, "tick_kinds": "", "gc": 0.0, "gc_gen": -1,
+            "gc_at": 0.0, "gc_start": 0.0}
+    original_tick = panel._tick
+
+    def timed_tick():
+        session, kinds = panel.worker, []
+        if session is not None:
+            def drain(*args, **kwargs):
+                out = type(session).drain(session, *args, **kwargs)
+                kinds.extend(type(e).__name__ for e in out)
+                return out
+
+            session.drain = drain
+        t = time.perf_counter()
+        original_tick()
+        spent = time.perf_counter() - t
+        if session is not None:
+            del session.drain
+        if probe["training"] and spent > work["tick"]:
+            work.update(tick=spent, tick_at=t - probe["t0"],
+                        tick_kinds=",".join(sorted(set(kinds))) or "none")
+
+    def on_gc(phase, info):
+        if phase == "start":
+            work["gc_start"] = time.perf_counter()
+        elif probe["training"]:
+            spent = time.perf_counter() - work["gc_start"]
+            if spent > work["gc"]:
+                work.update(gc=spent, gc_gen=info.get("generation", -1),
+                            gc_at=work["gc_start"] - probe["t0"])
+
+    import gc
+
+    panel.timer.timeout.disconnect()
+    panel.timer.timeout.connect(timed_tick)
+    gc.callbacks.append(on_gc)
 
     def tick():
         # Gaps while training (from the run's start event, which this process handles once
         # the child has loaded TensorFlow and the data, to its end event), and over the whole
         # run (start-up and the end's evaluation view too).
-        now = time.perf_counter()
+        # The GUI thread's own CPU time between two ticks tells the app's work (painting,
+        # handlers: busy) from waiting for a CPU on a loaded machine (a gap with little busy).
+        now, cpu = time.perf_counter(), time.thread_time()
         if probe["last"] is not None and panel.is_running():
-            gap = now - probe["last"]
+            gap, busy = now - probe["last"], cpu - probe["cpu"]
             probe["whole"] = max(probe["whole"], gap)
+            probe["whole_busy"] = max(probe["whole_busy"], busy)
             if probe["training"] and gap > probe["max"]:
-                probe["max"] = gap
-                probe["at"] = probe["last"] - probe["t0"]
-        probe["last"] = now
+                probe.update(max=gap, at=probe["last"] - probe["t0"], max_busy_part=busy)
+            if probe["training"]:
+                probe["busy"] = max(probe["busy"], busy)
+        probe["last"], probe["cpu"] = now, cpu
 
     timer = QTimer()
     timer.setInterval(10)
@@ -131,6 +189,7 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
     loop = QEventLoop()
     quit_loop = lambda status: loop.quit()  # noqa: E731
     panel.run_finished.connect(quit_loop)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     try:
         assert panel.start(), panel.status_text
         loop.exec()   # a real event loop, as in the app (no polling from the bench itself)
@@ -138,13 +197,27 @@ def gui_fit(win, config, epochs: int) -> tuple[list[float], float, float]:
         timer.stop()
         panel.run_finished.disconnect(quit_loop)
         panel._handle = original
+        gc.callbacks.remove(on_gc)
+        panel.timer.timeout.disconnect()
+        panel.timer.timeout.connect(original_tick)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    print(f"    GUI process CPU (all its threads): {cpu:.2f} s over a {wall:.1f} s run "
+          f"({100 * cpu / wall:.1f} % of one core)", flush=True)
     status = panel.last_result.status
     assert status == "finished", panel.status_text
     epochs_s = [b - a for a, b in zip([0.0, *stamps], stamps, strict=False)]
+    print(f"    GUI run: longest gap while training {probe['max'] * 1000:.0f} ms (GUI thread "
+          f"busy {probe['max_busy_part'] * 1000:.0f} ms of it); longest busy stretch between "
+          f"ticks {probe['busy'] * 1000:.0f} ms while training, "
+          f"{probe['whole_busy'] * 1000:.0f} ms over the whole run", flush=True)
     print(f"    GUI run: longest gap while training {probe['max'] * 1000:.0f} ms at "
           f"{probe['at']:.2f} s after Start (whole run {probe['whole'] * 1000:.0f} ms); epochs ended at {', '.join(f'{t:.2f}' for t in stamps)} s after the "
           "first batch", flush=True)
-    return epochs_s, probe["max"], probe["whole"]
+    print(f"      while training: longest panel tick {work['tick'] * 1000:.1f} ms at "
+          f"{work['tick_at']:.2f} s (events: {work['tick_kinds']}); longest cycle collection "
+          f"in this process {work['gc'] * 1000:.1f} ms (generation {work['gc_gen']}) at "
+          f"{work['gc_at']:.2f} s", flush=True)
+    return epochs_s, probe["max"], probe["whole"], probe["busy"], probe["whole_busy"]
 
 
 def stop_latency(graph, config, phase: str) -> tuple[float | None, float | None, str, str]:
@@ -209,7 +282,25 @@ def main() -> int:
     parser.add_argument("--stop-runs", type=int, default=3, help="stops timed per phase")
     parser.add_argument("--seeds", type=int, default=5,
                         help="LeNet-5 accuracy runs (0 to leave them out)")
+    parser.add_argument("--batch-interval", type=float, metavar="S",
+                        help="the panel's minimum seconds between batch events (default: the "
+                             "panel's own)")
+    parser.add_argument("--plain-worker", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.plain_worker:
+        import json
+
+        import keras
+        import tensorflow as tf
+
+        from playground.core.presets import load_preset
+        from playground.training.config import config_for_graph
+
+        graph = load_preset("lenet5")
+        times, n_train = plain_fit(graph, config_for_graph(graph), args.plain_worker)
+        print(json.dumps({"times": times, "n_train": n_train,
+                          "versions": f"TensorFlow {tf.__version__}, Keras {keras.__version__}"}))
+        return 0
 
     import tempfile
 
@@ -221,25 +312,27 @@ def main() -> int:
 
     import playground.ui  # noqa: F401  (PySide6 work-around)
     app = QApplication.instance() or QApplication([])
-    import keras
-    import tensorflow as tf
 
     from playground.core.presets import load_preset
     from playground.training.config import config_for_graph
-    from playground.training.runner import run_training
     from playground.ui.main_window import MainWindow
 
     graph = load_preset("lenet5")
     config = config_for_graph(graph)
     print(f"# training bench, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} "
           f"UTC, {platform.node()}: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, TensorFlow "
-          f"{tf.__version__}, Keras {keras.__version__}")
+          f"{os.cpu_count()} CPU cores, Python {platform.python_version()}")
     print(f"model: {graph.name}, dataset digits (1,438 train / 359 val at 32x32x1), "
           f"{config.optimizer} lr {config.lr} momentum {config.momentum}, schedule "
           f"{config.schedule}, augmentation {', '.join(config.augment) or 'none'}, batch "
           f"{config.batch_size}")
 
+    from playground.ui import training_panel
+
+    if args.batch_interval is not None:
+        training_panel.BATCH_INTERVAL = args.batch_interval
+    print(f"panel: batch events at most every {training_panel.BATCH_INTERVAL} s, redraw every "
+          f"{training_panel.TICK_MS} ms")
     win = MainWindow(offer_recovery=False)
     win.persist_settings = False
     win.resize(1400, 900)
@@ -249,6 +342,7 @@ def main() -> int:
 
     print(f"load average before: {os.getloadavg()[0]:.2f} (the machine may be shared)")
     plain_times, gui_times, stalls, panel_gaps, ratios = [], [], [], [], []
+    busies, whole_busies = [], []
     n_train = 0
     for r in range(args.repeats):
         # Alternate which of the pair runs first, so a drift in machine load favours neither.
@@ -256,11 +350,15 @@ def main() -> int:
         pair = {}
         for kind in order:
             if kind == "plain":
-                times, n_train = plain_fit(graph, config, args.epochs)
+                times, n_train, versions = plain_fit_elsewhere(args.epochs)
+                if r == 0:
+                    print(f"plain runs: {versions}, in their own process", flush=True)
             else:
-                times, stall, gap = gui_fit(win, config, args.epochs)
+                times, stall, gap, busy, whole_busy = gui_fit(win, config, args.epochs)
                 stalls.append(stall)
                 panel_gaps.append(gap)
+                busies.append(busy)
+                whole_busies.append(whole_busy)
             pair[kind] = times[1:]
         plain_times += pair["plain"]
         gui_times += pair["gui"]
@@ -269,6 +367,8 @@ def main() -> int:
               f"GUI {statistics.median(pair['gui']):.3f} s/epoch (ratio {ratios[-1]:.2f}); "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
     if ratios:
+        print("this (GUI) process imported TensorFlow: "
+              f"{'tensorflow' in sys.modules} (the app's editor does not, for training)")
         plain = n_train / statistics.median(plain_times)
         gui = n_train / statistics.median(gui_times)
         quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
@@ -283,6 +383,11 @@ def main() -> int:
               f"{', '.join(f'{g * 1000:.0f}' for g in stalls)} ms, median "
               f"{statistics.median(stalls) * 1000:.0f} ms; goal <= 50 ms); over the whole run "
               f"(start-up and end too): {', '.join(f'{g * 1000:.0f}' for g in panel_gaps)} ms")
+        print(f"GUI thread busy (its own CPU time) between two ticks, at most: while training "
+              f"{', '.join(f'{b * 1000:.0f}' for b in busies)} ms (median "
+              f"{statistics.median(busies) * 1000:.0f} ms), whole run "
+              f"{', '.join(f'{b * 1000:.0f}' for b in whole_busies)} ms; a gap much longer "
+              "than this was the machine's load (waiting for a CPU), not the app's work")
 
     for phase in ("startup", "mid-epoch", "validation") if args.stop_runs else ():
         acks, ends = [], []
@@ -299,6 +404,8 @@ def main() -> int:
               f"{spread(ends, fmt='.3f')} s (goal <= 2 s)", flush=True)
 
     bests, finals, walls = [], [], []
+    if args.seeds:
+        from playground.training.runner import run_training
     for seed in range(args.seeds):
         t0 = time.perf_counter()
         result = run_training(graph, config.__class__.from_dict({"epochs": 10, "seed": seed},

@@ -15,6 +15,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PLAYGROUND_NO_SETTINGS", "1")  # tests never touch the user's QSettings
 os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".keras-test-home"))
+# The `train` command trains in a thread of the test's process, not a child (each child costs
+# ~8 s of TensorFlow import); tests of the child itself unset it (tests/child_hooks.py).
+os.environ.setdefault("PLAYGROUND_TRAIN_IN_PROCESS", "1")
 # Tests never write into the user's real autosave or runs folders (a test graph left in the real
 # autosave folder was offered for recovery at the next start). Set, not defaulted: a user's own
 # settings must not leak into the suite either. Fixtures may point them elsewhere again.

@@ -5,8 +5,11 @@ file named, with its CSV line; folders, CSV indexes and .npz files are checked b
 loads).
 
 Run settings default to the graph file's ``"training"`` object (presets carry one), then to
-:class:`playground.training.config.RunConfig`; options given here win. TensorFlow is imported
-only when the command runs.
+:class:`playground.training.config.RunConfig`; options given here win. The command is a view of
+a :class:`playground.training.session.TrainingSession`, like the app's training panel: the run
+trains in a child process (TensorFlow is imported there; a crash or an out-of-memory kill there
+is reported with exit 1), Ctrl-C/SIGTERM become its Stop. ``--strategy mirrored|multiworker``
+train in this process, which owns the devices and ``TF_CONFIG``.
 """
 
 from __future__ import annotations
@@ -275,20 +278,31 @@ def run(args: argparse.Namespace) -> int:
             _say(" ".join(parts), sys.stdout)
 
     from playground.cli.signals import graceful_stop
-    from playground.training.runner import run_training
 
     try:
         with graceful_stop() as stop:
-            result = run_training(graph, config, dataset=dataset, sink=sink,
-                                  stop=stop.event,
-                                  run_dir=args.run_dir if chief else None,
-                                  resume=args.resume, init_weights=start.spec,
-                                  freeze=freeze, save_path=args.save if chief else None,
-                                  export_dir=args.export if chief else None,
-                                  keep_runs=chief and not args.no_run)
+            if config.strategy == "default":
+                # A view of a TrainingSession: the run trains in a child process (a crash or
+                # an out-of-memory kill there is reported, not shared).
+                result = _run_session(graph, config, args, stop, sink, dataset=dataset,
+                                      init_weights=start.spec, freeze=freeze)
+            else:
+                # mirrored/multiworker need this process's own devices and TF_CONFIG.
+                from playground.training.runner import run_training
+
+                result = run_training(graph, config, dataset=dataset, sink=sink,
+                                      stop=stop.event,
+                                      run_dir=args.run_dir if chief else None,
+                                      resume=args.resume, init_weights=start.spec,
+                                      freeze=freeze, save_path=args.save if chief else None,
+                                      export_dir=args.export if chief else None,
+                                      keep_runs=chief and not args.no_run)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _print_size_hint(graph)
+        return 1
+    except OSError as exc:   # the training process could not be started
+        print(f"error: cannot start the training process: {exc}", file=sys.stderr)
         return 1
     if not result.ok:
         _say(f"error: {result.message}", sys.stderr)
@@ -325,6 +339,82 @@ def run(args: argparse.Namespace) -> int:
         _say(f"stopped by {stop.signal_name}; {kept}", sys.stderr)
         return 128 + stop.signal_number
     return 0
+
+
+class _SessionRun:
+    """How a session's run ended, in the words ``run`` reads from a RunResult."""
+
+    def __init__(self, session, ended) -> None:
+        result = session.result
+        self.status = result.run_status or result.status
+        self.ok = result.ok
+        self.message = result.message
+        self.history = result.history
+        self.evaluation = result.evaluation
+        self.run_dir = result.run_dir
+        self.bad_data = bool(ended is not None and ended.raw.get("bad_data"))
+
+
+# Set to 1: the run trains in a thread of the command's own process (debuggers, profilers;
+# the test suite's fast CLI tests) instead of a child process.
+IN_PROCESS_ENV = "PLAYGROUND_TRAIN_IN_PROCESS"
+# A dataset scanned here travels to the training process with the job when it pickles to at
+# most this many bytes (a folder's file list); a bigger one (an .npz's arrays) is read there.
+DATASET_JOB_BYTES = 64 * 1024**2
+
+
+def _dataset_for_job(dataset):
+    """``dataset`` when it is cheap to send to the training process, else None (read there)."""
+    if dataset is None:
+        return None
+    import pickle
+
+    try:
+        size = len(pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - anything that cannot travel is read again there
+        return None
+    return dataset if size <= DATASET_JOB_BYTES else None
+
+
+def _run_session(graph, config, args, stop, sink, *, dataset, init_weights,
+                 freeze) -> _SessionRun:
+    """Train through a :class:`TrainingSession` and print its events as ``sink`` does; a
+    signal (``stop.event``) becomes ``session.stop()``; a second one ends the child at once."""
+    from playground.training import events as ev
+    from playground.training.session import TrainingSession
+
+    extra = {}
+    sent = _dataset_for_job(dataset)
+    if sent is not None:   # scanned (and its files named) here already: not scanned twice
+        extra["dataset"] = sent
+    session = TrainingSession(graph, config, args.run_dir, keep_runs=not args.no_run,
+                              in_process=os.environ.get(IN_PROCESS_ENV) == "1",
+                              resume=args.resume, init_weights=init_weights, freeze=freeze,
+                              save_path=args.save, export_dir=args.export,
+                              batch_interval=1.0,   # no batch lines here: few events to send
+                              **extra)
+    # No UI waits on a Stop here, and a signal promises the batch in progress ends and the
+    # checkpoint is written whole: the child is never terminated for being slow to answer (a
+    # second signal ends it at once).
+    session.stop_grace = 24 * 3600.0
+    session.start()
+    ended = None
+    try:
+        while True:
+            done = session.wait(0.1)
+            if stop.event.is_set():
+                session.stop()
+            for event in session.drain():
+                if isinstance(event, ev.Ended):
+                    ended = event
+                elif isinstance(event, (ev.Log, ev.Device, ev.Epoch)):
+                    sink(event.raw)
+            if done and not session.has_events:
+                break
+    except BaseException:
+        session.kill()   # a second Ctrl-C: quit at once, the child too
+        raise
+    return _SessionRun(session, ended)
 
 
 def _say(text: str, stream) -> None:

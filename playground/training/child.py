@@ -16,20 +16,47 @@ from typing import Any
 
 def _log_to(path: str | None) -> None:
     """Point fd 2 at the run folder's process log, so what TensorFlow prints before a crash
-    (an abort's reason) can be quoted to the user; the editor's terminal stays quiet."""
-    if not path:
-        return
+    (an abort's reason) can be quoted to the user; the editor's terminal stays quiet. fd 1
+    too: the run reports over the pipe only, and a stray print must neither mix into the
+    ``train`` command's epoch lines nor fail on its closed stdout (``train ... | head -1``);
+    without a run folder fd 1 goes where fd 2 goes."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if path else -1
     except OSError:
+        fd = -1
+    if fd < 0:
+        try:
+            os.dup2(2, 1)
+        except OSError:
+            pass
         return
     os.dup2(fd, 2)
+    os.dup2(fd, 1)
     os.close(fd)
 
 
-def child_main(conn: Any, job: dict[str, Any]) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _log_to(job.get("log_path"))
+def hang_up(conn: Any) -> None:
+    """Shut the pipe down before closing it: a thread blocked reading it (the stop listener)
+    wakes with end-of-file instead of waiting on a closed, maybe reused, descriptor."""
+    import socket
+
+    try:
+        dup = os.dup(conn.fileno())
+    except (OSError, ValueError):
+        return
+    try:
+        with socket.socket(fileno=dup) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def child_main(conn: Any, job: dict[str, Any], *, in_process: bool = False) -> None:
+    """Run ``job`` and report over ``conn``; ``in_process``: in a thread of the session's own
+    process (its environment and stderr are the caller's and stay as they are)."""
+    if not in_process:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _log_to(job.get("log_path"))
     stop = threading.Event()
     lock = threading.Lock()
 
@@ -60,6 +87,7 @@ def child_main(conn: Any, job: dict[str, Any]) -> None:
     run_training(graph, config, sink=send, stop=stop, run_dir=job.get("run_dir"),
                  **job.get("kwargs", {}))
     with lock:
+        hang_up(conn)
         try:
             conn.close()
         except OSError:

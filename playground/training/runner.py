@@ -202,7 +202,7 @@ def done_event(result: RunResult) -> dict[str, Any]:
     pictures of the most confidently wrong samples (``wrong_images``, in ``wrong`` order)."""
     return {"kind": "done", "status": result.status, "message": result.message,
             "history": result.history, "evaluation": result.evaluation,
-            "run_dir": result.run_dir,
+            "run_dir": result.run_dir, "bad_data": result.bad_data,
             "raw_shape": list(result.raw_shape) if result.raw_shape else None,
             "model_shape": list(result.model_shape) if result.model_shape else None,
             "wrong_images": _wrong_images(result),

@@ -163,6 +163,76 @@ class _Child:
             self.popen.kill()
 
 
+class _ThreadChild:
+    """The run in a thread of this process (``in_process=True``), behind :class:`_Child`'s
+    interface: the same job, pipe and events, but a crash is this process's own and the run
+    cannot be terminated, only asked to stop."""
+
+    def __init__(self, conn: Any, job: dict[str, Any]) -> None:
+        self._code: int | None = None
+        self._thread = threading.Thread(target=self._run, args=(conn, job),
+                                        name="playground-session-run", daemon=True)
+        self._thread.start()
+
+    def _run(self, conn: Any, job: dict[str, Any]) -> None:
+        from playground.training.child import child_main
+
+        code = 1
+        try:
+            child_main(conn, {**job, "log_path": None}, in_process=True)
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported as the run's end, like a child's exit
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            from playground.training.child import hang_up
+
+            hang_up(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+            self._code = code
+
+    @property
+    def pid(self) -> int:
+        return os.getpid()
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._code
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def terminate(self) -> None:
+        pass   # a thread cannot be ended from outside; it stops at the next batch
+
+    def kill(self) -> None:
+        pass
+
+
+def _launch_in_process(job: dict[str, Any]) -> tuple[_ThreadChild, Any]:
+    from multiprocessing.connection import Connection
+
+    from playground.tfimport import import_tensorflow
+
+    # Here, not in the run's thread: the import points this process's stderr at /dev/null
+    # while TensorFlow starts, which would swallow what the caller prints meanwhile.
+    import_tensorflow()
+
+    parent_sock, child_sock = socket.socketpair()
+    conn = Connection(parent_sock.detach())
+    conn.send(job)   # pickled as for a child: the run gets its own copy of everything
+    child_conn = Connection(child_sock.detach())
+    sent = child_conn.recv()
+    return _ThreadChild(child_conn, sent), conn
+
+
 def _launch(job: dict[str, Any]) -> tuple[_Child, Any]:
     """Start ``python -m playground.training.child`` with one end of a socket pair.
 
@@ -197,6 +267,10 @@ class TrainingSession:
     ``lr``, ...; see :class:`RunConfig`) or a RunConfig; it is validated here, so a bad setting
     raises :class:`~playground.training.config.ConfigError` before any process starts.
     ``run_dir``: the run folder (made now under the runs root when None and ``keep_runs``).
+    ``in_process``: run in a thread of this process instead of a child process (the same job,
+    pipe and events; for debuggers and profilers, and the test suite's fast CLI tests); a crash
+    then takes this process down, a Stop can only wait for the next batch, and :meth:`start`
+    imports TensorFlow here first.
     Other keywords go to :func:`playground.training.runner.run_training` (``resume``,
     ``init_weights``, ``freeze``, ``save_path``, ``export_dir``, ``batch_interval``...).
     """
@@ -208,11 +282,12 @@ class TrainingSession:
     def __init__(self, graph_or_path: Graph | str | os.PathLike[str],
                  config: dict[str, Any] | RunConfig,
                  run_dir: str | os.PathLike[str] | None = None, *, keep_runs: bool = True,
-                 **run_kwargs: Any) -> None:
+                 in_process: bool = False, **run_kwargs: Any) -> None:
         self.graph = _graph_of(graph_or_path)
         self.config = _config_of(config)
         self.run_dir: Path | None = Path(run_dir) if run_dir is not None else None
         self.keep_runs = keep_runs
+        self.in_process = in_process
         self.run_kwargs = run_kwargs
         self.state = "ready"
         self.result: SessionResult | None = None
@@ -272,7 +347,8 @@ class TrainingSession:
                "run_dir": str(self.run_dir) if self.run_dir is not None else None,
                "kwargs": {"keep_runs": self.keep_runs, **self.run_kwargs},
                "log_path": str(self.run_dir / PROCESS_LOG) if self.run_dir is not None else None}
-        self._process, self._conn = _launch(job)
+        self._process, self._conn = (_launch_in_process(job) if self.in_process
+                                     else _launch(job))
         self.state = "starting"
         _LIVE.add(self)
         self._reader = threading.Thread(target=self._read, name="playground-session-reader",

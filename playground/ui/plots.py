@@ -76,12 +76,12 @@ class TrainingPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         # A static legend: pyqtgraph's LegendItem re-renders its labels on every setData.
         # Coloured squares, text in the theme's text colour (coloured text would miss AA).
-        legend = QLabel(
+        self._legend_text = (
             f"<span style='color:{_hex(COLOURS['batch'])}'>&#9632;</span> batches (smoothed) "
             f"&nbsp; <span style='color:{_hex(COLOURS['train'])}'>&#9632;</span> train (epoch)"
             f" &nbsp; <span style='color:{_hex(COLOURS['val'])}'>&#9632;</span> validation "
-            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632;</span> learning rate"
-            " &nbsp; compared runs: dashed = validation, dotted = training")
+            f"&nbsp; <span style='color:{_hex(COLOURS['lr'])}'>&#9632;</span> learning rate")
+        legend = QLabel(self._legend_text)
         legend.setWordWrap(True)   # a narrow window wraps it instead of widening the panel
         self.legend = legend
         layout.addWidget(legend)
@@ -217,11 +217,19 @@ class TrainingPlots(QWidget):
                 self.y_top["loss"] = max(self.y_top["loss"], float(np.nanmax(values)) * 1.25)
                 plot.setYRange(0, self.y_top["loss"], padding=0)
             self.compared.append((plot, item))
+        self._update_legend()
 
     def clear_comparisons(self) -> None:
         for plot, item in self.compared:
             plot.removeItem(item)
         self.compared = []
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        """The compared runs' line styles are explained only while runs are compared."""
+        self.legend.setText(self._legend_text + (
+            " &nbsp; compared runs: dashed = validation, dotted = training"
+            if self.compared else ""))
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> bool:

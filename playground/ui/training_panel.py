@@ -80,6 +80,8 @@ def _dataset_entries() -> list[tuple[str, str]]:
 BUILTIN_DATASETS = _dataset_entries()
 TICK_MS = 100  # 10 Hz: progress, log and plots (the spec's 10-30 Hz; each tick costs ~5 ms)
 BATCH_INTERVAL = 0.02  # at most 50 batch events a second from the worker
+LOG_LINES = 5000      # the log keeps this many lines (older ones scroll away)
+LOG_LINES_PER_TICK = 200  # a burst (a scan naming thousands of files) is shown over ticks
 
 
 def _outcome(status: str, message: str, history: list[dict[str, Any]], ok: bool) -> str:
@@ -189,7 +191,7 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self.plots, "Plots")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(5000)
+        self.log.setMaximumBlockCount(LOG_LINES)
         self.tabs.addTab(self.log, "Log")
         self.evaluation = EvaluationView()
         self.tabs.addTab(self.evaluation, "Evaluation")
@@ -709,14 +711,13 @@ class TrainingPanel(QWidget):
                 self.jobs.remove(entry)
                 on_done(job)
         if self._pending_log:
-            self.log.appendPlainText("\n".join(self._pending_log))
-            self._pending_log = []
+            self._flush_log(LOG_LINES_PER_TICK)
         if self._latest_batch is not None:
             self._show_progress(self._latest_batch)
             self._latest_batch = None
         self.plots.redraw()
-        if not self.is_running() and not self.jobs and (self.worker is None
-                                                        or not self.worker.has_events):
+        if not self.is_running() and not self.jobs and not self._pending_log and (
+                self.worker is None or not self.worker.has_events):
             self.timer.stop()
             self._update_buttons()
 
@@ -780,7 +781,8 @@ class TrainingPanel(QWidget):
         if event.get("evaluation"):
             self.evaluation.set_result(event["evaluation"], self._eval_images(result))
         self.plots.redraw()
-        self.refresh_runs()
+        if event.get("run_dir"):
+            self._show_run(str(event["run_dir"]), event.get("history") or [])
         self.run_finished.emit(status)
 
     @staticmethod
@@ -807,8 +809,17 @@ class TrainingPanel(QWidget):
     def _log(self, text: str) -> None:
         self._pending_log.append(text)
         if not self.timer.isActive():
-            self.log.appendPlainText("\n".join(self._pending_log))
-            self._pending_log = []
+            self._flush_log(None)
+
+    def _flush_log(self, most: int | None) -> None:
+        """Append pending lines to the log: at most ``most`` now (the timer shows the rest on
+        the next ticks, so one tick's work stays small); lines the log could not keep anyway
+        are dropped before they cost anything."""
+        pending = self._pending_log[-LOG_LINES:]
+        now, later = (pending, []) if most is None else (pending[:most], pending[most:])
+        self._pending_log = later
+        if now:
+            self.log.appendPlainText("\n".join(now))
 
     # ================================================================== runs
     def refresh_runs(self) -> None:
@@ -816,15 +827,40 @@ class TrainingPanel(QWidget):
 
         self.runs_list.clear()
         for info in list_runs():
-            last = info.history[-1] if info.history else {}
-            acc = last.get("val_accuracy")
-            text = f"{info.label}  ({len(info.history)} epochs" + \
-                (f", val acc {acc:.3f})" if acc is not None else ")")
-            item = QListWidgetItem(text)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
-            item.setData(Qt.ItemDataRole.UserRole, str(info.path))
-            self.runs_list.addItem(item)
+            self.runs_list.addItem(self._run_item(info.path, info.history))
+
+    @staticmethod
+    def _run_item(path: Any, history: list[dict[str, Any]]) -> QListWidgetItem:
+        last = history[-1] if history else {}
+        acc = last.get("val_accuracy")
+        text = f"{os.path.basename(str(path))}  ({len(history)} epochs" + \
+            (f", val acc {acc:.3f})" if acc is not None else ")")
+        item = QListWidgetItem(text)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        item.setData(Qt.ItemDataRole.UserRole, str(path))
+        return item
+
+    def _show_run(self, run_dir: str, history: list[dict[str, Any]]) -> None:
+        """The run that just ended in the Runs list, where :meth:`refresh_runs` would put it,
+        without re-reading every run folder on the GUI thread (hundreds of runs took that long
+        at the end of each run)."""
+        from pathlib import Path
+
+        from playground.training.runs import runs_root
+
+        path = Path(run_dir)
+        if path.parent.resolve() != Path(runs_root()).resolve() \
+                or not (path / "config.json").is_file():
+            return   # refresh_runs lists only the runs folder's own runs
+        rows = self.runs_list
+        for i in reversed(range(rows.count())):
+            if rows.item(i).data(Qt.ItemDataRole.UserRole) == str(path):
+                rows.takeItem(i)
+        at = next((i for i in range(rows.count())
+                   if os.path.basename(rows.item(i).data(Qt.ItemDataRole.UserRole))
+                   < path.name), rows.count())
+        rows.insertItem(at, self._run_item(path, history))
 
     def compare_checked(self) -> int:
         from playground.training.runs import read_history

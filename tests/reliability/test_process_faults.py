@@ -27,12 +27,20 @@ from tests.reliability.helpers import files_in, run_cli, tiny_document, tiny_gra
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Runs `playground train ...` with two test hooks: a shorter checkpoint interval, and (when
-# TEST_ARM names a file that exists) a checkpoint write that stops half-way and waits to be
-# killed, after truncating the file it was writing to half its size.
+# Runs `playground train ...`; its training child gets two test hooks (tests/child_hooks.py): a
+# shorter checkpoint interval, and (when TEST_ARM names a file that exists) a checkpoint write
+# that stops half-way and waits to be killed, after truncating the file it was writing to half
+# its size.
 WRAPPER = textwrap.dedent("""
-    import os, sys, time
+    import os, sys
     sys.path.insert(0, os.environ["PLAYGROUND_ROOT"])
+    from playground.cli import main
+    code = main(sys.argv[1:])
+    print(f"tensorflow imported by the command: {'tensorflow' in sys.modules}", file=sys.stderr)
+    sys.exit(code)
+""")
+CHILD_HOOK = """
+    import os, time
     from playground.training import callbacks
     callbacks.CHECKPOINT_SECONDS = float(os.environ.get("TEST_CHECKPOINT_SECONDS", "30"))
     arm = os.environ.get("TEST_ARM")
@@ -47,9 +55,13 @@ WRAPPER = textwrap.dedent("""
                 open(arm + ".writing", "w").close()
                 time.sleep(600)
         keras.Model.save_weights = save_weights
-    from playground.cli import main
-    sys.exit(main(sys.argv[1:]))
-""")
+    if os.environ.get("TEST_STRAY_PRINT"):   # a library printing to stdout in the child
+        real_end = callbacks.ProgressCallback.on_epoch_end
+        def on_epoch_end(self, epoch, logs=None):
+            print("stray print from the training process", flush=True)
+            return real_end(self, epoch, logs)
+        callbacks.ProgressCallback.on_epoch_end = on_epoch_end
+"""
 
 
 @pytest.fixture
@@ -59,11 +71,16 @@ def graph_file(tmp_path, monkeypatch) -> Path:
 
 
 def _spawn(tmp_path: Path, *args: str, stderr=None, **env: str) -> subprocess.Popen:
+    from tests.child_hooks import hook_folder
+
     script = tmp_path / "train_wrapper.py"
     script.write_text(WRAPPER, encoding="utf-8")
-    environ = dict(os.environ, PLAYGROUND_ROOT=str(ROOT), PYTHONPATH=str(ROOT),
+    hooks = hook_folder(tmp_path, CHILD_HOOK)
+    environ = dict(os.environ, PLAYGROUND_ROOT=str(ROOT),
+                   PYTHONPATH=os.pathsep.join((str(ROOT), str(hooks))),
                    PLAYGROUND_RUNS_DIR=str(tmp_path / "runs"), TF_CPP_MIN_LOG_LEVEL="2",
                    **env)
+    environ.pop("PLAYGROUND_TRAIN_IN_PROCESS", None)   # the real training child
     return subprocess.Popen([sys.executable, str(script), "train", *args],
                             stdout=subprocess.PIPE, stderr=stderr or subprocess.PIPE, text=True,
                             env=environ, cwd=tmp_path)
@@ -213,25 +230,30 @@ def tiny_disk(tmp_path):
 
 
 def test_a_real_full_disk_ends_with_a_message_not_a_crash(graph_file, tiny_disk, monkeypatch,
-                                                         capsys):
+                                                         capsys, tmp_path):
     """The run folder's disk fills up after epoch 2 (a filler file takes the rest): exit 1 with
-    one line naming the file, no traceback, the last good checkpoint kept, no partial files."""
-    from playground.training import callbacks
+    one line naming the file, no traceback, the last good checkpoint kept, no partial files.
+    The disk fills from inside the training process (tests/child_hooks.py)."""
+    from tests.child_hooks import inject
 
-    monkeypatch.setattr(callbacks, "CHECKPOINT_SECONDS", 0.0, raising=False)
-    real = callbacks.ProgressCallback.on_epoch_end
+    inject(monkeypatch, tmp_path, f"""
+        from playground.training import callbacks
 
-    def fill_after_epoch_two(self, epoch, logs=None):
-        real(self, epoch, logs)
-        if epoch == 1:
-            with open(tiny_disk / "filler", "wb", buffering=0) as handle:
-                try:
-                    while True:
-                        handle.write(b"x" * 4096)
-                except OSError:
-                    pass
+        callbacks.CHECKPOINT_SECONDS = 0.0
+        real = callbacks.ProgressCallback.on_epoch_end
 
-    monkeypatch.setattr(callbacks.ProgressCallback, "on_epoch_end", fill_after_epoch_two)
+        def fill_after_epoch_two(self, epoch, logs=None):
+            real(self, epoch, logs)
+            if epoch == 1:
+                with open({str(tiny_disk / "filler")!r}, "wb", buffering=0) as handle:
+                    try:
+                        while True:
+                            handle.write(b"x" * 4096)
+                    except OSError:
+                        pass
+
+        callbacks.ProgressCallback.on_epoch_end = fill_after_epoch_two
+    """)
     run = tiny_disk / "run"
     code, out, err = run_cli(capsys, "train", graph_file, "--dataset", "digits", "--epochs",
                              "6", "--batch-size", "128", "--run-dir", run)
@@ -245,9 +267,10 @@ def test_a_real_full_disk_ends_with_a_message_not_a_crash(graph_file, tiny_disk,
 # ------------------------------------------------------------------ High 7: kill -9
 def test_kill_9_during_a_checkpoint_write_keeps_the_checkpoint_and_resume_works(
         graph_file, tmp_path, capsys):
-    """A real `train` is killed with SIGKILL while it writes a checkpoint (the write is held
-    half-way, its file truncated); the previous checkpoint is intact, the next start says the
-    run was killed, and --resume continues from it and cleans the partial file up."""
+    """A real `train`'s training process is killed with SIGKILL while it writes a checkpoint
+    (the write is held half-way, its file truncated): the command says how the process ended
+    (exit 1), the previous checkpoint is intact, and --resume continues from it and cleans the
+    partial file up."""
     run = tmp_path / "run"
     arm = tmp_path / "arm"
     proc = _spawn(tmp_path, str(graph_file), "--dataset", "digits", "--epochs", "500",
@@ -257,12 +280,17 @@ def test_kill_9_during_a_checkpoint_write_keeps_the_checkpoint_and_resume_works(
         _wait_for(lambda: (run / "backup" / "training_metadata.json").exists(), 120, proc)
         arm.touch()
         _wait_for(lambda: Path(f"{arm}.writing").exists(), 60, proc)
-        os.kill(proc.pid, signal.SIGKILL)
+        child = json.loads((run / ".running").read_text())["pid"]
+        assert child != proc.pid                  # the training process, not the command
+        os.kill(child, signal.SIGKILL)
         proc.wait(60)
     finally:
-        _reap(proc)
-    assert proc.returncode == -signal.SIGKILL
-    assert (run / ".running").exists()           # what tells the next start
+        out, err = _reap(proc)
+    assert proc.returncode == 1, err
+    assert ("error: the training process ended unexpectedly (killed by signal 9 (SIGKILL): "
+            "out of memory?)") in err
+    assert "Traceback" not in err
+    assert not (run / ".running").exists()        # reported now, not again at the next start
     epoch = _checkpoint_epoch(run)               # may be a mid-epoch checkpoint (epoch 0)
     assert _temp_files(run / "backup")           # the interrupted write's partial file
 
@@ -270,7 +298,7 @@ def test_kill_9_during_a_checkpoint_write_keeps_the_checkpoint_and_resume_works(
                              str(epoch + 2), "--batch-size", "128", "--run-dir", run,
                              "--resume")
     assert code == 0, err
-    assert f"the run in {run} " in err and "was killed while training" in err
+    assert "was killed" not in err
     assert "resuming from the last checkpoint" in err
     assert out.splitlines()[0].startswith(f"epoch {epoch + 1}/{epoch + 2}:")
     assert _temp_files(run / "backup") == [] and not (run / ".running").exists()
@@ -321,6 +349,8 @@ def test_sigterm_stops_like_stop_keeps_the_checkpoint_and_resume_continues(graph
     assert "SIGTERM: stopping after the current batch" in err
     assert f"stopped by SIGTERM; the checkpoint in {run} is kept (continue with --resume)" in err
     assert out.splitlines()[-1].startswith("final (stopped):")
+    assert "tensorflow imported by the command: False" in err   # the child trained
+    assert (run / "process.log").is_file()                       # ... and logged there
     epoch = _checkpoint_epoch(run)
     assert epoch >= 1
     assert _temp_files(run) == [] and _temp_files(run / "backup") == []
@@ -335,11 +365,13 @@ def test_sigterm_stops_like_stop_keeps_the_checkpoint_and_resume_continues(graph
 
 def test_a_closed_stdout_never_stops_training_and_save_is_written(graph_file, tmp_path):
     """`train ... | head -1`: the reader leaves after the first line; training goes on to the
-    end and --save is written; exit 0, no traceback."""
+    end and --save is written; exit 0, no traceback. What the training process prints to its
+    stdout goes to stderr: it never mixes into the epoch lines or hits the closed pipe."""
     saved = tmp_path / "m.keras"
     with open(tmp_path / "stderr.txt", "w", encoding="utf-8") as errors:
         proc = _spawn(tmp_path, str(graph_file), "--dataset", "digits", "--epochs", "4",
-                      "--batch-size", "128", "--no-run", "--save", str(saved), stderr=errors)
+                      "--batch-size", "128", "--no-run", "--save", str(saved), stderr=errors,
+                      TEST_STRAY_PRINT="1")
         try:
             first = proc.stdout.readline()
             proc.stdout.close()
@@ -351,6 +383,7 @@ def test_a_closed_stdout_never_stops_training_and_save_is_written(graph_file, tm
     assert proc.returncode == 0, err
     assert saved.is_file() and saved.stat().st_size > 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+    assert err.count("stray print from the training process") == 4
 
 
 # ------------------------------------------------------------------ killed by the kernel

@@ -104,15 +104,21 @@ def test_training_never_retargets_a_node_that_is_not_a_classifier_head(tmp_path,
     assert "retargeted" not in err and "ValueError" not in err and "Keras" not in err
 
 
-def test_no_raw_keras_error_reaches_the_user(graph_file, capsys, monkeypatch):
-    """Whatever Keras raises inside the run becomes one sentence saying what the run was doing."""
-    import keras
+def test_no_raw_keras_error_reaches_the_user(graph_file, capsys, monkeypatch, tmp_path):
+    """Whatever Keras raises inside the run (in the training process) becomes one sentence
+    saying what the run was doing."""
+    from tests.child_hooks import inject
 
-    def refuse(self, *args, **kwargs):
-        raise ValueError("Arguments `target` and `output` must have the same rank (ndim).\n"
-                         "Received: target.shape=(None,), output.shape=(None, 6, 6, 10)\n" * 20)
+    inject(monkeypatch, tmp_path, """
+        import keras
 
-    monkeypatch.setattr(keras.Model, "fit", refuse)
+        def refuse(self, *args, **kwargs):
+            raise ValueError("Arguments `target` and `output` must have the same rank (ndim).\\n"
+                             "Received: target.shape=(None,), output.shape=(None, 6, 6, 10)\\n"
+                             * 20)
+
+        keras.Model.fit = refuse
+    """)
     code, _, err = run_cli(capsys, "train", graph_file, "--dataset", "digits", "--epochs", "1",
                            "--no-run")
     assert code == 1
@@ -201,11 +207,14 @@ def test_train_refuses_up_front_under_a_cgroup_limit(graph_file, tmp_path, capsy
     """A container allowing 1 MiB: refused before any training, with the estimate and the
     limit's file; today the kernel would kill the process without a word."""
     pytest.importorskip("keras")
-    from playground.keras_build import memlimit
+    from tests.child_hooks import inject
 
-    monkeypatch.setattr(memlimit, "cgroup_available",
-                        lambda *a, **k: (MIB, "cgroup limit 0.5 GiB in "
-                                              "/sys/fs/cgroup/memory.max, 0.5 GiB in use"))
+    inject(monkeypatch, tmp_path, f"""
+        from playground.keras_build import memlimit
+
+        memlimit.cgroup_available = lambda *a, **k: (
+            {MIB}, "cgroup limit 0.5 GiB in /sys/fs/cgroup/memory.max, 0.5 GiB in use")
+    """)
     path = write_graph(tmp_path / "wide.json", WIDE)
     code, out, err = run_cli(capsys, "train", path, "--dataset", "digits", "--epochs", "1",
                              "--no-run")

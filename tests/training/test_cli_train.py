@@ -28,6 +28,8 @@ def graph_file(tmp_path):
 
 
 def test_train_prints_one_line_per_epoch_and_final_metrics(graph_file, tmp_path, capsys):
+    # In a thread here (tests/conftest.py); the child process is exercised by the SIGTERM, kill
+    # and closed-stdout tests of tests/reliability/test_process_faults.py.
     code = main(["train", graph_file, "--dataset", "digits", "--epochs", "2", "--batch-size",
                  "64", "--lr", "0.01", "--run-dir", str(tmp_path / "run"),
                  "--save", str(tmp_path / "m.keras")])
@@ -139,3 +141,19 @@ def test_multiworker_strategy_with_two_local_workers(graph_file, tmp_path):
 
     assert metrics(outs[0][1]) == metrics(outs[1][1])
     assert (tmp_path / "w0.keras").is_file() and not (tmp_path / "w1.keras").exists()
+
+
+def test_a_scanned_dataset_travels_with_the_job_only_when_small(monkeypatch):
+    """A folder's file list goes to the training process with the job (not scanned twice); a
+    big in-memory set, or anything that cannot be pickled, is read again there."""
+    import numpy as np
+
+    from playground.cli import train as train_cmd
+    from playground.data.base import Dataset
+
+    data = Dataset("set", np.zeros((4, 8, 8, 1), np.uint8), np.zeros(4, np.int64), ["a"])
+    assert train_cmd._dataset_for_job(data) is data
+    assert train_cmd._dataset_for_job(None) is None
+    assert train_cmd._dataset_for_job(lambda: None) is None
+    monkeypatch.setattr(train_cmd, "DATASET_JOB_BYTES", 100)
+    assert train_cmd._dataset_for_job(data) is None

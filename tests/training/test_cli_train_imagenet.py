@@ -1,5 +1,6 @@
 """``train --init-weights imagenet``: the runner loads Keras' cached ImageNet file for a
-keras.applications twin (a file placed in a temporary KERAS_HOME); offline it names the file."""
+keras.applications twin (a file placed in a temporary KERAS_HOME); offline (Keras' download
+refused inside the training process) it names the file."""
 
 from __future__ import annotations
 
@@ -27,12 +28,16 @@ def test_train_loads_the_cached_imagenet_file(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert f"weights: imagenet (VGG16: {home / 'models' / NOTOP}): loaded 1 layer(s)" in err
     (home / "models" / NOTOP).unlink()
-    import keras
+    from tests.child_hooks import inject
 
-    def offline(*a, **k):
-        raise Exception("URL fetch failure")  # noqa: TRY002
+    inject(monkeypatch, tmp_path, """
+        import keras
 
-    monkeypatch.setattr(keras.utils, "get_file", offline)
+        def offline(*a, **k):
+            raise Exception("URL fetch failure")
+
+        keras.utils.get_file = offline
+    """)
     assert main(args) == 1
     err = capsys.readouterr().err
     assert str(home / "models" / NOTOP) in err and "Traceback" not in err

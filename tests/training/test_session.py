@@ -34,6 +34,28 @@ def epochs_seen(session: TrainingSession) -> int:
     return len(session.history)
 
 
+def test_in_process_runs_the_same_job_in_a_thread_and_leaves_no_thread(tmp_path):
+    """``in_process=True`` (the train command's PLAYGROUND_TRAIN_IN_PROCESS): the same job,
+    pipe and events in a thread of this process; a Stop is acknowledged at the next batch,
+    and the run's threads (its stop listener included) end with it."""
+    import threading
+
+    before = set(threading.enumerate())
+    session = TrainingSession(tiny(), LONG, run_dir=tmp_path / "run", in_process=True)
+    session.start()
+    assert session.pid == os.getpid()
+    wait_for(lambda: epochs_seen(session) >= 1, 120, "an epoch")
+    session.stop()
+    assert session.wait(60)
+    assert session.state == "stopped" and session.result.run_status == "stopped"
+    assert session.acknowledged_in is not None and session.result.exitcode == 0
+    events = session.drain()
+    assert [type(e) for e in events][-1] is ev.Stopped
+    assert any(isinstance(e, ev.Epoch) for e in events)
+    assert (tmp_path / "run" / "last.weights.h5").is_file()
+    wait_for(lambda: not set(threading.enumerate()) - before, 10, "the run's threads to end")
+
+
 def test_a_run_finishes_in_a_child_process_with_typed_events(tmp_path):
     session = TrainingSession(tiny(), FAST, run_dir=tmp_path / "run")
     assert session.state == "ready" and session.pid is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -91,10 +92,71 @@ def test_train_updates_plots_telemetry_and_evaluation(panel, qtbot, tmp_path):
     png = tmp_path / "plots.png"
     panel.plots.save_png(str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shown = _rows(panel)          # the run was listed at its end, without a full re-read
+    assert len(shown) == 1 and shown[0].startswith(os.path.basename(result.run_dir) + "  (2 ")
     panel.refresh_runs()
-    assert panel.runs_list.count() == 1
+    assert _rows(panel) == shown
     panel.runs_list.item(0).setCheckState(panel.runs_list.item(0).checkState().Checked)
     assert panel.compare_checked() == 1 and len(plots.compared) == 4
+
+
+def _rows(panel) -> list[str]:
+    return [panel.runs_list.item(i).text() for i in range(panel.runs_list.count())]
+
+
+def test_a_finished_run_is_listed_where_a_refresh_would_put_it(panel, tmp_path):
+    """The end of a run adds (or updates) its row in the Runs list in the order of
+    refresh_runs, which reads every run folder; runs kept elsewhere are not listed."""
+    from playground.training import runs
+
+    def make(name: str, epochs: int) -> str:
+        folder = tmp_path / "runs" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text("{}")
+        runs.write_history(folder, [{"epoch": e + 1, "loss": 1.0, "val_accuracy": 0.5}
+                                    for e in range(epochs)])
+        return str(folder)
+
+    make("2026-01-01-a", 1)
+    make("2026-01-03-c", 2)
+    panel.refresh_runs()
+    middle = make("2026-01-02-b", 3)
+    panel._show_run(middle, runs.read_history(middle))
+    newest = make("2026-01-04-d", 1)
+    panel._show_run(newest, runs.read_history(newest))
+    resumed = make("2026-01-01-a", 4)
+    panel._show_run(resumed, runs.read_history(resumed))
+    elsewhere = tmp_path / "mine"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_text("{}")
+    panel._show_run(str(elsewhere), [])
+    shown = _rows(panel)
+    panel.refresh_runs()
+    assert shown == _rows(panel)
+    assert [row.split()[0] for row in shown] == ["2026-01-04-d", "2026-01-03-c",
+                                                  "2026-01-02-b", "2026-01-01-a"]
+    assert shown[-1].endswith("(4 epochs, val acc 0.500)")
+
+
+def test_a_burst_of_log_lines_is_shown_over_ticks_and_capped(panel):
+    """Thousands of lines in one tick (a scan naming skipped files): each tick appends at most
+    LOG_LINES_PER_TICK of them, lines beyond what the log keeps are dropped first, and the
+    timer runs until all are shown."""
+    from playground.ui.training_panel import LOG_LINES, LOG_LINES_PER_TICK
+
+    panel.timer.start()
+    for i in range(12_000):
+        panel._handle({"kind": "log", "text": f"line {i}"})
+    panel._tick()
+    assert panel.log.toPlainText().splitlines() == [f"line {i}" for i in
+                                                    range(7_000, 7_000 + LOG_LINES_PER_TICK)]
+    ticks = 1
+    while panel.timer.isActive():
+        panel._tick()
+        ticks += 1
+    assert ticks == LOG_LINES // LOG_LINES_PER_TICK
+    lines = panel.log.toPlainText().splitlines()
+    assert len(lines) == LOG_LINES and lines[-1] == "line 11999"
 
 
 def test_stop_keeps_the_weights_and_the_ui_usable(panel, qtbot):
@@ -157,6 +219,19 @@ def test_plot_buffers_grow_without_losing_points():
     assert list(x) == [0, 1, 2, 3, 4] and list(y) == [0, 1, 4, 9, 16]
     smooth = Smoother(0.9)
     assert smooth(2.0) == pytest.approx(2.0)   # bias-corrected: the first value is kept
+
+
+def test_the_legend_explains_compared_runs_only_while_runs_are_compared(qtbot):
+    from playground.ui.plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    assert "compared runs" not in plots.legend.text()
+    plots.compare("run-1", [{"epoch": 1, "loss": 1.0, "val_loss": 1.2, "accuracy": 0.5,
+                             "val_accuracy": 0.4}])
+    assert "compared runs: dashed = validation, dotted = training" in plots.legend.text()
+    plots.clear_comparisons()
+    assert "compared runs" not in plots.legend.text() and "learning rate" in plots.legend.text()
 
 
 def test_plots_redraw_only_the_curves_that_changed(qtbot):
