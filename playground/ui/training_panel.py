@@ -397,9 +397,11 @@ class TrainingPanel(QWidget):
         self.imagenet_weights.setEnabled(twin is not None)
         if twin is None:
             self.imagenet_weights.setChecked(False)
+            from playground.core.twins import TWINS
+
+            names = ", ".join(t.name for t in TWINS.values())
             self.imagenet_weights.setToolTip(
-                "only for graphs that are twins of a keras.applications model (the VGG16, "
-                "VGG19, ResNet50, MobileNet and DenseNet121 presets)")
+                f"only for graphs that are twins of a keras.applications model ({names})")
         else:
             self.imagenet_weights.setToolTip(
                 f"start from Keras' published ImageNet weights of {twin} (loaded from the Keras "
