@@ -108,10 +108,10 @@ def test_flip_moves_image_and_mask_together():
     x = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)
     masks = (x[..., 0] > 127).astype(np.uint8)
     data = SegDataset("halves", x, masks, ["dark", "bright"])
-    config = RunConfig.from_dict({"augment": ["flip", "colour"], "val_split": 0.2, "seed": 3})
+    config = RunConfig.from_dict({"augment": ["flip"], "val_split": 0.2, "seed": 3})
     logs: list[str] = []
     feeds = SegFeeds(data, (8, 8, 1), (8, 8, 2), config, logs.append)
-    assert any("colour not applied" in line for line in logs)
+    assert any("flip (image and mask together" in line for line in logs)
     train, _ = feeds.pipelines(8, None, None)
     flipped = 0
     for xb, yb in train:
@@ -173,10 +173,11 @@ def test_evaluation_view_shows_a_segmentation_result(qtbot):
     probs[:, :2, :2, 0] = 0.9          # half of the shape found, no false positive
     ev = evaluate(probs, truth, ["background", "shape"], "test")
     assert ev["pixel_accuracy"] == 0.75 and ev["iou"] == [pytest.approx(8 / 12), 0.5]
-    from playground.training.segmentation import worst_pictures
+    from playground.training.segmentation import mask_strips
 
     images = np.full((2, 4, 4, 1), 90, np.uint8)
-    ev["worst_pictures"] = worst_pictures(ev, images, probs, truth)
+    worst = ev["worst"]
+    ev["worst_pictures"] = mask_strips(images[worst], probs[worst], truth[worst])
     strip = ev["worst_pictures"][0]
     assert strip.shape == (4, 4 * 3 + 2 * 2, 3)
     assert (strip[:, :4] == 90).all()                         # the image itself
