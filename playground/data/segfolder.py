@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 MASK_EXTENSIONS = (".png",)
 MAX_CLASSES = 256
 PROGRESS_EVERY = 500
+SCAN_CHUNK = 64
 IMAGE_COLUMNS = ("image", "path", "x:image")
 MASK_COLUMNS = ("mask", "y:mask", "label_mask")
 
@@ -177,18 +178,22 @@ def _scan(pairs: list[tuple[str, str]], policy: str, progress) -> tuple[
     counts: list[np.ndarray] = []
     good: list[int] = []
     workers = max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        jobs = pool.map(_scan_one, [m for _, m in kept])
-        for i, (found, why) in enumerate(jobs):
-            if why is not None:
-                if policy != "skip" or "beyond" in why:
-                    raise DatasetError(why)
-                skipped.append(why)
-                continue
-            counts.append(found)
-            good.append(i)
-            if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
-                progress(f"scanned {i + 1} of {len(kept)} masks")
+
+    def scanned():   # a chunk of futures at a time: bookkeeping does not grow with the set
+        with ThreadPoolExecutor(workers) as pool:
+            for start in range(0, len(kept), SCAN_CHUNK):
+                yield from pool.map(_scan_one, [m for _, m in kept[start:start + SCAN_CHUNK]])
+
+    for i, (found, why) in enumerate(scanned()):
+        if why is not None:
+            if policy != "skip" or "beyond" in why:
+                raise DatasetError(why)
+            skipped.append(why)
+            continue
+        counts.append(found)
+        good.append(i)
+        if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
+            progress(f"scanned {i + 1} of {len(kept)} masks")
     return [kept[i] for i in good], [sizes[i] for i in good], counts, skipped
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -323,3 +325,81 @@ def test_a_segmentation_run_in_the_child_process_sends_its_worst_pictures(tmp_pa
     assert np.asarray(ev["worst_pictures"][0]).shape == (16, 52, 3)
     header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0]
     assert "mean_iou" in header and "val_mean_iou" in header
+
+
+def _mask_folder(root, n=64, size=16):
+    from PIL import Image
+
+    from playground.data.shapes import generate_shapes
+
+    x, m = generate_shapes(n, size=size, seed=5)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        Image.fromarray(x[i, ..., 0]).save(root / "images" / f"p{i:03d}.png")
+        Image.fromarray(m[i]).save(root / "masks" / f"p{i:03d}.png")
+    (root / "classes.txt").write_text("background\nshape\n")
+    return x, m
+
+
+def test_a_mask_folder_streams_and_logs_iou_and_dice_per_class_each_epoch(tmp_path):
+    """A folder of image/mask files trains through the streamed pipeline (cache plan, joint
+    rotate/shear, colour on the image): every epoch's history row has IoU and Dice per class
+    for training and validation, the log names them per class, and the evaluation (batch by
+    batch) agrees with the history's figures' form."""
+    from playground.training.runner import run_training
+    from playground.training.segkeras import per_class_keys
+
+    _mask_folder(tmp_path / "set")
+    config = RunConfig.from_dict({"dataset": str(tmp_path / "set"), "epochs": 2,
+                                  "batch_size": 16, "optimizer": "adam", "lr": 5e-3,
+                                  "val_split": 0.25, "test_split": 0.25, "seed": 0,
+                                  "augment": ["rotate", "shear", "contrast"],
+                                  "telemetry": False})
+    events: list[dict] = []
+    result = run_training(small_unet(16), config, sink=events.append, keep_runs=False)
+    logs = [e["text"] for e in events if e["kind"] == "log"]
+    assert result.status == "finished", result.message
+    assert getattr(result.dataset, "streamed", False)
+    assert any(line.startswith("cache: decoded images cached in memory") for line in logs), logs
+    assert any("rotate, shear (image and mask together" in line for line in logs)
+    assert any("contrast (the image only)" in line for line in logs)
+    for row in result.history:
+        for key in ["mean_iou", "mean_dice", *per_class_keys(2)]:
+            assert key in row and f"val_{key}" in row, (key, row)
+        assert 0.0 <= row["val_iou_0"] <= 1.0
+    per_epoch = [line for line in logs if "validation IoU/Dice per class: background" in line]
+    assert [line.split()[1] for line in per_epoch] == ["1", "2"]
+    ev = result.evaluation
+    assert ev["split"] == "test" and ev["samples"] == 16 and len(ev["dice"]) == 2
+    assert len(result.eval_indices) == 16 and len(ev["worst_pictures"]) == 6
+    assert ev["worst_pictures"][0].shape == (16, 52, 3)
+
+
+def test_a_mask_that_breaks_after_the_scan_is_named_or_skipped(tmp_path):
+    """A mask file truncated between the scan and the epoch stops the run naming it; with
+    bad_images skip the pair is dropped, named in the log, and the run finishes."""
+    from playground.data.dataset import load_dataset
+    from playground.training.runner import run_training
+
+    _mask_folder(tmp_path / "set", n=32)
+    for policy in ("stop", "skip"):
+        data = load_dataset(str(tmp_path / "set"), (16, 16, 1), bad_images=policy)
+        broken = data.mask_paths[5]
+        original = Path(broken).read_bytes()
+        Path(broken).write_bytes(original[:40])
+        config = RunConfig.from_dict({"dataset": str(tmp_path / "set"), "epochs": 1,
+                                      "batch_size": 8, "val_split": 0.25, "seed": 0,
+                                      "bad_images": policy, "telemetry": False})
+        events: list[dict] = []
+        result = run_training(small_unet(16), config, dataset=data, sink=events.append,
+                              keep_runs=False)
+        logs = [e["text"] for e in events if e["kind"] == "log"]
+        if policy == "stop":
+            assert result.status == "error" and broken in result.message, result.message
+            assert "Traceback" not in result.message
+        else:
+            assert result.status == "finished", result.message
+            assert any("skipped unreadable image or mask" in line and "p005" in line
+                       for line in logs), logs
+        Path(broken).write_bytes(original)
