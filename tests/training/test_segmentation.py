@@ -189,6 +189,8 @@ def test_evaluation_view_shows_a_segmentation_result(qtbot):
     qtbot.addWidget(view)
     view.set_result(ev, None)
     assert "pixel accuracy 75.00%, mean IoU 0.583" in view.summary.text()
+    assert "IoU/Dice per class: background 0.667/0.800, shape 0.500/0.667" in \
+        view.summary.text()
     assert [label.text() for label in view.wrong_labels] == ["#0: IoU 0.583", "#1: IoU 0.583"]
 
 
@@ -198,10 +200,19 @@ def test_plots_draw_mean_iou_of_a_segmentation_run(qtbot):
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     plots.add_epoch({"epoch": 1, "loss": 0.4, "accuracy": 0.9, "val_loss": 0.5,
-                     "val_accuracy": 0.88, "mean_iou": 0.7, "val_mean_iou": 0.65})
+                     "val_accuracy": 0.88, "mean_iou": 0.7, "val_mean_iou": 0.65,
+                     "val_mean_dice": 0.75, "val_iou_0": 0.9, "val_iou_1": 0.4})
+    plots.add_epoch({"epoch": 2, "val_mean_iou": 0.7, "val_iou_0": 0.92,
+                     "val_iou_1": float("nan")})
     plots.redraw()
     x, y = plots.curves["val_mean_iou"].getData()
-    assert list(x) == [1.0] and list(y) == [0.65]
+    assert list(x) == [1.0, 2.0] and list(y) == [0.65, 0.7]
+    assert list(plots.curves["val_mean_dice"].getData()[1]) == [0.75]
+    assert list(plots.curves["val_iou_0"].getData()[1]) == [0.9, 0.92]
+    assert list(plots.curves["val_iou_1"].getData()[1]) == [0.4]   # NaN: class absent
+    plots.clear()
+    plots.redraw()
+    assert plots.points("val_iou_0") == 0
 
 
 def test_overlay_tints_only_the_masked_pixels():
