@@ -160,7 +160,8 @@ def test_unet_preset_recipe_points_at_the_builtin_shapes_and_fits_them():
     assert config.dataset == "shapes" and config.optimizer == "adam"
     assert config.augment == ["flip"] and config.test_split > 0
     data = load_dataset(config.dataset, input_shape_of(graph))
-    assert data.x.shape[1:] == (128, 128, 1) and data.y.shape[1:] == (128, 128)
+    assert data.x.shape[1:] == (32, 32, 1) and data.y.shape[1:] == (32, 32)
+    assert config.schedule == "cosine" and config.epochs == 15 and config.lr == 5e-4
     assert training_output_problems(analyze(graph), "segmentation", data.name) == []
     assert graph.node("mask").params["filters"] == 1   # two classes: the sigmoid head stays
 
