@@ -346,16 +346,16 @@ class SegFeeds:
         probs = _first(model(x, training=False))
         return mask_strips(images, probs, self._masks_out(masks))
 
-    def name_bad_file(self, exc: BaseException, paths=None) -> str | None:
+    def name_bad_file(self, exc: BaseException, rows=None) -> str | None:
         """After a decode error (in ``fit`` or the evaluation): "FILE: why; training stopped",
-        found by a decode-only pass over the pairs (``paths``: rows to look in; default all)."""
+        found by a decode-only pass over the pairs (``rows`` to look in; default all)."""
         if not self.streamed:
             return None
         from playground.data.feeds import SKIP_HINT
         from playground.data.segstream import find_bad_pair
 
         self.log("an image or mask failed to decode; looking for it...")
-        rows = np.arange(len(self.data.paths)) if paths is None else np.asarray(paths)
+        rows = np.arange(len(self.data.paths)) if rows is None else np.asarray(rows)
         found = find_bad_pair([self.data.paths[i] for i in rows],
                               [self.data.mask_paths[i] for i in rows], self.shape,
                               self.data.num_classes)
