@@ -415,3 +415,26 @@ def test_a_mask_that_breaks_after_the_scan_is_named_or_skipped(tmp_path):
             assert any("skipped unreadable image or mask" in line and "p005" in line
                        for line in logs), logs
         Path(broken).write_bytes(original)
+
+
+def test_batch_by_batch_evaluation_equals_the_whole_split_at_once():
+    """SegFeeds.evaluate (a batch at a time, never the split's probabilities at once) gives the
+    figures of the whole-array evaluation, and pictures of its worst images."""
+    from playground.keras_build.compile import build
+    from playground.training.segmentation import SegFeeds, evaluate
+
+    data = load_dataset("shapes", (16, 16, 1))
+    data.x, data.y = data.x[:60], data.y[:60]
+    graph = small_unet(16)
+    model = build(graph, analyze(graph)).model
+    config = RunConfig.from_dict({"val_split": 0.2, "test_split": 0.3, "seed": 1})
+    feeds = SegFeeds(data, (16, 16, 1), (16, 16, 1), config, lambda text: None)
+    plan = feeds.evaluation(7)
+    ev = feeds.evaluate(model, plan, 7)
+    probs = model.predict(data.x[plan.rows] / 255.0, verbose=0)
+    whole = evaluate(probs, data.y[plan.rows], data.class_names, "test")
+    assert ev["split"] == "test" and ev["samples"] == 18 == len(ev["evaluated_rows"])
+    assert ev["confusion"] == whole["confusion"] and ev["worst"] == whole["worst"]
+    assert ev["loss"] == pytest.approx(whole["loss"], rel=1e-5)
+    assert ev["mean_iou"] == pytest.approx(whole["mean_iou"])
+    assert len(ev["worst_pictures"]) == 6 and ev["worst_pictures"][0].shape == (16, 52, 3)
