@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from playground.data.base import DatasetError
+from playground.data.files import ImageFiles
 from playground.data.sniff import BadImage, NotAnImage, identify
 
 MASK_MODES = ("P", "L", "1", "I", "I;16")
@@ -119,7 +120,7 @@ class LazyRows:
 
 
 @dataclass
-class SegFileDataset:
+class SegFileDataset(ImageFiles):
     """Image files with their mask files; decoded at ``image_size`` with ``channels``."""
 
     name: str
@@ -147,33 +148,10 @@ class SegFileDataset:
     def y(self) -> LazyRows:
         return LazyRows(self, masks=True)
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (int(self.image_size[0]), int(self.image_size[1]), int(self.channels))
-
     def describe(self) -> str:
         h, w, c = self.image_shape
         return (f"{self.name}: {len(self.paths)} images with masks (decoded at {h}x{w}x{c}), "
                 f"{self.num_classes} classes ({', '.join(self.class_names[:6])})")
-
-    def decode(self, rows) -> np.ndarray:
-        """The images at ``rows`` (uint8, TensorFlow's decoders, as in training); rows kept by
-        :meth:`keep_decoded` come from memory."""
-        rows = [int(r) for r in rows]
-        todo = [r for r in rows if r not in self._kept]
-        fresh: dict[int, np.ndarray] = {}
-        if todo:
-            from playground.data.stream import decode_files
-
-            fresh = dict(zip(todo, decode_files([self.paths[r] for r in todo],
-                                                self.image_shape), strict=True))
-        if not rows:
-            return np.zeros((0, *self.image_shape), np.uint8)
-        return np.stack([self._kept[r] if r in self._kept else fresh[r] for r in rows])
 
     def decode_masks(self, rows) -> np.ndarray:
         """The masks at ``rows`` (uint8 class indices at ``image_size``)."""
@@ -183,9 +161,3 @@ class SegFileDataset:
         size = self.image_shape[:2]
         return np.stack([decode_mask(self.mask_paths[r], size, self.num_classes)
                          for r in rows])
-
-    def keep_decoded(self, rows, limit: int = 64) -> None:
-        """Decode a few images now (off the UI thread) for the evaluation view."""
-        rows = [int(r) for r in rows][:limit]
-        images = self.decode(rows) if rows else []
-        self._kept = dict(zip(rows, images, strict=True))
