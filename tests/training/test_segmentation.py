@@ -335,8 +335,9 @@ def test_a_segmentation_run_in_the_child_process_sends_its_worst_pictures(tmp_pa
     ev = result.evaluation
     assert ev["task"] == "segmentation" and len(ev["worst_pictures"]) == 6
     assert np.asarray(ev["worst_pictures"][0]).shape == (16, 52, 3)
-    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0]
-    assert "mean_iou" in header and "val_mean_iou" in header
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"mean_iou", "val_mean_iou", "val_mean_dice", "iou_1", "val_dice_0"} <= set(header)
+    assert 0.0 <= result.history[-1]["val_iou_0"] <= 1.0
 
 
 def _mask_folder(root, n=64, size=16):
@@ -438,3 +439,25 @@ def test_batch_by_batch_evaluation_equals_the_whole_split_at_once():
     assert ev["loss"] == pytest.approx(whole["loss"], rel=1e-5)
     assert ev["mean_iou"] == pytest.approx(whole["mean_iou"])
     assert len(ev["worst_pictures"]) == 6 and ev["worst_pictures"][0].shape == (16, 52, 3)
+
+
+def test_panel_preview_of_a_streamed_mask_folder_overlays_its_masks(qtbot, tmp_path,
+                                                                     monkeypatch):
+    """The panel's preview of an images/ + masks/ folder decodes only the 16 pairs it shows
+    (the lazy x and y views) and tints each mask over its image."""
+    from playground.ui.training_panel import TrainingPanel
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    _mask_folder(tmp_path / "set", n=24, size=16)
+    graph = small_unet(16)
+    panel = TrainingPanel(lambda: graph)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_config(RunConfig.from_dict({"dataset": str(tmp_path / "set")}))
+    panel.preview()
+    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
+    assert len(panel.preview_cells) == 16, panel.status_text
+    assert not panel.preview_cells[0].pixmap().isNull()
+    assert all(cell.toolTip().startswith(("shape ", "background"))
+               for cell in panel.preview_cells)
+    assert panel.stop_and_wait(60_000)
