@@ -311,6 +311,9 @@ class SegFeeds:
         from playground.training.segmetrics import MaskScores
 
         tf = import_tensorflow()
+        # A batch's probabilities stay within EVAL_BYTES (K channels per pixel add up fast).
+        per_image = self.output_hw[0] * self.output_hw[1] * max(1, self.k_out) * 4
+        batch_size = max(1, min(batch_size, EVAL_BYTES // per_image))
         scores = MaskScores(self.data.num_classes)
         step = tf.function(lambda xb: model(xb, training=False), reduce_retracing=True)
         seen: list[np.ndarray] = []
@@ -410,6 +413,7 @@ def check_output(analysis: Any, num_classes: int | None = None) -> tuple[int, in
 
 
 WORST_PICTURES = 6
+EVAL_BYTES = 64 * 1024 ** 2   # per evaluation batch of per-pixel probabilities (float32)
 
 
 def mask_strips(images: np.ndarray, probs: np.ndarray, masks: np.ndarray) -> list[np.ndarray]:
