@@ -26,6 +26,31 @@ def _tf():
     return import_tensorflow()
 
 
+M_MMAP_THRESHOLD = -3        # glibc's mallopt parameter
+MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, then held fixed
+
+
+def hold_mmap_threshold() -> bool:
+    """Keep glibc's mmap threshold at 128 KiB for the rest of the process (Linux/glibc; else
+    nothing). Why: by default glibc raises the threshold as large blocks are freed, so the
+    decoders' large temporaries (a 500x375 RGB image, its float resize) then come from the heap,
+    between the small decoded pairs the in-memory cache keeps; the heap cannot shrink around
+    them, and the process grew ~2.3x the cache's size (6,000 pairs: a 188 MiB cache cost
+    433 MiB). With the threshold held, those temporaries are mapped and unmapped on their own
+    (measured: 1,031 -> 832 MiB for the same pipeline). Returns whether it was applied."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
+
+
 def decode_mask_op(path: Any, size: tuple[int, int], num_classes: int) -> Any:
     """Graph op: a mask file's class indices (uint8 H x W) at ``size``; a bad file raises an
     op error whose text names it (found again by :func:`find_bad_pair`)."""

@@ -233,6 +233,10 @@ class SegFeeds:
                                     getattr(self.config, "cache", "auto"),
                                     str(run_dir) if run_dir is not None else None)
             self.log(f"cache: {self.cache.reason}")
+            if self.cache.mode == "memory":
+                from playground.data.segstream import hold_mmap_threshold
+
+                hold_mmap_threshold()   # decode temporaries must not pin heap around the cache
         if augment is None and self.colour:
             augment = self.image_augmenter()
         to_device = getattr(self.config, "strategy", "default") == "default"
