@@ -61,3 +61,13 @@ def test_flip_is_an_exact_mirror_and_rotation_keeps_the_centre():
 def test_options_split_into_joint_and_image_only():
     assert split_options(["flip", "contrast", "rotate", "pca", "shear", "cutout"]) == (
         ["flip", "rotate", "shear"], ["contrast", "pca", "cutout"], [])
+
+
+def test_the_mmap_threshold_is_held_on_linux():
+    """The in-memory cache of a mask set holds glibc's mmap threshold (docs/perf/segmentation.md);
+    elsewhere the call does nothing and says so."""
+    import sys
+
+    from playground.data.segstream import hold_mmap_threshold
+
+    assert hold_mmap_threshold() is sys.platform.startswith("linux")
