@@ -109,28 +109,16 @@ class LazyImages:
         return out if dtype is None else out.astype(dtype)
 
 
-@dataclass
-class FileDataset:
-    """Image files with integer labels; decoded at ``image_size`` with ``channels`` channels."""
+class ImageFiles:
+    """What a dataset of image files decoded at one size offers besides its labels (shared by
+    :class:`FileDataset` and :class:`playground.data.segfiles.SegFileDataset`). Needs
+    ``paths``, ``class_names``, ``image_size``, ``channels`` and a ``_kept`` dict."""
 
-    name: str
-    source: str                      # the folder or CSV file
     paths: list[str]
-    y: np.ndarray
     class_names: list[str]
-    image_size: tuple[int, int] = (224, 224)
-    channels: int = 3
-    notes: list[str] = field(default_factory=list)
-    skipped: int = 0
-    bad_images: str = "stop"
-    x_test: None = None
-    y_test: None = None
-    _kept: dict = field(default_factory=dict, repr=False)
-    streamed = True                  # runner: feed through playground.data.stream
-
-    @property
-    def x(self) -> LazyImages:
-        return LazyImages(self)
+    image_size: tuple[int, int]
+    channels: int
+    _kept: dict
 
     @property
     def num_classes(self) -> int:
@@ -139,19 +127,6 @@ class FileDataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (int(self.image_size[0]), int(self.image_size[1]), int(self.channels))
-
-    def class_counts(self, rows: np.ndarray | None = None) -> list[int]:
-        labels = self.y if rows is None else self.y[rows]
-        return np.bincount(labels, minlength=self.num_classes).tolist()
-
-    def counts_line(self, rows: np.ndarray | None = None) -> str:
-        counts = self.class_counts(rows)
-        return ", ".join(f"{n} {c}" for n, c in zip(self.class_names, counts, strict=True))
-
-    def describe(self) -> str:
-        h, w, c = self.image_shape
-        return (f"{self.name}: {len(self.paths)} images (decoded at {h}x{w}x{c}), "
-                f"{self.num_classes} classes")
 
     def decode(self, rows) -> np.ndarray:
         """The images at ``rows`` as one uint8 array (eager TensorFlow, same ops as training);
@@ -175,6 +150,43 @@ class FileDataset:
         rows = [int(r) for r in rows][:limit]
         images = self.decode(rows) if rows else []
         self._kept = dict(zip(rows, images, strict=True))
+
+
+@dataclass
+class FileDataset(ImageFiles):
+    """Image files with integer labels; decoded at ``image_size`` with ``channels`` channels."""
+
+    name: str
+    source: str                      # the folder or CSV file
+    paths: list[str]
+    y: np.ndarray
+    class_names: list[str]
+    image_size: tuple[int, int] = (224, 224)
+    channels: int = 3
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0
+    bad_images: str = "stop"
+    x_test: None = None
+    y_test: None = None
+    _kept: dict = field(default_factory=dict, repr=False)
+    streamed = True                  # runner: feed through playground.data.stream
+
+    @property
+    def x(self) -> LazyImages:
+        return LazyImages(self)
+
+    def class_counts(self, rows: np.ndarray | None = None) -> list[int]:
+        labels = self.y if rows is None else self.y[rows]
+        return np.bincount(labels, minlength=self.num_classes).tolist()
+
+    def counts_line(self, rows: np.ndarray | None = None) -> str:
+        counts = self.class_counts(rows)
+        return ", ".join(f"{n} {c}" for n, c in zip(self.class_names, counts, strict=True))
+
+    def describe(self) -> str:
+        h, w, c = self.image_shape
+        return (f"{self.name}: {len(self.paths)} images (decoded at {h}x{w}x{c}), "
+                f"{self.num_classes} classes")
 
     def subset(self, classes: list[int], name: str | None = None) -> FileDataset:
         """Only the files of ``classes``, relabelled 0..len(classes)-1."""

@@ -4,7 +4,9 @@ A :class:`SegDataset` is a :class:`~playground.data.dataset.Dataset` whose ``y``
 image (uint8, N x H x W, values 0..K-1) instead of one label, so everything that only lists,
 names or counts a dataset keeps working; the training run asks :func:`is_segmentation` and takes
 the per-pixel path (:mod:`playground.training.segmentation`). The built-in ``shapes`` set is
-generated offline (:mod:`playground.data.shapes`) at the model's input size.
+generated offline (:mod:`playground.data.shapes`) at the model's input size; folders and CSV
+indexes of image/mask files are streamed instead (:class:`playground.data.segfiles.
+SegFileDataset`, same ``task``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from playground.data.base import Dataset, DatasetError
+from playground.data.base import Dataset
 
 SHAPES_COUNT = 1000          # images of the built-in set (train + validation + test)
 SHAPES_DEFAULT_SIZE = 64     # when the model's input is not a square 16..256
@@ -34,27 +36,6 @@ class SegDataset(Dataset):
 def is_segmentation(dataset: object) -> bool:
     """True for a dataset of masks (the per-pixel training path)."""
     return getattr(dataset, "task", "classification") == "segmentation"
-
-
-def check_masks(x: np.ndarray, masks: np.ndarray, num_classes: int, source: str,
-                names: list[str] | None = None) -> np.ndarray:
-    """Masks as uint8 N x H x W matching the images; errors name the image (file or index)."""
-    masks = np.asarray(masks)
-    if masks.ndim == 4 and masks.shape[-1] == 1:
-        masks = masks[..., 0]
-    label = (lambda i: names[i]) if names else (lambda i: f"{source}: mask {i}")
-    if masks.ndim != 3 or len(masks) != len(x):
-        raise DatasetError(f"{source}: masks must be N x H x W ({len(x)} of them), got shape "
-                           f"{tuple(masks.shape)}")
-    if masks.shape[1:3] != x.shape[1:3]:
-        raise DatasetError(f"{label(0)}: the mask is {masks.shape[1]}x{masks.shape[2]} but its "
-                           f"image is {x.shape[1]}x{x.shape[2]}")
-    if masks.size and (masks.min() < 0 or masks.max() >= num_classes):
-        bad = int(np.argmax(((masks < 0) | (masks >= num_classes)).reshape(len(masks), -1)
-                            .any(axis=1)))
-        raise DatasetError(f"{label(bad)}: class index {int(masks[bad].max())} is beyond the "
-                           f"{num_classes} classes (0..{num_classes - 1})")
-    return masks.astype(np.uint8)
 
 
 def load_shapes(target_shape=None, count: int = SHAPES_COUNT, seed: int = 0) -> SegDataset:

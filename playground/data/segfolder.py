@@ -5,9 +5,10 @@ of class indices 0..K-1: grey values, or a palette PNG whose palette indices are
 VOC layout). An optional ``classes.txt`` (one name a line, beside ``images/`` or the CSV) names
 the classes; without it there are max index + 1 (at least two). Every file's header is checked
 with :func:`playground.data.sniff.identify` before anything is decoded (bombs, truncated and
-non-image files are refused by name), and a mask must have its image's size. Decoding happens
-once, at the model's input size (images bilinear, masks nearest neighbour), into one uint8
-array each: a mask set is held in memory, not streamed.
+non-image files are refused by name), and a mask must have its image's size. Each mask is
+decoded once during the scan for its class indices and let go; the pairs are then streamed by
+the training pipeline (:mod:`playground.data.segstream`) like a classification folder, so
+memory does not grow with the number of pairs.
 """
 
 from __future__ import annotations
@@ -15,16 +16,21 @@ from __future__ import annotations
 import csv
 import io
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from playground.data.base import DatasetError
 from playground.data.files import IMAGE_EXTENSIONS, inside
-from playground.data.segdata import SegDataset, check_masks
 from playground.data.sniff import BadImage, NotAnImage, identify
+
+if TYPE_CHECKING:
+    from playground.data.segfiles import SegFileDataset
 
 MASK_EXTENSIONS = (".png",)
 MAX_CLASSES = 256
+PROGRESS_EVERY = 500
+SCAN_CHUNK = 64
 IMAGE_COLUMNS = ("image", "path", "x:image")
 MASK_COLUMNS = ("mask", "y:mask", "label_mask")
 
@@ -140,89 +146,112 @@ def list_csv(path: str) -> list[tuple[str, str]]:
     return pairs
 
 
-# sniff's format name -> the one Pillow decoder that may open the file (never Pillow's own
-# guess, which hands PostScript to Ghostscript).
-PILLOW_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "BMP": "BMP", "WebP": "WEBP"}
+def _scan_mask(path: str) -> tuple[int, np.ndarray]:
+    """One mask at its own size: its largest class index and its pixels per class index
+    (256 counts). Nothing else is kept."""
+    from playground.data.segfiles import decode_mask
+
+    arr = decode_mask(path)
+    return int(arr.max()) if arr.size else 0, np.bincount(arr.ravel(), minlength=MAX_CLASSES)
 
 
-def _open_image(path: str):
-    """The file opened by Pillow with only the decoder its content identifies."""
-    from PIL import Image
+def _scan(pairs: list[tuple[str, str]], policy: str, progress) -> tuple[
+        list[tuple[str, str]], list[tuple[int, int]], list[int], np.ndarray, list[str]]:
+    """Headers of every image and mask (sizes compared), then each mask decoded once, in a few
+    threads, for its class indices; returns the kept pairs, their sizes, each mask's largest
+    class index, the pixels per class over all masks and the skipped files (policy ``skip``).
 
-    try:
-        info = identify(path)
-    except (NotAnImage, BadImage) as exc:
-        raise DatasetError(f"{path}: {exc}") from None
-    return Image.open(path, formats=[PILLOW_FORMATS[info.format]])
+    Only plain ints are kept per mask: a small array kept per file between the decoders' large
+    temporaries fragmented the heap (peak memory grew ~125 KB per 500x375 mask)."""
+    from concurrent.futures import ThreadPoolExecutor
 
-
-def _decode_image(path: str, size: tuple[int, int], channels: int) -> np.ndarray:
-    from PIL import Image
-
-    try:
-        with _open_image(path) as im:
-            im.seek(0)
-            im = im.convert("L" if channels == 1 else "RGB")
-            if im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            arr = np.asarray(im, np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable image ({exc})") from None
-    return arr[..., None] if arr.ndim == 2 else arr
-
-
-def _decode_mask(path: str, size: tuple[int, int]) -> np.ndarray:
-    """Class indices: grey values, or a palette PNG's indices (never its colours)."""
-    from PIL import Image
-
-    try:
-        with _open_image(path) as im:
-            if im.mode not in ("P", "L", "1", "I", "I;16"):
-                raise DatasetError(f"{path}: a mask must hold class indices (a grey or palette "
-                                   f"PNG), not {im.mode} colours")
-            arr = np.asarray(im)
-            if im.mode == "1":
-                arr = arr.astype(np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable mask ({exc})") from None
-    if arr.shape[:2] != size:
-        from playground.training.segmentation import resize_masks
-
-        arr = resize_masks(arr[None], size)[0]
-    return arr.astype(np.int64)
-
-
-def load_segmentation(spec: str, image_size: tuple[int, int] | None = None,
-                      channels: int = 3) -> SegDataset:
-    """A folder (images/ + masks/) or a CSV index (image,mask) -> an in-memory SegDataset at
-    ``image_size`` (H, W; else the first image's size)."""
-    csv_index = not os.path.isdir(spec)
-    pairs = list_csv(spec) if csv_index else list_folder(spec)
-    folder = os.path.dirname(os.path.abspath(spec)) if csv_index else spec
-    sizes = []
+    kept, sizes, skipped = [], [], []
     for image, mask in pairs:
-        hw, mhw = _check(image, "the image"), _check(mask, "the mask")
+        try:
+            hw, mhw = _check(image, "the image"), _check(mask, "the mask")
+        except DatasetError as exc:
+            if policy != "skip":
+                raise
+            skipped.append(str(exc))
+            continue
         if hw != mhw:
             raise DatasetError(f"{mask}: the mask is {mhw[0]}x{mhw[1]} but its image {image} is "
                                f"{hw[0]}x{hw[1]}")
+        kept.append((image, mask))
         sizes.append(hw)
-    size = tuple(image_size) if image_size is not None else sizes[0]
-    x = np.stack([_decode_image(i, size, channels) for i, _ in pairs])  # type: ignore[arg-type]
-    masks = np.stack([_decode_mask(m, size) for _, m in pairs])  # type: ignore[arg-type]
-    found_max = int(masks.max()) if masks.size else 0
+    tops: list[int] = []
+    pixels = np.zeros(MAX_CLASSES, np.int64)
+    good: list[int] = []
+    workers = max(1, min(4, os.cpu_count() or 1))
+
+    def scanned():   # a chunk of futures at a time: bookkeeping does not grow with the set
+        with ThreadPoolExecutor(workers) as pool:
+            for start in range(0, len(kept), SCAN_CHUNK):
+                yield from pool.map(_scan_one, [m for _, m in kept[start:start + SCAN_CHUNK]])
+
+    for i, (top, counts, why) in enumerate(scanned()):
+        if why is not None:
+            if policy != "skip" or "beyond" in why:
+                raise DatasetError(why)
+            skipped.append(why)
+            continue
+        pixels += counts
+        tops.append(top)
+        good.append(i)
+        if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
+            progress(f"scanned {i + 1} of {len(kept)} masks")
+    return [kept[i] for i in good], [sizes[i] for i in good], tops, pixels, skipped
+
+
+def _scan_one(path: str) -> tuple[int, np.ndarray | None, str | None]:
+    try:
+        return (*_scan_mask(path), None)
+    except DatasetError as exc:
+        return 0, None, str(exc)
+
+
+def load_segmentation(spec: str, image_size: tuple[int, int] | None = None,
+                      channels: int = 3, bad_images: str = "stop",
+                      progress=None) -> SegFileDataset:
+    """A folder (images/ + masks/) or a CSV index (image,mask) -> a :class:`SegFileDataset`
+    decoded at ``image_size`` (H, W; else the first image's size) by the training pipeline.
+
+    Only headers are read for the images; each mask is decoded once here for its classes and
+    dropped, so memory does not grow with the number of pairs."""
+    from playground.data.segfiles import SegFileDataset
+
+    csv_index = not os.path.isdir(spec)
+    pairs = list_csv(spec) if csv_index else list_folder(spec)
+    folder = os.path.dirname(os.path.abspath(spec)) if csv_index else spec
+    if progress is not None and len(pairs) >= PROGRESS_EVERY:
+        progress(f"{spec}: checking {len(pairs)} image/mask pairs")
+    pairs, sizes, tops, pixels, skipped = _scan(pairs, bad_images, progress)
+    if not pairs:
+        raise DatasetError(f"{spec}: no readable image/mask pairs")
+    found_max = max(tops)
     names = _class_names(folder, found_max)
     if names is None:
         k = max(2, found_max + 1)
         if k > MAX_CLASSES:
             raise DatasetError(f"{spec}: class index {found_max} is beyond {MAX_CLASSES - 1}")
         names = [str(i) for i in range(k)]
-    masks = check_masks(x, masks, len(names), spec, [m for _, m in pairs])
+    for (_, mask), top in zip(pairs, tops, strict=True):
+        if top >= len(names):
+            raise DatasetError(f"{mask}: class index {top} is beyond the {len(names)} "
+                               f"classes (0..{len(names) - 1})")
+    pixels = pixels[:len(names)]
+    size = tuple(image_size) if image_size is not None else sizes[0]
     name = os.path.splitext(os.path.basename(os.path.normpath(spec)))[0] or spec
-    data = SegDataset(name, x, masks, names)
-    resized = sum(1 for s in sizes if s != size)
+    data = SegFileDataset(name, spec, [i for i, _ in pairs], [m for _, m in pairs], names,
+                          size, channels, pixel_counts=pixels,  # type: ignore[arg-type]
+                          bad_images=bad_images, skipped=len(skipped))
     data.notes.append(f"{spec}: {len(pairs)} images with masks, {len(names)} classes "
                       f"({', '.join(names[:8])})")
+    resized = sum(1 for s in sizes if s != size)
     if resized:
         data.notes.append(f"{spec}: {resized} image(s) resized to {size[0]}x{size[1]} "
                           "(masks nearest neighbour)")
+    if skipped:
+        shown = "; ".join(skipped[:5]) + ("; ..." if len(skipped) > 5 else "")
+        data.notes.append(f"{spec}: skipped {len(skipped)} unreadable pair(s): {shown}")
     return data

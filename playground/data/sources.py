@@ -94,7 +94,8 @@ def _shapes(request: LoadRequest) -> Any:
 
 def _segmentation(request: LoadRequest) -> Any:
     from playground.data.segfolder import load_segmentation
-    return load_segmentation(request.spec, request.size, request.channels)
+    return load_segmentation(request.spec, request.size, request.channels,
+                             request.bad_images, request.progress)
 
 
 def _is_seg_folder(spec: str) -> bool:
@@ -147,13 +148,13 @@ SOURCES: tuple[DatasetSource, ...] = (
     DatasetSource("cifar10", "CIFAR-10", _KERAS_CACHE, offline=False, load=_keras_set),
     DatasetSource("segfolder", "Segmentation folder (images/ + masks/)",
                   "a FOLDER with images/ and masks/ (segmentation)", offline=True,
-                  load=_segmentation, pick="folder", recognise=_is_seg_folder),
+                  load=_segmentation, pick="folder", recognise=_is_seg_folder, streamed=True),
     DatasetSource("folder", "Image folder", "a FOLDER with one subfolder per class",
                   offline=True, load=_folder, pick="folder", recognise=os.path.isdir,
                   streamed=True),
     DatasetSource("segcsv", ".csv of image,mask pairs", "FILE.csv with image,mask columns "
                   "(segmentation)", offline=True, load=_segmentation, pick="file",
-                  pattern="*.csv", recognise=_is_seg_csv),
+                  pattern="*.csv", recognise=_is_seg_csv, streamed=True),
     DatasetSource("csv", ".csv index", "FILE.csv (header path,label; paths relative to the "
                   "CSV)", offline=True, load=_csv, pick="file", pattern="*.csv",
                   recognise=lambda spec: spec.lower().endswith(".csv"), streamed=True),

@@ -9,6 +9,7 @@ PAPER = ("Ronneberger, Fischer, Brox, U-Net: Convolutional Networks for Biomedic
          "Segmentation, MICCAI 2015")
 WIDTHS = (64, 128, 256, 512)
 BOTTOM = 1024
+INPUT = 32   # a multiple of 16; small enough that the recipe converges on a CPU (issue 16)
 ROW_STEP = 1.5
 
 
@@ -28,9 +29,12 @@ def unet() -> Graph:
         "same level (the skip connections) and applies two 3x3 convolutions, and a 1x1 "
         "convolution to a 1-channel sigmoid mask. The paper uses 'valid' convolutions and "
         "crops the skips (572x572 in, 388x388 out); with 'same' the mask has the input's size, "
-        "which must be a multiple of 16. It introduced the encoder-decoder with concatenated "
-        "skips, precise segmentation from few training images.")
-    x = b.add("input", "Input", row=0, shape=[128, 128, 1])
+        "which must be a multiple of 16 (32x32 here, so the 31M parameters train on a laptop's "
+        "CPU; the weights do not depend on the input size: set a larger Input for larger "
+        "images). It "
+        "introduced the encoder-decoder with concatenated skips, precise segmentation from few "
+        "training images.")
+    x = b.add("input", "Input", row=0, shape=[INPUT, INPUT, 1])
     skips = []
     for level, width in enumerate(WIDTHS, start=1):
         row = (level - 1) * ROW_STEP
@@ -49,12 +53,13 @@ def unet() -> Graph:
         year=2015, paper=PAPER,
         introduced="encoder-decoder with concatenated skip connections (segmentation)",
         task="segmentation",
-        training=dict(dataset="shapes", optimizer="adam", learning_rate=1e-4, batch_size=8,
-                      epochs=10, val_split=0.15, test_split=0.15,
-                      augmentation=["horizontal_flip"],
+        training=dict(dataset="shapes", optimizer="adam", learning_rate=5e-4,
+                      lr_schedule={"kind": "cosine"}, batch_size=8, epochs=15,
+                      val_split=0.15, test_split=0.15, augmentation=["horizontal_flip"],
                       source="trains out of the box on the built-in 'shapes' set (generated "
                              "offline: shapes on noise with their masks) with binary "
-                             "cross-entropy on the 1-channel sigmoid mask; the paper used SGD "
+                             "cross-entropy on the 1-channel sigmoid mask; measured on 2 shared "
+                             "CPU cores (docs/PERFORMANCE.md, issue 16); the paper used SGD "
                              "with momentum 0.99 and one 572x572 image per batch"))
 
 

@@ -23,6 +23,9 @@ from playground.tfimport import import_tensorflow
 import_tensorflow()
 import keras  # noqa: E402 - after TensorFlow, quietly imported
 
+# Logged figures of a segmentation run copied into the history (training/segkeras.py).
+SEG_KEYS = ("mean_iou", "mean_dice", "iou_", "dice_")
+
 Sink = Callable[[dict[str, Any]], None]
 
 
@@ -205,13 +208,14 @@ class ProgressCallback(keras.callbacks.Callback):
                                "val_loss": logs.get("val_loss"),
                                "val_accuracy": logs.get("val_accuracy"),
                                "lr": self.lr, "seconds": time.perf_counter() - self.epoch_t0}
-        for key in ("mean_iou", "val_mean_iou"):  # segmentation runs (per-pixel metrics)
-            if key in logs:
+        for key in logs:  # segmentation runs: mean IoU/Dice, IoU and Dice per class
+            if key.removeprefix("val_").startswith(SEG_KEYS):
                 row[key] = logs[key]
         if self.stopped_by_user:
             row["val_loss"] = row["val_accuracy"] = None  # validation skipped or cut short
-            if "val_mean_iou" in row:
-                row["val_mean_iou"] = None
+            for key in row:
+                if key.startswith("val_"):
+                    row[key] = None
         row = {k: (float(v) if v is not None else None) for k, v in row.items()}
         row["epoch"] = epoch + 1
         self.history.append(row)

@@ -421,9 +421,9 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
 
         pca = training_pca(dataset, feeds.split.train, seed=config.seed,
                            channels=model_shape[2])
-    augmenter = (None if seg else  # masks: joint flips inside SegFeeds
+    augmenter = (feeds.image_augmenter(pca) if seg else  # masks: colour on the image only
                  build_augmenter(config.augment, model_shape, seed=config.seed, pca=pca))
-    if augmenter is not None:
+    if augmenter is not None and not seg:  # SegFeeds says which options move the masks
         log(f"augmentation: {', '.join(config.augment)}")
     train_ds, val_ds = feeds.pipelines(global_batch, augmenter,
                                        str(run_dir) if run_dir is not None else None)
@@ -454,6 +454,8 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                                 history=history_rows, batch_every=batch_every,
                                 batch_interval=batch_interval)
     callbacks = [*_schedule_callbacks(config, val_ds is not None), progress]
+    if seg:  # a log line per epoch: IoU and Dice per class
+        callbacks.append(segmentation.epoch_log(emit, dataset.class_names, progress))
     early = None
     if config.early_stopping:
         early = keras.callbacks.EarlyStopping(
@@ -568,15 +570,14 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         log("evaluation skipped (stopped)")
     if plan is not None:
         split_name = plan.split
-        probs, ey, rows = plan.predict(model)
-        result.eval_source, result.eval_indices = plan.source, rows
-        if seg:
-            result.evaluation = segmentation.evaluate(probs, ey, dataset.class_names,
-                                                      split_name)
-            result.evaluation["worst_pictures"] = segmentation.worst_pictures(
-                result.evaluation, dataset.x[rows], probs, ey)
+        if seg:  # batch by batch: no split-sized array of per-pixel probabilities
+            result.evaluation = feeds.evaluate(model, plan, max(global_batch, 128))
+            rows = result.evaluation.pop("evaluated_rows")
+            result.eval_source, result.eval_indices = plan.source, rows
             log(segmentation.summary_line(result.evaluation))
         else:
+            probs, ey, rows = plan.predict(model)
+            result.eval_source, result.eval_indices = plan.source, rows
             result.evaluation = evaluate_predictions(np.asarray(probs, np.float64), ey,
                                                      dataset.class_names, split_name)
         if getattr(dataset, "streamed", False) and result.eval_source == "train":

@@ -20,11 +20,6 @@ from playground.core.graph import Graph
 from playground.data.adapt import split_indices
 from playground.data.feeds import Evaluation
 
-# Augmentations applied to image and mask together; the others are refused for masks (a colour
-# change would be harmless, a crop/rotation applied to the image alone would misalign the mask).
-JOINT_AUGMENT = ("flip", "crop", "zoom")
-ZOOM_RANGE = (0.75, 1.0)  # crop/zoom: side of the random crop, as a share of the image's
-
 
 def output_shape(analysis: Any) -> tuple[int, int, int] | None:
     """(H, W, K) of the graph's single image output, or None when it has none."""
@@ -63,17 +58,35 @@ def is_binary_head(k_out: int) -> bool:
 
 def compile_args(k_out: int, num_classes: int) -> tuple[Any, list[Any]]:
     """(loss, metrics) for an output of ``k_out`` channels: binary cross-entropy on the mask
-    for one sigmoid channel, sparse categorical cross-entropy per pixel otherwise."""
+    for one sigmoid channel, sparse categorical cross-entropy per pixel otherwise; pixel
+    accuracy (as ``accuracy``), mean IoU, mean Dice and IoU and Dice per class
+    (:func:`playground.training.segkeras.epoch_metrics`)."""
     import keras
 
+    from playground.training.segkeras import epoch_metrics
+
+    scores = epoch_metrics(k_out, num_classes)
     if is_binary_head(k_out):
-        return ("binary_crossentropy",
-                [keras.metrics.BinaryAccuracy(name="accuracy"),
-                 keras.metrics.BinaryIoU(target_class_ids=[0, 1], name="mean_iou")])
+        return ("binary_crossentropy", [keras.metrics.BinaryAccuracy(name="accuracy"), *scores])
     return ("sparse_categorical_crossentropy",
-            [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-             keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False,
-                                   name="mean_iou")])
+            [keras.metrics.SparseCategoricalAccuracy(name="accuracy"), *scores])
+
+
+def epoch_log(sink: Callable[[dict], None], class_names: list[str], progress: Any) -> Any:
+    """A Keras callback placed after the progress callback: one log line per epoch with IoU and
+    Dice per class (the CLI's stderr and the panel's log both show log events)."""
+    import keras
+
+    from playground.training.segkeras import epoch_line
+
+    class EpochLog(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if not progress.history or progress.history[-1].get("epoch") != epoch + 1:
+                return
+            line = epoch_line(progress.history[-1], class_names)
+            if line:
+                sink({"kind": "log", "text": line})
+    return EpochLog()
 
 
 def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -88,132 +101,283 @@ def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class SegFeeds:
-    """The segmentation twin of :class:`playground.data.feeds.DataFeeds` (same interface)."""
+    """The segmentation twin of :class:`playground.data.feeds.DataFeeds` (same interface),
+    for in-memory sets (``shapes``) and streamed image/mask files alike: the pipelines are
+    :mod:`playground.data.segstream`'s, the evaluation is computed batch by batch."""
 
     def __init__(self, dataset: Any, model_shape, out_shape: tuple[int, int, int], config: Any,
                  log: Callable[[str], None]):
-        from playground.data.adapt import adapt_array
+        from playground.data.joint_augment import split_options
 
         if getattr(config, "strategy", "default") == "multiworker":
             raise PlaygroundError("strategy multiworker trains classifiers only; train a "
                                   "segmentation set with the default or mirrored strategy")
         self.data, self.shape, self.config, self.log = dataset, tuple(model_shape), config, log
         self.k_out = out_shape[2]
-        self.streamed = False
+        self.input_hw = (int(model_shape[0]), int(model_shape[1]))
+        self.output_hw = (int(out_shape[0]), int(out_shape[1]))
+        self.streamed = bool(getattr(dataset, "streamed", False))
         self.skipped: list[str] = []
+        self.cache = None
         self.split = split_indices(len(dataset.y), config.val_split, config.test_split,
                                    seed=config.seed)
         self.n_train, self.n_val = len(self.split.train), len(self.split.val)
         self.n_test = len(self.split.test)
-        masks = np.asarray(dataset.y)
-        size = tuple(out_shape[:2])
-        if masks.shape[1:3] != size:
-            log(f"masks: resized {masks.shape[1]}x{masks.shape[2]} -> {size[0]}x{size[1]} "
-                "(nearest neighbour) to the model output's size")
-            masks = resize_masks(masks, size)  # type: ignore[arg-type]
-        self.masks = masks
-        x_all = adapt_array(dataset.x, self.shape)
-        self.x_train, self.x_val = x_all[self.split.train], x_all[self.split.val]
-        self.x_test = x_all[self.split.test]
-        self.y_train, self.y_val = masks[self.split.train], masks[self.split.val]
-        self.y_test = masks[self.split.test]
-        self.augment = [a for a in getattr(config, "augment", []) if a in JOINT_AUGMENT]
-        ignored = [a for a in getattr(config, "augment", []) if a not in JOINT_AUGMENT]
+        if self.output_hw != self.input_hw:
+            log(f"masks: resized {self.input_hw[0]}x{self.input_hw[1]} -> "
+                f"{self.output_hw[0]}x{self.output_hw[1]} (nearest neighbour) to the model "
+                "output's size")
+        if not self.streamed:
+            from playground.data.adapt import adapt_array
+
+            masks = np.asarray(dataset.y)
+            if masks.shape[1:3] != self.input_hw:    # the images are resized to the input
+                masks = resize_masks(masks, self.input_hw)
+            self.x_all, self.masks = adapt_array(dataset.x, self.shape), masks
+        names = list(getattr(config, "augment", []))
+        self.joint, self.colour, ignored = split_options(names)
         if ignored:
-            log(f"augmentation: {', '.join(ignored)} not applied to a segmentation set (only "
-                f"{', '.join(JOINT_AUGMENT)} moves image and mask together)")
-        if self.augment:
-            log(f"augmentation: {', '.join(self.augment)} (image and mask together)")
+            log(f"augmentation: {', '.join(ignored)} not applied to a segmentation set")
+        if self.joint:
+            log(f"augmentation: {', '.join(self.joint)} (image and mask together: one "
+                "transform, the image bilinear, the mask nearest neighbour)")
+        if self.colour:
+            log(f"augmentation: {', '.join(self.colour)} (the image only)")
 
-    def targets(self, masks: np.ndarray) -> np.ndarray:
-        """Masks as the loss wants them: N x H x W x 1 floats for one sigmoid channel."""
-        return masks[..., None].astype(np.float32) if is_binary_head(self.k_out) else \
-            masks.astype(np.int64)
-
+    # ------------------------------------------------------------------ reporting
     def describe_split(self) -> list[str]:
         lines = [f"split: {self.n_train} train, {self.n_val} validation, {self.n_test} test "
                  f"(seed {self.config.seed})"]
         names = self.data.class_names
-        if len(names) <= 20 and self.n_train:
-            counts = np.bincount(self.y_train.ravel(), minlength=len(names))
-            share = counts / max(1, counts.sum())
-            lines.append("train pixels per class: " + ", ".join(
+        if len(names) > 20 or not self.n_train:
+            return lines
+        if self.streamed:   # counted by the scan, over every mask at its own size
+            counts = getattr(self.data, "pixel_counts", None)
+            label = "pixels per class (all masks)"
+        else:
+            counts = np.bincount(self.masks[self.split.train].ravel(), minlength=len(names))
+            label = "train pixels per class"
+        if counts is not None:
+            share = np.asarray(counts, np.float64) / max(1, int(np.sum(counts)))
+            lines.append(f"{label}: " + ", ".join(
                 f"{n} {s:.1%}" for n, s in zip(names, share.tolist(), strict=True)))
         return lines
 
     def class_weight(self) -> None:
         return None
 
-    def pipelines(self, batch_size: int, augment, run_dir: str | None) -> tuple[Any, Any]:
+    # ------------------------------------------------------------------ pipelines
+    def _pairs(self, rows: np.ndarray, *, train: bool, split: str) -> Any:
+        """(image, uint8 mask at the input's size, row) elements of ``rows``: slices of the
+        arrays, or the files decoded (cached and shuffled as a classification folder's)."""
         from playground.tfimport import import_tensorflow
 
         tf = import_tensorflow()
         seed = self.config.seed
+        rows = np.asarray(rows, np.int64)
+        if not self.streamed:
+            ds = tf.data.Dataset.from_tensor_slices((self.x_all[rows], self.masks[rows],
+                                                     rows)).cache()
+            return ds.shuffle(max(1, len(rows)), seed=seed, reshuffle_each_iteration=True) \
+                if train else ds
+        from playground.data.segstream import decoded_pairs, file_pairs
+        from playground.data.stream import SHUFFLE_BYTES
 
-        def make(x, y, train):
-            ds = tf.data.Dataset.from_tensor_slices((x, self.targets(y))).cache()
-            if train:
-                ds = ds.shuffle(min(len(x), 10_000), seed=seed, reshuffle_each_iteration=True)
-                if "flip" in self.augment:
-                    def flip(a, b):
-                        # One draw decides for both: the mask mirrors with its image.
-                        go = tf.random.uniform([], seed=seed) < 0.5
-                        return (tf.cond(go, lambda: tf.reverse(a, [1]), lambda: a),
-                                tf.cond(go, lambda: tf.reverse(b, [1]), lambda: b))
-                    ds = ds.map(flip)
-            ds = ds.batch(batch_size)
-            if train and ("crop" in self.augment or "zoom" in self.augment):
-                ds = ds.map(self._joint_zoom(tf, seed))
-            return ds.prefetch(tf.data.AUTOTUNE)
+        if train:
+            rows = rows[np.random.default_rng(seed).permutation(len(rows))]
+        data = self.data
+        files = file_pairs([data.paths[i] for i in rows], [data.mask_paths[i] for i in rows],
+                           rows)
+        mode = self.cache.mode if self.cache is not None and split != "eval" else "none"
+        if train and mode == "none":
+            # Shuffle names, not pixels: the whole list, every epoch, for a few bytes a pair.
+            files = files.shuffle(max(1, len(rows)), seed=seed, reshuffle_each_iteration=True)
+        ds = decoded_pairs(files, self.shape, data.num_classes, data.bad_images, self._skipped)
+        if mode == "memory":
+            ds = ds.cache()
+        elif mode == "file":
+            ds = ds.cache(self.cache.prefix(split))
+        if train and mode != "none":
+            h, w, c = self.shape
+            per_pair = h * w * (c + 1) + 64
+            buffer = len(rows) if mode == "memory" else max(
+                1, min(len(rows), SHUFFLE_BYTES // per_pair))
+            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        return ds
 
-        val = make(self.x_val, self.y_val, False) if self.n_val else None
-        return make(self.x_train, self.y_train, True), val
+    def _batches(self, rows, batch_size: int, *, train: bool, split: str,
+                 image_augment: Any = None, keep_rows: bool = False) -> Any:
+        from playground.data.segstream import batches
 
-    def _joint_zoom(self, tf, seed: int):
-        """A random crop of each image resized back to its size (zooming in), the same box on
-        its mask: the image bilinear, the mask nearest neighbour (class indices stay)."""
-        image_size = [int(d) for d in self.shape[:2]]
-        mask_size = [int(d) for d in self.y_train.shape[1:3]]
-        lo, hi = ZOOM_RANGE
+        return batches(self._pairs(rows, train=train, split=split), batch_size,
+                       input_hw=self.input_hw, output_hw=self.output_hw, k_out=self.k_out,
+                       joint=self.joint if train else None,
+                       image_augment=image_augment if train else None, seed=self.config.seed,
+                       keep_rows=keep_rows)
 
-        def zoom(a, b):
-            n = tf.shape(a)[0]
-            side = tf.random.uniform([n, 1], lo, hi, seed=seed + 1)
-            start = tf.random.uniform([n, 2], 0.0, 1.0, seed=seed + 2) * (1.0 - side)
-            boxes = tf.concat([start, start + side], axis=1)       # y1, x1, y2, x2
-            rows = tf.range(n)
-            a = tf.image.crop_and_resize(a, boxes, rows, image_size, method="bilinear")
-            m = tf.cast(b if b.shape.rank == 4 else b[..., None], tf.float32)
-            m = tf.image.crop_and_resize(m, boxes, rows, mask_size, method="nearest")
-            m = m if b.shape.rank == 4 else m[..., 0]
-            return a, tf.cast(m, b.dtype)
-        return zoom
+    def image_augmenter(self, pca: Any = None) -> Any:
+        """The colour options as Keras layers for the image alone (None without any)."""
+        from playground.data.augment import build_augmenter
+
+        return build_augmenter(self.colour, self.shape, seed=self.config.seed, pca=pca)
+
+    def pipelines(self, batch_size: int, augment, run_dir: str | None) -> tuple[Any, Any]:
+        """(train, validation or None) of (float32 [0, 1] images, targets). ``augment``: the
+        colour layers for the image (the run builds them; geometric ones are joint, here)."""
+        from playground.data.stream import plan_cache, prefetch_to_device
+
+        if self.streamed:
+            h, w, c = self.shape
+            # A cached element is the image and its mask: one more channel's worth of bytes.
+            self.cache = plan_cache(self.n_train + self.n_val, (h, w, c + 1),
+                                    getattr(self.config, "cache", "auto"),
+                                    str(run_dir) if run_dir is not None else None)
+            self.log(f"cache: {self.cache.reason}")
+            if self.cache.mode == "memory":
+                from playground.data.segstream import hold_mmap_threshold
+
+                hold_mmap_threshold()   # decode temporaries must not pin heap around the cache
+        if augment is None and self.colour:
+            augment = self.image_augmenter()
+        to_device = getattr(self.config, "strategy", "default") == "default"
+
+        def finish(ds):
+            return prefetch_to_device(ds) if to_device else ds.prefetch(2)
+
+        train = finish(self._batches(self.split.train, batch_size, train=True, split="train",
+                                     image_augment=augment))
+        val = (finish(self._batches(self.split.val, batch_size, train=False, split="val"))
+               if self.n_val else None)
+        return train, val
 
     def ordered(self, batch_size: int):
-        return self.x_train, self.targets(self.y_train), self.x_val, self.targets(self.y_val)
+        """Fixed order, no augmentation: arrays for an in-memory set, else pipelines."""
+        if not self.streamed:
+            def xy(rows):
+                return self.x_all[rows], self._targets(self._masks_out(self.masks[rows]))
+            x_tr, y_tr = xy(self.split.train)
+            x_va, y_va = xy(self.split.val)
+            return x_tr, y_tr, x_va, y_va
+        val = (self._batches(self.split.val, batch_size, train=False, split="val")
+               if self.n_val else None)
+        return (self._batches(self.split.train, batch_size, train=False, split="ordered"),
+                None, val, None)
+
+    def _masks_out(self, masks: np.ndarray) -> np.ndarray:
+        return resize_masks(np.asarray(masks), self.output_hw)
+
+    def _targets(self, masks: np.ndarray) -> np.ndarray:
+        return masks[..., None].astype(np.float32) if is_binary_head(self.k_out) else \
+            masks.astype(np.int64)
 
     def probe(self, k: int):
-        x, y = (self.x_val, self.y_val) if self.n_val else (self.x_train, self.y_train)
-        return x[:k], self.targets(y[:k])
+        rows = (self.split.val if self.n_val else self.split.train)[:k]
+        if not self.streamed:
+            return self.x_all[rows], self._targets(self._masks_out(self.masks[rows]))
+        x = self.data.decode(rows).astype(np.float32) / 255.0
+        return x, self._targets(self._masks_out(self.data.decode_masks(rows)))
 
+    def _skipped(self, path: str) -> None:
+        if path not in self.skipped:
+            self.skipped.append(path)
+            if len(self.skipped) <= 5:
+                self.log(f"skipped unreadable image or mask {path}")
+
+    # ------------------------------------------------------------------ evaluation
     def evaluation(self, batch_size: int) -> Evaluation | None:
+        """The held-out split (test, else validation). ``predict(model)`` returns whole
+        arrays (small sets, callers of the classifier's interface); the run itself calls
+        :meth:`evaluate`, which never holds more than a batch of probabilities."""
         if self.n_test:
-            split, x, y, rows = "test", self.x_test, self.y_test, self.split.test
+            split, rows = "test", self.split.test
         elif self.n_val:
-            split, x, y, rows = "validation", self.x_val, self.y_val, self.split.val
+            split, rows = "validation", self.split.val
         else:
             return None
 
         def predict(model):
-            out = model.predict(x, batch_size=batch_size, verbose=0)
-            return np.asarray(out[0] if isinstance(out, (list, tuple)) else out), y, rows
-        return Evaluation(split, "train", rows, len(y), predict)
+            probs, masks, seen = [], [], []
+            for xb, mb, rb in self._eval_batches(rows, batch_size):
+                probs.append(_first(model(xb, training=False)))
+                masks.append(mb.numpy())
+                seen.append(rb.numpy())
+            return np.concatenate(probs), np.concatenate(masks), np.concatenate(seen)
+        return Evaluation(split, "train", rows, len(rows), predict)
 
-    def name_bad_file(self, exc: BaseException, paths=None) -> None:
-        return None
+    def _eval_batches(self, rows, batch_size: int) -> Any:
+        return self._batches(rows, batch_size, train=False, split="eval", keep_rows=True)
+
+    def evaluate(self, model: Any, plan: Evaluation, batch_size: int) -> dict[str, Any]:
+        """:func:`evaluate`'s figures gathered batch by batch over ``plan``'s rows, plus the
+        worst images' pictures; ``evaluated_rows``: the rows that were read (a skipped file
+        leaves its row out)."""
+        from playground.tfimport import import_tensorflow
+        from playground.training.segmetrics import MaskScores
+
+        tf = import_tensorflow()
+        # A batch's probabilities stay within EVAL_BYTES (K channels per pixel add up fast).
+        per_image = self.output_hw[0] * self.output_hw[1] * max(1, self.k_out) * 4
+        batch_size = max(1, min(batch_size, EVAL_BYTES // per_image))
+        scores = MaskScores(self.data.num_classes)
+        step = tf.function(lambda xb: model(xb, training=False), reduce_retracing=True)
+        seen: list[np.ndarray] = []
+        try:
+            for xb, mb, rb in self._eval_batches(plan.rows, batch_size):
+                scores.add(_first(step(xb)), mb.numpy())
+                seen.append(rb.numpy())
+        except tf.errors.OpError as exc:   # a held-out file that fails to decode: name it
+            culprit = self.name_bad_file(exc, plan.rows)
+            if culprit is None:
+                raise
+            from playground.data.base import DatasetError
+
+            raise DatasetError(culprit) from None
+        ev = scores.result(self.data.class_names, plan.split)
+        ev.update(accuracy=ev["pixel_accuracy"], per_class=ev["iou"], wrong=[])
+        rows = np.concatenate(seen) if seen else np.zeros(0, np.int64)
+        ev["evaluated_rows"] = rows
+        worst = rows[np.asarray(ev["worst"][:WORST_PICTURES], np.int64)]
+        ev["worst_pictures"] = self.pictures(model, worst)
+        return ev
+
+    def pictures(self, model: Any, rows: np.ndarray) -> list[np.ndarray]:
+        """Image | true mask | predicted mask strips of ``rows`` (a second, small pass)."""
+        if not len(rows):
+            return []
+        if self.streamed:
+            images = self.data.decode(rows)
+            x = images.astype(np.float32) / 255.0
+            masks = self.data.decode_masks(rows)
+        else:
+            images, x, masks = np.asarray(self.data.x[rows]), self.x_all[rows], self.masks[rows]
+        probs = _first(model(x, training=False))
+        return mask_strips(images, probs, self._masks_out(masks))
+
+    def name_bad_file(self, exc: BaseException, rows=None) -> str | None:
+        """After a decode error (in ``fit`` or the evaluation): "FILE: why; training stopped",
+        found by a decode-only pass over the pairs (``rows`` to look in; default all)."""
+        if not self.streamed:
+            return None
+        from playground.data.feeds import SKIP_HINT
+        from playground.data.segstream import find_bad_pair
+
+        self.log("an image or mask failed to decode; looking for it...")
+        rows = np.arange(len(self.data.paths)) if rows is None else np.asarray(rows)
+        found = find_bad_pair([self.data.paths[i] for i in rows],
+                              [self.data.mask_paths[i] for i in rows], self.shape,
+                              self.data.num_classes)
+        if found is None:
+            return None
+        path, why = found
+        return f"{path}: {why}; training stopped{SKIP_HINT}"
 
     def cleanup(self) -> None:
-        pass
+        if self.cache is not None:
+            self.cache.cleanup()
+
+
+def _first(out: Any) -> np.ndarray:
+    return np.asarray(out[0] if isinstance(out, (list, tuple)) else out)
 
 
 def evaluate(probs: np.ndarray, masks: np.ndarray, class_names: list[str],
@@ -223,17 +387,8 @@ def evaluate(probs: np.ndarray, masks: np.ndarray, class_names: list[str],
     IoU per class, ``wrong`` empty: the worst images are ``worst``, by IoU)."""
     from playground.training.segmetrics import evaluate_masks
 
-    probs = np.asarray(probs, np.float64)
-    ev = evaluate_masks(probs, masks, class_names, split)
-    eps = 1e-7
-    if probs.shape[-1] == 1:
-        p = np.clip(probs[..., 0], eps, 1 - eps)
-        t = np.asarray(masks, np.float64)
-        loss = float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
-    else:
-        picked = np.take_along_axis(probs, np.asarray(masks, np.int64)[..., None], axis=-1)
-        loss = float(np.mean(-np.log(np.clip(picked, eps, 1.0))))
-    ev.update(accuracy=ev["pixel_accuracy"], loss=loss, per_class=ev["iou"], wrong=[])
+    ev = evaluate_masks(np.asarray(probs, np.float64), masks, class_names, split)
+    ev.update(accuracy=ev["pixel_accuracy"], per_class=ev["iou"], wrong=[])
     return ev
 
 
@@ -262,19 +417,18 @@ def check_output(analysis: Any, num_classes: int | None = None) -> tuple[int, in
 
 
 WORST_PICTURES = 6
+EVAL_BYTES = 64 * 1024 ** 2   # per evaluation batch of per-pixel probabilities (float32)
 
 
-def worst_pictures(ev: dict[str, Any], images: np.ndarray, probs: np.ndarray,
-                   masks: np.ndarray, count: int = WORST_PICTURES) -> list[np.ndarray]:
-    """For the evaluation view: per worst image (by IoU), one RGB uint8 strip of the image, the
-    true mask over it and the predicted mask over it, side by side (a 2-pixel gap between)."""
+def mask_strips(images: np.ndarray, probs: np.ndarray, masks: np.ndarray) -> list[np.ndarray]:
+    """For the evaluation view: per image, one RGB uint8 strip of the image, the true mask
+    over it and the predicted mask over it, side by side (a 2-pixel gap between)."""
     from playground.data.segdata import overlay_masks
+    from playground.training.segmetrics import predicted_classes
 
-    probs = np.asarray(probs)
-    pred = (probs[..., 0] >= 0.5).astype(np.int64) if probs.shape[-1] == 1 else \
-        probs.argmax(-1)
+    pred = predicted_classes(probs)
     strips = []
-    for i in ev.get("worst", [])[:count]:
+    for i in range(len(images)):
         image = np.asarray(images[i])[None]
         plain = overlay_masks(image, np.zeros(image.shape[:3], np.int64))[0]
         truth = overlay_masks(image, np.asarray(masks[i])[None])[0]

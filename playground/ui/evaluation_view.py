@@ -87,6 +87,12 @@ class EvaluationView(QWidget):
                     f"{result['pixel_accuracy']:.2%}, mean IoU {result['mean_iou']:.3f}, mean "
                     f"Dice {result['mean_dice']:.3f}, loss {result['loss']:.4f} (confusion of "
                     "pixels; bars: IoU per class)")
+            pairs = [f"{n} {iou:.3f}/{dice:.3f}" for n, iou, dice in
+                     zip(names, result["iou"], result.get("dice") or result["iou"], strict=True)
+                     if iou is not None and dice is not None]
+            if pairs:
+                text += "\nIoU/Dice per class: " + ", ".join(pairs[:12]) + \
+                    (", ..." if len(pairs) > 12 else "")
         self.summary.setText(text)
         cm = np.asarray(result["confusion"], dtype=np.float64)
         rows = cm.sum(axis=1, keepdims=True)

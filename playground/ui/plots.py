@@ -117,6 +117,9 @@ class TrainingPlots(QWidget):
             "val_mean_iou": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2,
                                                        style=Qt.PenStyle.DashLine),
                                                name="validation mean IoU"),
+            "val_mean_dice": self.acc_plot.plot(pen=pen(COLOURS["val"], width=2,
+                                                        style=Qt.PenStyle.DotLine),
+                                                name="validation mean Dice"),
         }
         self.apply_theme(themes.current())
         self.series = {name: Series() for name in self.curves}
@@ -187,15 +190,35 @@ class TrainingPlots(QWidget):
 
     def add_epoch(self, row: dict) -> None:
         epoch = float(row["epoch"])
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "mean_iou", "val_mean_iou"):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "mean_iou", "val_mean_iou",
+                    "val_mean_dice"):
             value = row.get(key)
             if value is not None and math.isfinite(value):
                 self.series[key].append(epoch, value)
                 self.changed.add(key)
+        self._add_class_ious(epoch, row)
         if self._lr_end is not None:      # extend the learning-rate step to the epoch's end
             self.series["lr"].append(*self._lr_end)
             self._lr_end = None
             self.changed.add("lr")
+
+    def _add_class_ious(self, epoch: float, row: dict) -> None:
+        """A segmentation run: validation IoU per class (``val_iou_<c>``) as thin lines in the
+        class's overlay colour, made when a run first reports them."""
+        for key, value in row.items():
+            if not key.startswith("val_iou_") or value is None or not math.isfinite(value):
+                continue
+            if key not in self.curves:
+                from playground.data.segdata import OVERLAY_COLOURS
+
+                c = int(key.rsplit("_", 1)[1])
+                colour = tuple(int(v) for v in OVERLAY_COLOURS[c % len(OVERLAY_COLOURS)]) \
+                    if c % len(OVERLAY_COLOURS) else (128, 128, 128)
+                self.curves[key] = self.acc_plot.plot(pen=pg.mkPen(colour, width=1),
+                                                      name=f"validation IoU of class {c}")
+                self.series[key] = Series(64)
+            self.series[key].append(epoch, value)
+            self.changed.add(key)
 
     def load_history(self, rows: list[dict]) -> None:
         """Show a finished run's epochs (e.g. when resuming it)."""

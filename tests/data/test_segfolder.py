@@ -88,3 +88,37 @@ def test_postscript_named_png_is_refused_by_content_never_handed_to_pillow(tmp_p
     target.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
     with pytest.raises(DatasetError, match=r"s0\.png"):
         load_dataset(str(root), (16, 16, 1))
+
+
+def test_a_folder_is_listed_not_decoded_and_its_views_decode_only_what_is_asked(tmp_path):
+    """Bounded memory: loading a folder keeps no pixels (each mask is read once for its
+    classes and let go); x[rows] / y[rows] decode only those rows."""
+    import tracemalloc
+
+    n, size = 300, 96
+    x, m = write_set(tmp_path / "big", n=n, size=size, classes=["background", "circle",
+                                                                "square", "triangle"])
+    write_set(tmp_path / "small", n=2, size=size)
+    load_dataset(str(tmp_path / "small"), (size, size, 1))      # the imports, outside the count
+    tracemalloc.start()
+    data = load_dataset(str(tmp_path / "big"), (size, size, 1))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    decoded = n * size * size * 2                  # the images and masks as uint8 arrays
+    assert getattr(data, "streamed", False) and peak < decoded / 4, (peak, decoded)
+    assert len(data.y) == n and data.y.shape == (n, size, size)
+    assert data.x.shape[1:] == (size, size, 1)
+    rows = np.array([3, 277])
+    stems = np.array([int(p.rsplit("/s", 1)[1][:-4]) for p in data.paths])  # sorted by name
+    np.testing.assert_array_equal(np.asarray(data.y[rows]), m[stems[rows]])
+    np.testing.assert_array_equal(np.asarray(data.x[rows]), x[stems[rows]])
+    assert data.pixel_counts.sum() == n * size * size
+    np.testing.assert_array_equal(data.pixel_counts, np.bincount(m.ravel(), minlength=4))
+
+
+def test_skip_drops_an_unreadable_pair_and_names_it(tmp_path):
+    write_set(tmp_path / "s", n=5)
+    (tmp_path / "s" / "masks" / "s2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    data = load_dataset(str(tmp_path / "s"), (16, 16, 1), bad_images="skip")
+    assert len(data.y) == 4 and all("s2" not in p for p in data.paths)
+    assert any("skipped 1 unreadable pair" in note and "s2.png" in note for note in data.notes)

@@ -38,7 +38,7 @@ def test_gallery_shows_the_checkers_figures():
     mobilenet = rows["[mobilenet](mobilenet.json)"]
     assert mobilenet[1] == "MobileNet (`keras.applications.MobileNet`)"
     assert "depthwise separable" in mobilenet[11]
-    assert rows["[unet](unet.json)"][9] == "128x128x1"
+    assert rows["[unet](unet.json)"][9] == "32x32x1"
     for fragment in ("3x3", "inception modules", "residual connections", "dense connectivity",
                      "encoder-decoder"):
         assert any(fragment in row[11] for row in rows.values()), fragment

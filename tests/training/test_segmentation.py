@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,10 +110,10 @@ def test_flip_moves_image_and_mask_together():
     x = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)
     masks = (x[..., 0] > 127).astype(np.uint8)
     data = SegDataset("halves", x, masks, ["dark", "bright"])
-    config = RunConfig.from_dict({"augment": ["flip", "colour"], "val_split": 0.2, "seed": 3})
+    config = RunConfig.from_dict({"augment": ["flip"], "val_split": 0.2, "seed": 3})
     logs: list[str] = []
     feeds = SegFeeds(data, (8, 8, 1), (8, 8, 2), config, logs.append)
-    assert any("colour not applied" in line for line in logs)
+    assert any("flip (image and mask together" in line for line in logs)
     train, _ = feeds.pipelines(8, None, None)
     flipped = 0
     for xb, yb in train:
@@ -158,7 +160,8 @@ def test_unet_preset_recipe_points_at_the_builtin_shapes_and_fits_them():
     assert config.dataset == "shapes" and config.optimizer == "adam"
     assert config.augment == ["flip"] and config.test_split > 0
     data = load_dataset(config.dataset, input_shape_of(graph))
-    assert data.x.shape[1:] == (128, 128, 1) and data.y.shape[1:] == (128, 128)
+    assert data.x.shape[1:] == (32, 32, 1) and data.y.shape[1:] == (32, 32)
+    assert config.schedule == "cosine" and config.epochs == 15 and config.lr == 5e-4
     assert training_output_problems(analyze(graph), "segmentation", data.name) == []
     assert graph.node("mask").params["filters"] == 1   # two classes: the sigmoid head stays
 
@@ -173,10 +176,11 @@ def test_evaluation_view_shows_a_segmentation_result(qtbot):
     probs[:, :2, :2, 0] = 0.9          # half of the shape found, no false positive
     ev = evaluate(probs, truth, ["background", "shape"], "test")
     assert ev["pixel_accuracy"] == 0.75 and ev["iou"] == [pytest.approx(8 / 12), 0.5]
-    from playground.training.segmentation import worst_pictures
+    from playground.training.segmentation import mask_strips
 
     images = np.full((2, 4, 4, 1), 90, np.uint8)
-    ev["worst_pictures"] = worst_pictures(ev, images, probs, truth)
+    worst = ev["worst"]
+    ev["worst_pictures"] = mask_strips(images[worst], probs[worst], truth[worst])
     strip = ev["worst_pictures"][0]
     assert strip.shape == (4, 4 * 3 + 2 * 2, 3)
     assert (strip[:, :4] == 90).all()                         # the image itself
@@ -186,6 +190,8 @@ def test_evaluation_view_shows_a_segmentation_result(qtbot):
     qtbot.addWidget(view)
     view.set_result(ev, None)
     assert "pixel accuracy 75.00%, mean IoU 0.583" in view.summary.text()
+    assert "IoU/Dice per class: background 0.667/0.800, shape 0.500/0.667" in \
+        view.summary.text()
     assert [label.text() for label in view.wrong_labels] == ["#0: IoU 0.583", "#1: IoU 0.583"]
 
 
@@ -195,10 +201,19 @@ def test_plots_draw_mean_iou_of_a_segmentation_run(qtbot):
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     plots.add_epoch({"epoch": 1, "loss": 0.4, "accuracy": 0.9, "val_loss": 0.5,
-                     "val_accuracy": 0.88, "mean_iou": 0.7, "val_mean_iou": 0.65})
+                     "val_accuracy": 0.88, "mean_iou": 0.7, "val_mean_iou": 0.65,
+                     "val_mean_dice": 0.75, "val_iou_0": 0.9, "val_iou_1": 0.4})
+    plots.add_epoch({"epoch": 2, "val_mean_iou": 0.7, "val_iou_0": 0.92,
+                     "val_iou_1": float("nan")})
     plots.redraw()
     x, y = plots.curves["val_mean_iou"].getData()
-    assert list(x) == [1.0] and list(y) == [0.65]
+    assert list(x) == [1.0, 2.0] and list(y) == [0.65, 0.7]
+    assert list(plots.curves["val_mean_dice"].getData()[1]) == [0.75]
+    assert list(plots.curves["val_iou_0"].getData()[1]) == [0.9, 0.92]
+    assert list(plots.curves["val_iou_1"].getData()[1]) == [0.4]   # NaN: class absent
+    plots.clear()
+    plots.redraw()
+    assert plots.points("val_iou_0") == 0
 
 
 def test_overlay_tints_only_the_masked_pixels():
@@ -320,5 +335,129 @@ def test_a_segmentation_run_in_the_child_process_sends_its_worst_pictures(tmp_pa
     ev = result.evaluation
     assert ev["task"] == "segmentation" and len(ev["worst_pictures"]) == 6
     assert np.asarray(ev["worst_pictures"][0]).shape == (16, 52, 3)
-    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0]
-    assert "mean_iou" in header and "val_mean_iou" in header
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"mean_iou", "val_mean_iou", "val_mean_dice", "iou_1", "val_dice_0"} <= set(header)
+    assert 0.0 <= result.history[-1]["val_iou_0"] <= 1.0
+
+
+def _mask_folder(root, n=64, size=16):
+    from PIL import Image
+
+    from playground.data.shapes import generate_shapes
+
+    x, m = generate_shapes(n, size=size, seed=5)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        Image.fromarray(x[i, ..., 0]).save(root / "images" / f"p{i:03d}.png")
+        Image.fromarray(m[i]).save(root / "masks" / f"p{i:03d}.png")
+    (root / "classes.txt").write_text("background\nshape\n")
+    return x, m
+
+
+def test_a_mask_folder_streams_and_logs_iou_and_dice_per_class_each_epoch(tmp_path):
+    """A folder of image/mask files trains through the streamed pipeline (cache plan, joint
+    rotate/shear, colour on the image): every epoch's history row has IoU and Dice per class
+    for training and validation, the log names them per class, and the evaluation (batch by
+    batch) agrees with the history's figures' form."""
+    from playground.training.runner import run_training
+    from playground.training.segkeras import per_class_keys
+
+    _mask_folder(tmp_path / "set")
+    config = RunConfig.from_dict({"dataset": str(tmp_path / "set"), "epochs": 2,
+                                  "batch_size": 16, "optimizer": "adam", "lr": 5e-3,
+                                  "val_split": 0.25, "test_split": 0.25, "seed": 0,
+                                  "augment": ["rotate", "shear", "contrast"],
+                                  "telemetry": False})
+    events: list[dict] = []
+    result = run_training(small_unet(16), config, sink=events.append, keep_runs=False)
+    logs = [e["text"] for e in events if e["kind"] == "log"]
+    assert result.status == "finished", result.message
+    assert getattr(result.dataset, "streamed", False)
+    assert any(line.startswith("cache: decoded images cached in memory") for line in logs), logs
+    assert any("rotate, shear (image and mask together" in line for line in logs)
+    assert any("contrast (the image only)" in line for line in logs)
+    for row in result.history:
+        for key in ["mean_iou", "mean_dice", *per_class_keys(2)]:
+            assert key in row and f"val_{key}" in row, (key, row)
+        assert 0.0 <= row["val_iou_0"] <= 1.0
+    per_epoch = [line for line in logs if "validation IoU/Dice per class: background" in line]
+    assert [line.split()[1] for line in per_epoch] == ["1", "2"]
+    ev = result.evaluation
+    assert ev["split"] == "test" and ev["samples"] == 16 and len(ev["dice"]) == 2
+    assert len(result.eval_indices) == 16 and len(ev["worst_pictures"]) == 6
+    assert ev["worst_pictures"][0].shape == (16, 52, 3)
+
+
+def test_a_mask_that_breaks_after_the_scan_is_named_or_skipped(tmp_path):
+    """A mask file truncated between the scan and the epoch stops the run naming it; with
+    bad_images skip the pair is dropped, named in the log, and the run finishes."""
+    from playground.data.dataset import load_dataset
+    from playground.training.runner import run_training
+
+    _mask_folder(tmp_path / "set", n=32)
+    for policy in ("stop", "skip"):
+        data = load_dataset(str(tmp_path / "set"), (16, 16, 1), bad_images=policy)
+        broken = data.mask_paths[5]
+        original = Path(broken).read_bytes()
+        Path(broken).write_bytes(original[:40])
+        config = RunConfig.from_dict({"dataset": str(tmp_path / "set"), "epochs": 1,
+                                      "batch_size": 8, "val_split": 0.25, "seed": 0,
+                                      "bad_images": policy, "telemetry": False})
+        events: list[dict] = []
+        result = run_training(small_unet(16), config, dataset=data, sink=events.append,
+                              keep_runs=False)
+        logs = [e["text"] for e in events if e["kind"] == "log"]
+        if policy == "stop":
+            assert result.status == "error" and broken in result.message, result.message
+            assert "Traceback" not in result.message
+        else:
+            assert result.status == "finished", result.message
+            assert any("skipped unreadable image or mask" in line and "p005" in line
+                       for line in logs), logs
+        Path(broken).write_bytes(original)
+
+
+def test_batch_by_batch_evaluation_equals_the_whole_split_at_once():
+    """SegFeeds.evaluate (a batch at a time, never the split's probabilities at once) gives the
+    figures of the whole-array evaluation, and pictures of its worst images."""
+    from playground.keras_build.compile import build
+    from playground.training.segmentation import SegFeeds, evaluate
+
+    data = load_dataset("shapes", (16, 16, 1))
+    data.x, data.y = data.x[:60], data.y[:60]
+    graph = small_unet(16)
+    model = build(graph, analyze(graph)).model
+    config = RunConfig.from_dict({"val_split": 0.2, "test_split": 0.3, "seed": 1})
+    feeds = SegFeeds(data, (16, 16, 1), (16, 16, 1), config, lambda text: None)
+    plan = feeds.evaluation(7)
+    ev = feeds.evaluate(model, plan, 7)
+    probs = model.predict(data.x[plan.rows] / 255.0, verbose=0)
+    whole = evaluate(probs, data.y[plan.rows], data.class_names, "test")
+    assert ev["split"] == "test" and ev["samples"] == 18 == len(ev["evaluated_rows"])
+    assert ev["confusion"] == whole["confusion"] and ev["worst"] == whole["worst"]
+    assert ev["loss"] == pytest.approx(whole["loss"], rel=1e-5)
+    assert ev["mean_iou"] == pytest.approx(whole["mean_iou"])
+    assert len(ev["worst_pictures"]) == 6 and ev["worst_pictures"][0].shape == (16, 52, 3)
+
+
+def test_panel_preview_of_a_streamed_mask_folder_overlays_its_masks(qtbot, tmp_path,
+                                                                     monkeypatch):
+    """The panel's preview of an images/ + masks/ folder decodes only the 16 pairs it shows
+    (the lazy x and y views) and tints each mask over its image."""
+    from playground.ui.training_panel import TrainingPanel
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    _mask_folder(tmp_path / "set", n=24, size=16)
+    graph = small_unet(16)
+    panel = TrainingPanel(lambda: graph)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_config(RunConfig.from_dict({"dataset": str(tmp_path / "set")}))
+    panel.preview()
+    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
+    assert len(panel.preview_cells) == 16, panel.status_text
+    assert not panel.preview_cells[0].pixmap().isNull()
+    assert all(cell.toolTip().startswith(("shape ", "background"))
+               for cell in panel.preview_cells)
+    assert panel.stop_and_wait(60_000)
