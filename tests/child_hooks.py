@@ -1,10 +1,10 @@
-"""Fault injection inside a training child process (tests only).
+"""Fault injection inside the app's child processes (training, inference; tests only).
 
 A TrainingSession trains in a fresh interpreter, so a monkeypatch in the test's process does not
 reach it. ``inject(monkeypatch, tmp_path, code)`` writes ``code`` as a module that a
 ``sitecustomize`` on the child's PYTHONPATH runs when the child starts, before any of the app is
 imported; it can patch the app's modules there (``import playground.training.callbacks as c;
-c.X = ...``). Only the training child runs it: a ``train`` command started by the test (the
+c.X = ...``). Only the app's children run it: a ``train`` command started by the test (the
 child's parent) sees the same PYTHONPATH and stays as it is.
 
 The suite runs the ``train`` command's training in a thread (tests/conftest.py sets
@@ -17,11 +17,12 @@ import os
 import textwrap
 from pathlib import Path
 
-CHILD_MODULE = "playground.training.child"
+# The app's child processes: the training child and the Predict dock's inference process.
+CHILD_MODULES = ("playground.training.child", "playground.inspect.service_child")
 
 SITECUSTOMIZE = f"""\
 import sys
-if {CHILD_MODULE!r} in getattr(sys, "orig_argv", ()):
+if any(m in getattr(sys, "orig_argv", ()) for m in {CHILD_MODULES!r}):
     import playground_child_hook  # noqa: F401
 """
 
@@ -32,7 +33,7 @@ def real_child(monkeypatch) -> None:
 
 
 def hook_folder(tmp_path: Path, code: str) -> Path:
-    """A folder whose ``sitecustomize`` runs ``code`` in training children only."""
+    """A folder whose ``sitecustomize`` runs ``code`` in the app's child processes only."""
     folder = tmp_path / "child_hook"
     folder.mkdir(exist_ok=True)
     (folder / "playground_child_hook.py").write_text(textwrap.dedent(code))
