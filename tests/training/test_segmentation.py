@@ -238,13 +238,7 @@ def test_panel_preview_of_shapes_overlays_the_masks(qtbot, tmp_path, monkeypatch
     panel.show()
     panel.set_config(RunConfig.from_dict({"dataset": "shapes"}))
     assert panel.dataset_spec() == "shapes"
-    panel.preview()
-    qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
-    assert len(panel.preview_cells) == 16, panel.status_text
-    assert not panel.preview_cells[0].pixmap().isNull()
-    assert all(cell.toolTip().startswith(("shape ", "background"))
-               for cell in panel.preview_cells)
-    assert panel.stop_and_wait(60_000)
+    _previews_sixteen_masked_cells(panel, qtbot)
 
 
 def test_train_cli_on_shapes_and_a_bad_mask_folder(tmp_path, capsys):
@@ -454,6 +448,11 @@ def test_panel_preview_of_a_streamed_mask_folder_overlays_its_masks(qtbot, tmp_p
     qtbot.addWidget(panel)
     panel.show()
     panel.set_config(RunConfig.from_dict({"dataset": str(tmp_path / "set")}))
+    _previews_sixteen_masked_cells(panel, qtbot)
+
+
+def _previews_sixteen_masked_cells(panel, qtbot) -> None:
+    """The panel's preview shows 16 pictures, each captioned by its mask's largest class."""
     panel.preview()
     qtbot.waitUntil(lambda: not panel.jobs, timeout=60_000)
     assert len(panel.preview_cells) == 16, panel.status_text
