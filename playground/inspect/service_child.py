@@ -123,7 +123,7 @@ class Worker:
         self.model_id = 0
         self.inspector: Any = None
         self._lock = threading.Lock()
-        self._dataset: tuple[str, Any] | None = None     # the last dataset asked for samples
+        self._dataset: tuple[Any, Any] | None = None     # the last dataset asked for samples
         self._rng = np.random.default_rng(0)
 
     def current(self, model_id: Any) -> Any:
@@ -216,13 +216,17 @@ class Worker:
                         kernel=kernel, first_layer=first, reason=reason or note,
                         score_note="per-pixel classes (the share of pixels per class)")
 
-    def sample(self, dataset: str, index: int | None = None) -> dict[str, Any]:
+    def sample(self, dataset: str, index: int | None = None,
+               input_shape: Any = None) -> dict[str, Any]:
         """One image of a dataset (random without ``index``) as uint8 pixels, with its label
-        in words; the dataset is kept for the next sample."""
+        in words; the dataset is kept for the next sample. ``input_shape`` (the model's) loads
+        the set as training loaded it: the generated ``shapes`` are drawn at the model's size
+        (a 64x64 drawing shrunk to 32x32 is not a picture the model was trained on)."""
         from playground.data.dataset import load_dataset
 
-        if self._dataset is None or self._dataset[0] != dataset:
-            self._dataset = (dataset, load_dataset(dataset))
+        shape = tuple(int(d) for d in input_shape) if input_shape else None
+        if self._dataset is None or self._dataset[0] != (dataset, shape):
+            self._dataset = ((dataset, shape), load_dataset(dataset, shape))
         data = self._dataset[1]
         count = len(data.x)
         i = int(self._rng.integers(count)) if index is None else int(index) % count
@@ -275,7 +279,8 @@ def handle(worker: Worker, request: dict[str, Any]) -> dict[str, Any]:
                                  args.get("class_index"), bool(args.get("drawing")),
                                  args.get("raw_size"))
         elif op == "sample":
-            result = worker.sample(str(args["dataset"]), args.get("index"))
+            result = worker.sample(str(args["dataset"]), args.get("index"),
+                                   args.get("input_shape"))
         elif op == "evaluate":
             result = worker.evaluate(list(args["runs"]), int(args.get("wrong", 6)))
         else:

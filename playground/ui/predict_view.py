@@ -744,7 +744,9 @@ class PredictView(QWidget):
         TensorFlow's decoders, exactly as in training, and never in the editor."""
         spec = self._dataset_of_source()
         self.image_label.setText(f"loading a sample of {spec}\u2026")
-        self._ask("data", "sample", {"dataset": spec, "index": index}, self._sample_ready)
+        shape = list(self.loaded.input_shape) if self.loaded is not None else None
+        self._ask("data", "sample", {"dataset": spec, "index": index, "input_shape": shape},
+                  self._sample_ready)
 
     def _sample_ready(self, reply: Reply) -> None:
         if reply.error:

@@ -421,7 +421,7 @@ def unet_run(tmp_path):
     rng = np.random.default_rng(4)
     model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32)
                        for w in model.get_weights()])
-    sample = load_dataset("shapes").x[2]
+    sample = load_dataset("shapes", (32, 32, 1)).x[2]      # as training loads it for 32x32
     p = np.clip(model(adapt(sample, (32, 32, 1))).numpy()[0, ..., 0], 1e-6, 1 - 1e-6)
     head = model.get_layer("mask")
     kernel, bias = head.get_weights()
@@ -430,7 +430,7 @@ def unet_run(tmp_path):
     run.mkdir()
     model.save_weights(str(run / "last.weights.h5"))
     (run / "config.json").write_text(json.dumps({
-        "config": {"dataset": "shapes"}, "dataset": "shapes: 1000 images 64x64x1, 2 classes",
+        "config": {"dataset": "shapes"}, "dataset": "shapes: 1000 images 32x32x1, 2 classes",
         "classes": ["background", "shape"], "graph": to_document(graph)}))
     return str(run), model, graph
 
@@ -449,6 +449,8 @@ def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run, lent
     qtbot.waitUntil(lambda: view.mask is not None and not view.busy, timeout=60000)
     assert view.mask_box.isVisible() and not view.bars.isVisible()
     picture = view.pad.picture
+    # the sample is the one training saw: shapes drawn at the model's 32x32, not shrunk from 64
+    assert picture.shape[:2] == (32, 32) and "resized" not in view.note_label.text()
     expected = model(adapt(picture, (32, 32, 1))).numpy()[0, ..., 0] >= 0.5
     np.testing.assert_array_equal(view.mask, expected)
     assert 0.2 < expected.mean() < 0.8
@@ -460,11 +462,11 @@ def test_a_segmenter_shows_its_mask_over_the_image(window, qtbot, unet_run, lent
     shown = overlay_masks(picture[None], expected[None].astype(np.uint8), 0.45)[0]
     np.testing.assert_array_equal(view.mask_view.image_pixels(), shown)
     ys, xs = np.nonzero(expected)
-    y, x = 2 * int(ys[len(ys) // 2]), 2 * int(xs[len(xs) // 2])     # 32x32 mask -> 64x64
+    y, x = int(ys[len(ys) // 2]), int(xs[len(xs) // 2])
     grab = view.mask_view.grab().toImage()
     rect = view.mask_view.image_rect()
-    colour = grab.pixelColor(int(rect.x() + (x + 0.5) * rect.width() / 64),
-                             int(rect.y() + (y + 0.5) * rect.height() / 64))
+    colour = grab.pixelColor(int(rect.x() + (x + 0.5) * rect.width() / 32),
+                             int(rect.y() + (y + 0.5) * rect.height() / 32))
     assert np.abs(np.array([colour.red(), colour.green(), colour.blue()])
                   - shown[y, x].astype(int)).max() <= 12
     assert tuple(shown[y, x]) != (picture[y, x, 0],) * 3
