@@ -91,6 +91,21 @@ def stamp_segment(buffer: np.ndarray, a: tuple[float, float], b: tuple[float, fl
     np.maximum(region, ink.astype(np.uint8), out=region)
 
 
+def accept_file_drag(event) -> None:
+    """A drag that carries files is welcome on the pad and on the dock."""
+    if event.mimeData().hasUrls():
+        event.acceptProposedAction()
+
+
+def dropped_file(event) -> str | None:
+    """The first local file of a drop (accepted), or None (a drop of web links is ignored)."""
+    urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+    if not urls:
+        return None
+    event.acceptProposedAction()
+    return urls[0].toLocalFile()
+
+
 class DrawPad(QWidget):
     """A square black pad: draw with the left mouse button; drop an image file on it.
 
@@ -183,14 +198,12 @@ class DrawPad(QWidget):
         painter.end()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_file_drag(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.file_dropped.emit(urls[0].toLocalFile())
+        path = dropped_file(event)
+        if path is not None:
+            self.file_dropped.emit(path)
 
 
 class ImageView(QWidget):
@@ -452,15 +465,13 @@ class PredictView(QWidget):
         return box
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_file_drag(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
         """An image file dropped anywhere on the dock (the pad handles its own drops)."""
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.open_image(urls[0].toLocalFile())
+        path = dropped_file(event)
+        if path is not None:
+            self.open_image(path)
 
     def _evaluation_page(self) -> QWidget:
         page = QWidget(self)

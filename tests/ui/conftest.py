@@ -34,6 +34,21 @@ def chain_graph() -> Graph:
     ], [("input", "conv"), ("conv", "gap"), ("gap", "dense")])
 
 
+@pytest.fixture
+def tiny_panel(qtbot, tmp_path, monkeypatch):
+    """A TrainingPanel (not yet shown) for the tiny digits graph, its runs in a private folder;
+    the graph is on ``panel.graph``."""
+    from playground.ui.training_panel import TrainingPanel
+    from tests.training.helpers import tiny
+
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    graph = tiny()
+    widget = TrainingPanel(lambda: graph)
+    widget.graph = graph
+    qtbot.addWidget(widget)
+    return widget
+
+
 class Answers:
     """Scripted answers for QMessageBox.question and a log of every box shown."""
 

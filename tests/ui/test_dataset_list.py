@@ -10,18 +10,11 @@ pytest.importorskip("pytestqt")
 import playground.ui  # noqa: E402,F401  (PySide6/Python 3.11 work-around)
 from playground.core.errors import PlaygroundError  # noqa: E402
 from playground.data import sources  # noqa: E402
-from tests.training.helpers import tiny  # noqa: E402
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path, monkeypatch):
-    from playground.ui.training_panel import TrainingPanel
-
-    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
-    graph = tiny()
-    widget = TrainingPanel(lambda: graph)
-    qtbot.addWidget(widget)
-    return widget
+def panel(tiny_panel):
+    return tiny_panel
 
 
 def test_the_list_holds_every_source(panel) -> None:

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
 
 import playground.ui  # noqa: E402,F401  (PySide6/Python 3.11 work-around)
 from playground.training.config import RunConfig  # noqa: E402
-from tests.training.helpers import tiny  # noqa: E402
 
 YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 
@@ -41,14 +40,9 @@ def dialogs(monkeypatch) -> Dialogs:
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path, monkeypatch):
+def panel(tiny_panel, qtbot):
     """A panel after a real one-epoch run of the tiny digits graph."""
-    from playground.ui.training_panel import TrainingPanel
-
-    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
-    graph = tiny()
-    widget = TrainingPanel(lambda: graph)
-    qtbot.addWidget(widget)
+    widget = tiny_panel
     widget.show()
     widget.set_config(RunConfig(epochs=1, batch_size=64))
     assert not widget.export_python_button.isEnabled()

@@ -16,14 +16,8 @@ from tests.training.helpers import tiny  # noqa: E402
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path, monkeypatch):
-    from playground.ui.training_panel import TrainingPanel
-
-    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
-    graph = tiny()
-    widget = TrainingPanel(lambda: graph)
-    widget.graph = graph
-    qtbot.addWidget(widget)
+def panel(tiny_panel):
+    widget = tiny_panel
     widget.resize(1200, 400)
     widget.show()
     yield widget
