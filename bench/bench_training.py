@@ -41,9 +41,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def plain_fit(graph, config, epochs: int) -> tuple[list[float], int]:
+def plain_fit(graph, config, epochs: int, steps_per_execution: int = 1
+              ) -> tuple[list[float], int]:
     """Per-epoch seconds of a hand-written Keras script: same pipeline (augmentation included),
-    the same learning-rate schedule, no GUI callbacks."""
+    the same learning-rate schedule, no GUI callbacks; Keras' default of one step per compiled
+    call unless ``steps_per_execution`` says otherwise (the "tuned" plain run, for the app's
+    own overhead)."""
     import keras
 
     from playground.data.adapt import adapt_array, make_dataset, split_indices
@@ -64,7 +67,7 @@ def plain_fit(graph, config, epochs: int) -> tuple[list[float], int]:
                        seed=config.seed)
     model = build_model(graph)
     model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], steps_per_execution=steps_per_execution)
     stamps: list[float] = []
 
     class EpochClock(keras.callbacks.Callback):
@@ -84,14 +87,15 @@ def plain_fit(graph, config, epochs: int) -> tuple[list[float], int]:
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], len(split.train)
 
 
-def plain_fit_elsewhere(epochs: int) -> tuple[list[float], int, str]:
+def plain_fit_elsewhere(epochs: int, steps: int = 1) -> tuple[list[float], int, str]:
     """:func:`plain_fit` in a fresh process (``--plain-worker``): the GUI process stays as in
     the app, without TensorFlow (whose heap would make this process's cycle collections, and
     so its event-loop gaps, far longer than the app's)."""
     import json
     import subprocess
 
-    done = subprocess.run([sys.executable, __file__, "--plain-worker", str(epochs)],
+    done = subprocess.run([sys.executable, __file__, "--plain-worker", str(epochs),
+                           "--plain-steps", str(steps)],
                           capture_output=True, text=True, check=True)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     return report["times"], report["n_train"], report["versions"]
@@ -286,6 +290,9 @@ def main() -> int:
                         help="the panel's minimum seconds between batch events (default: the "
                              "panel's own)")
     parser.add_argument("--plain-worker", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-steps", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--no-tuned", action="store_true",
+                        help="leave out the plain runs with the app's steps per call")
     args = parser.parse_args()
     if args.plain_worker:
         import json
@@ -297,7 +304,8 @@ def main() -> int:
         from playground.training.config import config_for_graph
 
         graph = load_preset("lenet5")
-        times, n_train = plain_fit(graph, config_for_graph(graph), args.plain_worker)
+        times, n_train = plain_fit(graph, config_for_graph(graph), args.plain_worker,
+                                   args.plain_steps)
         print(json.dumps({"times": times, "n_train": n_train,
                           "versions": f"TensorFlow {tf.__version__}, Keras {keras.__version__}"}))
         return 0
@@ -341,18 +349,33 @@ def main() -> int:
     app.processEvents()
 
     print(f"load average before: {os.getloadavg()[0]:.2f} (the machine may be shared)")
+    from playground.core.shapes import analyze
+    from playground.training.steps import choose_steps
+
+    # The steps per compiled call the app's run chooses (its log says so too); the "tuned"
+    # plain runs use the same, so GUI/tuned is the app's own overhead over the same training.
+    app_steps = choose_steps(config.steps_per_execution, analyze(graph).macs,
+                             config.batch_size, streamed=False,
+                             steps_per_epoch=math.ceil(1438 / config.batch_size))
+    print(f"GUI runs: {app_steps.line()}; plain runs: 1 (Keras' default)"
+          + ("" if args.no_tuned else f"; tuned plain runs: {app_steps.steps}"))
     plain_times, gui_times, stalls, panel_gaps, ratios = [], [], [], [], []
+    tuned_ratios: list[float] = []
     busies, whole_busies = [], []
     n_train = 0
     for r in range(args.repeats):
-        # Alternate which of the pair runs first, so a drift in machine load favours neither.
-        order = ("plain", "gui") if r % 2 == 0 else ("gui", "plain")
+        # Alternate which plain run goes first, so a drift in machine load favours none.
+        order = ["plain", "gui"] + ([] if args.no_tuned else ["tuned"])
+        if r % 2:
+            order.reverse()
         pair = {}
         for kind in order:
             if kind == "plain":
                 times, n_train, versions = plain_fit_elsewhere(args.epochs)
                 if r == 0:
                     print(f"plain runs: {versions}, in their own process", flush=True)
+            elif kind == "tuned":
+                times = plain_fit_elsewhere(args.epochs, app_steps.steps)[0]
             else:
                 times, stall, gap, busy, whole_busy = gui_fit(win, config, args.epochs)
                 stalls.append(stall)
@@ -363,9 +386,15 @@ def main() -> int:
         plain_times += pair["plain"]
         gui_times += pair["gui"]
         ratios.append(statistics.median(pair["plain"]) / statistics.median(pair["gui"]))
+        tuned = ""
+        if "tuned" in pair:
+            tuned_ratios.append(statistics.median(pair["tuned"])
+                                / statistics.median(pair["gui"]))
+            tuned = (f", tuned plain {statistics.median(pair['tuned']):.3f} s/epoch (GUI/tuned "
+                     f"{tuned_ratios[-1]:.2f})")
         print(f"  repeat {r + 1}: plain {statistics.median(pair['plain']):.3f} s/epoch, "
-              f"GUI {statistics.median(pair['gui']):.3f} s/epoch (ratio {ratios[-1]:.2f}); "
-              f"load {os.getloadavg()[0]:.2f}", flush=True)
+              f"GUI {statistics.median(pair['gui']):.3f} s/epoch (ratio {ratios[-1]:.2f})"
+              f"{tuned}; load {os.getloadavg()[0]:.2f}", flush=True)
     if ratios:
         print("this (GUI) process imported TensorFlow: "
               f"{'tensorflow' in sys.modules} (the app's editor does not, for training)")
@@ -378,6 +407,12 @@ def main() -> int:
               f"(goal >= 1.0), min-max {min(ratios):.2f}-{max(ratios):.2f}, quartiles "
               f"{quartiles[0]:.2f}-{quartiles[2]:.2f}; load average after: "
               f"{os.getloadavg()[0]:.2f}")
+        if tuned_ratios:
+            print(f"the app's own overhead: paired ratio GUI/tuned plain (both "
+                  f"{app_steps.steps} steps per call) "
+                  f"{', '.join(f'{r:.2f}' for r in tuned_ratios)}: median "
+                  f"{statistics.median(tuned_ratios):.3f}, min-max {min(tuned_ratios):.2f}-"
+                  f"{max(tuned_ratios):.2f}")
         print(f"event loop: longest gap between 10 ms timer ticks while training "
               f"{max(stalls) * 1000:.0f} ms over {len(stalls)} GUI runs (per run "
               f"{', '.join(f'{g * 1000:.0f}' for g in stalls)} ms, median "

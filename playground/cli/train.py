@@ -93,6 +93,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")
     parser.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    parser.add_argument("--steps-per-execution", type=int, metavar="N",
+                        help="training steps per compiled call (Keras' steps_per_execution); "
+                             "0, the default, chooses from the model's size")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="keep the run here (config, history.csv, weights, checkpoint): a "
                              "new or empty folder, or a run folder this app made")
@@ -107,7 +110,8 @@ OPTION_KEYS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "opt
                "lr": "lr", "schedule": "schedule", "weight_decay": "weight_decay",
                "early_stopping": "early_stopping", "val_split": "val_split",
                "test_split": "test_split", "seed": "seed", "strategy": "strategy",
-               "bad_images": "bad_images", "cache": "cache"}
+               "bad_images": "bad_images", "cache": "cache",
+               "steps_per_execution": "steps_per_execution"}
 
 
 def _fmt(value) -> str:

@@ -89,7 +89,6 @@ class ProgressCallback(keras.callbacks.Callback):
         self.best_val = math.inf
         self.epoch = 0
         self.lr = float("nan")
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ training
     def _write_history(self) -> None:
@@ -113,7 +112,6 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.t0 = time.perf_counter()
-        self.images = 0
         self.start_epoch = None
         self.good_weights = self.model.get_weights()
 
@@ -165,15 +163,16 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         loss = _pick(logs, "loss")
-        with self._lock:
-            self.images += self.batch_size
-            images = self.images
+        # ``batch`` is the last step of the call (several steps per call: steps.py), and Keras
+        # does not shorten the epoch's last, partial call: its ``batch`` may lie past the end.
+        step = min(batch + 1, self.steps)
+        images = ((self.epoch - (self.start_epoch or 0)) * self.steps + step) * self.batch_size
         if loss is not None and not math.isfinite(loss):
             if self.nan_batch is None:
-                self.nan_batch = (self.epoch + 1, batch + 1)
+                self.nan_batch = (self.epoch + 1, step)
             self.model.stop_training = True
             return
-        last = batch + 1 == self.steps
+        last = step == self.steps
         if batch % self.batch_every and not last:
             return
         now = time.perf_counter()
@@ -181,10 +180,10 @@ class ProgressCallback(keras.callbacks.Callback):
             return
         self._last_emit = now
         elapsed = now - self.t0
-        done = (self.epoch - self.start_epoch) * self.steps + batch + 1
+        done = (self.epoch - self.start_epoch) * self.steps + step
         total = (self.epochs - self.start_epoch) * self.steps
         rate = done / elapsed if elapsed > 0 else 0.0
-        self.sink({"kind": "batch", "epoch": self.epoch + 1, "step": batch + 1,
+        self.sink({"kind": "batch", "epoch": self.epoch + 1, "step": step,
                    "steps": self.steps, "loss": loss, "accuracy": _pick(logs, "accuracy"),
                    "lr": self.lr, "images_per_s": images / elapsed if elapsed > 0 else 0.0,
                    "elapsed": elapsed,

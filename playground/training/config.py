@@ -52,6 +52,7 @@ class RunConfig:
     cache: str = "auto"            # folders/CSV: decoded-image cache: auto, memory, file, none
     class_weights: bool = False    # weight the loss by inverse class frequency (unbalanced data)
     feature_cache: bool = True     # a frozen, deterministic prefix runs once per image
+    steps_per_execution: int = 0   # training steps per compiled call; 0 = automatic (steps.py)
 
     def validate(self, source: str = "run settings") -> RunConfig:
         def bad(key: str, why: str) -> ConfigError:
@@ -61,7 +62,7 @@ class RunConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise bad(key, "must be a whole number >= 1")
-        for key in ("early_stopping", "plateau_patience", "seed"):
+        for key in ("early_stopping", "plateau_patience", "seed", "steps_per_execution"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise bad(key, "must be a whole number >= 0")

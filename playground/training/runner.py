@@ -373,6 +373,13 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
     if config.strategy != "default":
         log(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} "
             "replica(s)")
+    from playground.training.steps import choose_steps
+
+    per_call = choose_steps(
+        config.steps_per_execution, analysis.macs, config.batch_size,
+        streamed=feeds.streamed, distributed=config.strategy != "default",
+        steps_per_epoch=max(1, math.ceil(feeds.n_train / config.batch_size)))
+    log(per_call.line())
     stage[0] = "building the Keras model"
     with strategy.scope(), device.precision_policy(config.mixed_precision) as policy:
         built = build(graph, analysis)
@@ -395,13 +402,13 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
         if seg:  # per-pixel loss; pixel accuracy (as "accuracy") and mean IoU per epoch
             seg_loss, seg_metrics = segmentation.compile_args(out_shape[2], dataset.num_classes)
             model.compile(optimizer=_optimizer(config), loss=seg_loss, metrics=seg_metrics,
-                          jit_compile=bool(config.xla))
+                          jit_compile=bool(config.xla), steps_per_execution=per_call.steps)
         else:
             model.compile(optimizer=_optimizer(config),
                           loss=["sparse_categorical_crossentropy"] * n_out if n_out > 1
                           else "sparse_categorical_crossentropy",
                           metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],
-                          jit_compile=bool(config.xla))
+                          jit_compile=bool(config.xla), steps_per_execution=per_call.steps)
     if config.mixed_precision:
         log(f"mixed precision: {policy}")
     frozen = [n.id for n in graph.nodes if not n.trainable]

@@ -274,8 +274,20 @@ class TrainingPanel(QWidget):
         form.addRow("Augment", aug)
         self.mixed_precision = QCheckBox("mixed precision (float16)")
         self.xla = QCheckBox("XLA")
+        self.steps_per_call = QSpinBox()
+        self.steps_per_call.setRange(0, 1024)
+        self.steps_per_call.setSpecialValueText("auto")
+        self.steps_per_call.setToolTip(
+            "training steps per compiled call (Keras' steps_per_execution): several steps "
+            "per call spare small models a return to Python after every batch; auto chooses "
+            "from the model's size and says so in the log")
+        compiled = QHBoxLayout()
+        compiled.addWidget(self.xla)
+        compiled.addStretch(1)
+        compiled.addWidget(QLabel("steps per call"))
+        compiled.addWidget(self.steps_per_call)
         form.addRow("GPU", self.mixed_precision)
-        form.addRow("", self.xla)
+        form.addRow("Compile", compiled)
         self.init_weights, wrow = _path_row("none (.keras, .weights.h5, .h5 or a run folder)",
                                             self._browse_weights)
         form.addRow("Initial weights", wrow)
@@ -460,6 +472,7 @@ class TrainingPanel(QWidget):
             "val_split": self.val_split.value(), "test_split": self.test_split.value(),
             "augment": [n for n, c in self.augment_boxes.items() if c.isChecked()],
             "mixed_precision": self.mixed_precision.isChecked(), "xla": self.xla.isChecked(),
+            "steps_per_execution": self.steps_per_call.value(),
             "class_weights": self.class_weights.isChecked(),
             "bad_images": "skip" if self.skip_bad_images.isChecked() else "stop",
         }, base=self._base)
@@ -481,6 +494,7 @@ class TrainingPanel(QWidget):
             check.setChecked(name in config.augment)
         self.mixed_precision.setChecked(config.mixed_precision)
         self.xla.setChecked(config.xla)
+        self.steps_per_call.setValue(config.steps_per_execution)
         self.class_weights.setChecked(config.class_weights)
         self.skip_bad_images.setChecked(config.bad_images == "skip")
 

@@ -320,7 +320,8 @@ def test_long_epochs_are_checkpointed_mid_epoch(tmp_path, monkeypatch):
         return real(model, backup_dir, epoch, batch)
 
     monkeypatch.setattr(checkpoint, "save_backup", record)
-    result = run_training(tiny_graph(), RunConfig(epochs=2, batch_size=256, telemetry=False),
+    result = run_training(tiny_graph(), RunConfig(epochs=2, batch_size=256, telemetry=False,
+                                                  steps_per_execution=1),
                           run_dir=tmp_path / "run")
     assert result.status == "finished"
     steps = 6  # 1,438 training images / 256: batches 0..5, checkpointed before 1..5

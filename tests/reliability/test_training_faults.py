@@ -99,7 +99,7 @@ def test_out_of_memory_mid_training_is_reported_with_a_smaller_batch(panel, qtbo
 
         callbacks.ProgressCallback.on_train_batch_begin = oom_in_epoch_two
     """)
-    panel.set_config(RunConfig(epochs=3, batch_size=64))
+    panel.set_config(RunConfig(epochs=3, batch_size=64, steps_per_execution=1))
     assert panel.start()
     result = _wait_done(panel, qtbot)
     assert result.status == "oom"
@@ -155,7 +155,8 @@ def test_stop_mid_epoch_keeps_the_weights_in_memory_and_on_disk(tmp_path):
                 stop.set()
 
     run_dir = tmp_path / "run"
-    result = run_training(tiny_graph(), RunConfig(epochs=50, batch_size=16, telemetry=False),
+    result = run_training(tiny_graph(), RunConfig(epochs=50, batch_size=16, telemetry=False,
+                                                  steps_per_execution=1),
                           sink=sink, stop=stop, run_dir=run_dir, batch_every=1)
     assert result.status == "stopped" and result.message == "stopped; the weights so far are kept"
     assert 5 <= len(batches) < 72                   # 72 steps = one full epoch

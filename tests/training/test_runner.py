@@ -46,7 +46,8 @@ def test_lenet5_with_its_own_defaults_reaches_97_percent_on_digits_within_10_epo
 
 def test_digits_run_keeps_history_weights_and_telemetry(tmp_path):
     events = Events()
-    result = run_training(tiny(), RunConfig(**FAST), sink=events, run_dir=tmp_path / "run")
+    result = run_training(tiny(), RunConfig(**FAST, steps_per_execution=1), sink=events,
+                          run_dir=tmp_path / "run")
     assert result.status == "finished", result.message
     assert [r["epoch"] for r in result.history] == [1, 2]
     assert result.history[-1]["val_accuracy"] > 0.5
@@ -96,7 +97,8 @@ def test_stop_then_resume_from_the_checkpoint(tmp_path):
             stop.set()
 
     run = tmp_path / "run"
-    first = run_training(tiny(), RunConfig(epochs=3, batch_size=32), sink=sink, stop=stop,
+    first = run_training(tiny(), RunConfig(epochs=3, batch_size=32, steps_per_execution=1),
+                         sink=sink, stop=stop,
                          run_dir=run)
     assert first.status == "stopped"
     steps_done = int(first.model.optimizer.iterations.numpy())
