@@ -5,7 +5,10 @@
    checkpoints, live plots redrawn by the panel's 10 Hz timer) against a plain ``model.fit`` of
    the same model, data, optimizer and batch size in a process of its own (so this GUI process
    is the app's: no TensorFlow in it); per-epoch times after the first (tracing) epoch, as
-   each run reports them (the child's start-up is not counted);
+   each run reports them (the child's start-up is not counted). The app runs several steps per
+   compiled call (training/steps.py) where a plain script keeps Keras' default of one; a
+   "tuned" plain run with the app's steps per call shows the app's own overhead over the same
+   training (``--no-tuned`` leaves it out);
 2. the longest gap between ticks of a 10 ms QTimer in the GUI process while the GUI runs train
    (an event-loop stall shows up as a long gap), with the longest panel tick and the longest
    cycle collection in that process, to tell the app's own work from the machine's load;
