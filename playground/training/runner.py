@@ -502,11 +502,22 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
                 random_input=augmenter is not None, resume=resume,
                 run_dir=str(run_dir) if run_dir is not None else None, log=log)
             if cut is not None:
+                # The head's steps are far shorter than the whole model's: more per call.
+                head_call = choose_steps(
+                    config.steps_per_execution,
+                    sum(analysis.nodes[n].macs for n in cut.rest if n in analysis.nodes),
+                    config.batch_size, streamed=False,
+                    distributed=config.strategy != "default",
+                    steps_per_epoch=max(1, math.ceil(feeds.n_train / config.batch_size)))
+                if head_call.steps != per_call.steps:
+                    log(f"trained on cached features: {head_call.line()}")
+
                 def compile_head(head):
                     with strategy.scope():
                         head.compile(optimizer=_optimizer(config), loss=model.loss,
                                      metrics=[["accuracy"]] * n_out if n_out > 1
-                                     else ["accuracy"], jit_compile=bool(config.xla))
+                                     else ["accuracy"], jit_compile=bool(config.xla),
+                                     steps_per_execution=head_call.steps)
 
                 x_tr, y_tr, x_va, y_va = feeds.ordered(global_batch)
                 fitted = feature_cache.fit_on_features(

@@ -104,3 +104,16 @@ def test_a_stop_is_seen_at_the_next_call():
     # The first call's event asks to stop (from Keras' callback thread, so the next call may
     # already have begun): training ends within a call or two, not at the epoch's end (90).
     assert steps_seen[0] == 8 and done in (8, 16, 24), (steps_seen, done)
+
+
+def test_a_head_trained_on_cached_features_runs_more_steps_per_call():
+    seen, sink = _events()
+    graph = load_preset("lenet5")
+    result = run_training(graph, RunConfig(epochs=1, batch_size=32, telemetry=False),
+                          sink=sink, keep_runs=False, freeze=["c1", "c3"])
+    assert result.status == "finished", result.message
+    logs = "\n".join(e["text"] for e in seen if e["kind"] == "log")
+    assert "steps per compiled call: 6 (automatic" in logs              # the whole model
+    assert "trained on cached features: steps per compiled call: 32 (automatic" in logs
+    batches = [e["step"] for e in seen if e["kind"] == "batch"]
+    assert batches == [32, 45]                                          # 45 steps an epoch
