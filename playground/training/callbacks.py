@@ -83,6 +83,7 @@ class ProgressCallback(keras.callbacks.Callback):
         self._last_emit = -math.inf
         self._history_written = time.perf_counter()
         self.nan_batch: tuple[int, int] | None = None
+        self.nan_from = 0
         self.stopped_by_user = False
         self.good_weights: list[np.ndarray] | None = None
         self.best_weights: list[np.ndarray] | None = None
@@ -170,6 +171,10 @@ class ProgressCallback(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(loss):
             if self.nan_batch is None:
                 self.nan_batch = (self.epoch + 1, step)
+                # The first step of the call: with several steps per call the loss is seen
+                # only at its end.
+                per_call = int(getattr(self.model, "steps_per_execution", 1) or 1)
+                self.nan_from = max(1, batch + 2 - per_call)
             self.model.stop_training = True
             return
         last = step == self.steps

@@ -560,8 +560,12 @@ def _run(graph, config, dataset, emit, log, stop, run_dir, resume, init_weights,
             rundir.end(run_dir)
     if progress.nan_batch is not None:
         epoch, batch = progress.nan_batch
+        first = progress.nan_from
+        where = (f"batch {batch}" if not first or first >= batch
+                 else f"batch {batch} or earlier (batches {first}-{batch} ran in one compiled "
+                      "call)")
         result.status = "nan"
-        result.message = (f"the loss became NaN at epoch {epoch}, batch {batch}; training "
+        result.message = (f"the loss became NaN at epoch {epoch}, {where}; training "
                           "stopped and the last good weights were kept (try a smaller learning "
                           "rate)")
     elif progress.stopped_by_user:

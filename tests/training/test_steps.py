@@ -117,3 +117,14 @@ def test_a_head_trained_on_cached_features_runs_more_steps_per_call():
     assert "trained on cached features: steps per compiled call: 32 (automatic" in logs
     batches = [e["step"] for e in seen if e["kind"] == "batch"]
     assert batches == [32, 45]                                          # 45 steps an epoch
+
+
+def test_a_nan_inside_a_call_names_the_calls_batches():
+    result = run_training(tiny(), RunConfig(epochs=2, batch_size=64, optimizer="sgd", lr=1e30,
+                                            telemetry=False, steps_per_execution=8),
+                          keep_runs=False)
+    assert result.status == "nan"
+    assert result.message.startswith(
+        "the loss became NaN at epoch 1, batch 8 or earlier (batches 1-8 ran in one compiled "
+        "call); training stopped and the last good weights were kept")
+    assert all(np.isfinite(w).all() for w in result.model.get_weights())
