@@ -45,7 +45,9 @@ from playground.ui.workers import FunctionThread, export_graph, import_keras
 APP_NAME = "Keras Architecture Playground"
 MAX_RECENT = 10
 AUTOSAVE_DELAY_MS = 4000
-DEVICE_UNKNOWN = "CPU/GPU: detected when training starts"
+# Short: at 1024 px the totals beside it left the status message ~30 px ("layo...").
+DEVICE_UNKNOWN = "CPU/GPU: ?"
+DEVICE_UNKNOWN_TIP = "the device (CPU or which GPU) is detected when training starts"
 
 
 def settings_enabled() -> bool:
@@ -258,6 +260,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
             self.status_labels[key] = label
         self.status_labels["device"].setText(self._initial_device_text())
+        self.status_labels["device"].setToolTip(DEVICE_UNKNOWN_TIP)
 
     def _initial_device_text(self) -> str:
         """Never imports TensorFlow: asks the training module's cache if it is there."""

@@ -32,6 +32,18 @@ def test_a_long_status_message_is_elided_with_the_full_text_in_the_tooltip(windo
     assert bar.displayed_message() == "saved" and bar.toolTip() == ""
 
 
+def test_at_1024_px_a_big_models_totals_leave_the_message_room(window, qtbot):
+    from playground.core.presets import load_preset
+
+    window.resize(1024, 768)
+    load_into(window, load_preset("resnet34"))
+    settle(qtbot)
+    device = window.status_labels["device"]
+    assert device.text() == "CPU/GPU: ?" and "detected when training starts" in device.toolTip()
+    # The totals (21,814,696 params...) and the device left the message ~30 px ("layo...").
+    assert window.statusBar().message_rect().width() >= 120
+
+
 def test_the_empty_problems_panel_collapses_and_grows_back(window, qtbot):
     window.resize(1024, 768)
     load_into(window, chain_graph())                       # valid: nothing to list
