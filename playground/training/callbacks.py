@@ -223,6 +223,14 @@ class ProgressCallback(keras.callbacks.Callback):
         row = {k: (float(v) if v is not None else None) for k, v in row.items()}
         row["epoch"] = epoch + 1
         self.history.append(row)
+        if self.stop.is_set() and not self.stopped_by_user:
+            # Asked after this epoch's last batch and validation (with several steps per call
+            # the whole end of an epoch may hold no batch hook at all): the epoch stands whole;
+            # acknowledged here, so the session waits for the weights instead of terminating
+            # the run while the telemetry below traces its first gradient pass.
+            self.stopped_by_user = True
+            self.model.stop_training = True
+            self.sink({"kind": "stopping", "epoch": epoch + 1, "step": self.steps})
         telemetry = {}
         if self.telemetry is not None and not self.stopped_by_user:  # a Stop ends promptly
             try:

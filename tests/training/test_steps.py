@@ -128,3 +128,33 @@ def test_a_nan_inside_a_call_names_the_calls_batches():
         "the loss became NaN at epoch 1, batch 8 or earlier (batches 1-8 ran in one compiled "
         "call); training stopped and the last good weights were kept")
     assert all(np.isfinite(w).all() for w in result.model.get_weights())
+
+
+def test_a_stop_after_the_epochs_last_call_is_acknowledged_at_the_epochs_end():
+    """With several steps per call the end of an epoch may hold no batch hook at all (its last
+    call, then validation in one call): a Stop that arrives there is acknowledged at the epoch's
+    end, the epoch kept whole, before the telemetry's first gradient pass is traced."""
+    import keras
+
+    from playground.training.callbacks import ProgressCallback
+
+    seen, sink = _events()
+    stop = threading.Event()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+
+    class Telemetry:
+        def compute(self):
+            raise AssertionError("telemetry ran after a Stop")
+
+    progress = ProgressCallback(sink, stop=stop, epochs=3, steps=10, batch_size=4,
+                                telemetry=Telemetry())
+    progress.set_model(model)
+    progress.on_train_begin()
+    progress.on_epoch_begin(0)
+    stop.set()
+    progress.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9})
+    assert model.stop_training and progress.stopped_by_user
+    assert [e["kind"] for e in seen] == ["start", "stopping", "epoch"]
+    assert seen[1]["step"] == 10                           # after the epoch's last step
+    assert progress.history[-1]["val_loss"] == 0.4         # the epoch stands whole

@@ -37,6 +37,7 @@ def test_at_1024_px_a_big_models_totals_leave_the_message_room(window, qtbot):
 
     window.resize(1024, 768)
     load_into(window, load_preset("resnet34"))
+    window._set_device("")     # as at a fresh start (a run earlier in this process knows it)
     settle(qtbot)
     device = window.status_labels["device"]
     assert device.text() == "CPU/GPU: ?" and "detected when training starts" in device.toolTip()
