@@ -441,8 +441,8 @@ class InferenceService:
                 return                                  # closed meanwhile
             del self._in_flight[ticket.lane]
             follow = self._waiting.pop(ticket.lane, None)
-            if ticket.generation == self._generation:
-                self._warm.add(ticket.warm_key)     # the child answered: traced, loaded
+            if ticket.generation == self._generation and not raw.get("error"):
+                self._warm.add(ticket.warm_key)     # answered: traced, loaded
                 result = raw.get("result")
                 if ticket.op == "load" and isinstance(result, ModelInfo):
                     self._models[result.model_id] = result
