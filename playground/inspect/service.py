@@ -74,7 +74,7 @@ class Deadlines:
 
     load: float = 300.0               # build a model (import TensorFlow...), load a dataset
     first: float = 120.0              # a model's first predict, a node's first maps
-    first_per_load: float = 4.0       # ... or this many times the model's load time if longer
+    first_per_load: float = 8.0       # ... or this many times the model's load time if longer
     later: float = 10.0               # a later predict or sample (maps: ``maps_factor`` times)
     later_per_forward: float = 100.0  # ... plus this many forward passes of the model
     maps_factor: float = 3.0          # maps: a forward and a backward pass, every node's maps

@@ -174,9 +174,9 @@ def test_deadlines_suit_each_kind_of_request():
     big = ModelInfo(2, "graph", "g", "g", None, [], (224, 224, 3), (1000,), [], seconds=90.0,
                     forward_s=0.5)
     assert d.seconds("load", True, None, {}) == d.load >= 300
-    # first calls (a trace): the fixed allowance, or 4 load times of a slow model
+    # first calls (a trace): the fixed allowance, or 8 load times of a slow model
     assert d.seconds("predict", True, small, {}) == d.first
-    assert d.seconds("maps", True, big, {}) == pytest.approx(4 * 90.0)
+    assert d.seconds("maps", True, big, {}) == pytest.approx(8 * 90.0)
     assert d.seconds("sample", True, None, {}) == d.load       # loads (scans) the dataset
     # later calls: 10 s plus 100 forward passes; maps 3 times that
     assert d.seconds("predict", False, small, {}) == pytest.approx(10.2)
