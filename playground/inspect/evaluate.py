@@ -8,6 +8,8 @@ sees the gain and the price side by side.
 Held-out images: a run's test split if its dataset ships one (keras.datasets), else the split
 the runner made (same seed, fractions and stratification: ``data.adapt.split_indices``), its
 test part when there is one, else its validation part, the same images the run was evaluated on.
+A segmentation set (masks) is split as the runner splits it (``training.segmentation.SegFeeds``):
+not stratified, since a mask is not a class to stratify by, and its own test set, if any, unused.
 
 10-crop (Krizhevsky et al. 2012, as in the notes): the image is adapted to a size larger by
 256/224 than the model's input, and the four corner crops and the centre crop of the input's size
@@ -62,21 +64,26 @@ class Row:
 
 
 def held_out(run_dir: str, loaded: LoadedModel, config: dict[str, Any]) -> HeldOut:
-    """The images a run was evaluated on, re-made from its config (see the module docstring)."""
+    """The images a run was evaluated on, re-made from its config (see the module docstring).
+
+    For a set of masks, ``y`` holds the held-out masks and the split is the runner's
+    unstratified one: stratifying by ``y`` would group pixels, not images."""
     from playground.data.adapt import split_indices
     from playground.data.dataset import load_dataset
+    from playground.data.segdata import is_segmentation
 
     settings = config.get("config") if isinstance(config.get("config"), dict) else {}
     spec = settings.get("dataset")
     if not isinstance(spec, str) or not spec:
         raise EvaluationError(f"{run_dir}: the run does not record its dataset")
     data = load_dataset(spec, loaded.input_shape)
-    if data.x_test is not None:
+    masks = is_segmentation(data)
+    if getattr(data, "x_test", None) is not None and not masks:
         return HeldOut(data.x_test, data.y_test, data.class_names, "test",
                        np.arange(len(data.x_test)))
-    split = split_indices(len(data.x), float(settings.get("val_split", 0.2)),
+    split = split_indices(len(data.y), float(settings.get("val_split", 0.2)),
                           float(settings.get("test_split", 0.0)),
-                          seed=int(settings.get("seed", 0)), labels=data.y)
+                          seed=int(settings.get("seed", 0)), labels=None if masks else data.y)
     rows, source = (split.test, "test") if len(split.test) else (split.val, "validation")
     if not len(rows):
         raise EvaluationError(f"{run_dir}: the run kept no test or validation images "

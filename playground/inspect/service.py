@@ -25,12 +25,22 @@ The model is described by a plain dict, a *source spec*, resolved in the child b
 first request, with ``python -m playground.inspect.service_child`` (a fresh interpreter, like the
 training child); if it dies (a crash, a kill, TensorFlow missing) every open request gets a clear
 error and the next request starts a new one.
+
+A child can also hang without dying (a deadlock inside TensorFlow, a huge model's first call
+swapping): its requests would stay open for ever. So every request has a *deadline* suited to its
+kind (:class:`Deadlines`): generous for what traces or loads (a model, a model's first
+prediction, a node's first maps, a dataset's first sample, an evaluation), short for the calls
+that follow, scaled by the model's own measured forward pass. The reader thread watches them;
+past one, the child is killed and every open request is answered "the inference process did not
+answer within N s", so the next request starts a fresh child. Nothing of this runs on the
+caller's thread: the editor never waits for the child.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -47,6 +57,46 @@ from playground.core.graph import Graph
 LANES = ("model", "predict", "maps", "eval", "data")
 CHILD_MODULE = "playground.inspect.service_child"
 QUIT_GRACE = 2.0        # seconds the child has to leave after "quit" before it is terminated
+WATCH_EVERY = 0.1       # seconds between the reader thread's looks at the open requests' deadlines
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Seconds a request may stay unanswered before its child is taken for hung and killed.
+
+    Why these sizes: a *first* call traces a ``tf.function`` (or loads a model or a dataset),
+    which for a big model on a busy CPU takes tens of seconds and, swapping, minutes; a *later*
+    call of the same model is one forward pass (maps: one backward pass too), milliseconds to a
+    second. So first calls get a generous fixed allowance, or a multiple of the model's measured
+    load time when that is longer; later calls get a short floor plus a multiple of the model's
+    measured forward pass (``ModelInfo.forward_s``), the model's size as this machine feels it,
+    with room for a training run sharing the cores."""
+
+    load: float = 300.0               # build a model (import TensorFlow...), load a dataset
+    first: float = 120.0              # a model's first predict, a node's first maps
+    first_per_load: float = 8.0       # ... or this many times the model's load time if longer
+    later: float = 10.0               # a later predict or sample (maps: ``maps_factor`` times)
+    later_per_forward: float = 100.0  # ... plus this many forward passes of the model
+    maps_factor: float = 3.0          # maps: a forward and a backward pass, every node's maps
+    evaluate: float = 900.0           # per run compared: a model and ~64 held-out passes
+
+    def seconds(self, op: str, first: bool, info: ModelInfo | None,
+                args: dict[str, Any]) -> float:
+        """The deadline of one request (``info``: the model it names, when known)."""
+        if op == "load" or (op == "sample" and first):      # a dataset's first sample loads it
+            return self.load
+        if op == "evaluate":
+            runs = args.get("runs")
+            return self.evaluate * max(1, len(runs) if isinstance(runs, (list, tuple)) else 1)
+        if first or op not in ("predict", "maps", "sample"):
+            loaded_in = info.seconds if info is not None else 0.0
+            return max(self.first, self.first_per_load * loaded_in)
+        forward = info.forward_s if info is not None and op != "sample" else 0.0
+        weight = self.maps_factor if op == "maps" else 1.0
+        return weight * (self.later + self.later_per_forward * forward)
+
+
+DEADLINES = Deadlines()
 
 
 # ---------------------------------------------------------------------------- source specs
@@ -99,6 +149,7 @@ class ModelInfo:
     raw_size: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0                    # the child's time to build and warm up the model
+    forward_s: float = 0.0                  # one traced forward pass of one image (deadlines)
 
     @property
     def random(self) -> bool:
@@ -122,7 +173,8 @@ class ModelInfo:
 @dataclass
 class Reply:
     """The answer to one request. ``error`` is a message for the user; ``crashed`` says the
-    child died (the next request starts a new one); ``ms`` is the round trip."""
+    child died or was killed for not answering (the next request starts a new one); ``hung``
+    says it was killed for not answering in time; ``ms`` is the round trip."""
 
     id: int
     lane: str
@@ -133,6 +185,7 @@ class Reply:
     ms: float = 0.0
     child_ms: float = 0.0
     stale: bool = False          # asked of a model replaced meanwhile: nobody needs it
+    hung: bool = False           # the child did not answer within a deadline and was killed
 
     @property
     def ok(self) -> bool:
@@ -152,6 +205,8 @@ class _Ticket:
     on_done: Callable[[Reply], None] | None
     sent_at: float = 0.0
     generation: int = 0                # the child it was sent to
+    deadline: float = 0.0              # seconds it may stay unanswered (Deadlines)
+    warm_key: tuple[Any, ...] = ()     # answered once, the same key is a later call
 
 
 # ---------------------------------------------------------------------------- the service
@@ -184,10 +239,15 @@ class InferenceService:
 
     ``on_exit(reply)`` (optional) runs in :meth:`poll` when a child ended unexpectedly, even
     with no request open (killed while idle): ``reply.error`` says how. The model it held is
-    gone; the next request starts a new child, which must load one again."""
+    gone; the next request starts a new child, which must load one again.
 
-    def __init__(self, on_exit: Callable[[Reply], None] | None = None) -> None:
+    ``deadlines`` (default: the module's ``DEADLINES``, read at each request) says how long
+    each request may stay unanswered before the child is killed as hung."""
+
+    def __init__(self, on_exit: Callable[[Reply], None] | None = None,
+                 deadlines: Deadlines | None = None) -> None:
         self.on_exit = on_exit
+        self.deadlines = deadlines
         self._popen: subprocess.Popen | None = None
         self._conn: Any = None
         self._send_lock = threading.Lock()
@@ -202,6 +262,9 @@ class InferenceService:
         self.starts = 0                            # children started so far (tests, bench)
         self.last_exit: str = ""                   # how the last child ended, when it crashed
         self._closing = False
+        self._models: dict[Any, ModelInfo] = {}     # the current child's models, by id
+        self._warm: set[tuple[Any, ...]] = set()    # what the current child has traced/loaded
+        self._hung: dict[int, str] = {}             # generation -> why it was killed
 
     # ------------------------------------------------------------------ process
     @property
@@ -230,6 +293,9 @@ class InferenceService:
             child_sock.close()
         self._popen = popen
         self._conn = Connection(parent_sock.detach())
+        with self._lock:
+            self._models.clear()        # a new interpreter has traced and loaded nothing
+            self._warm.clear()
         self._generation += 1
         self.starts += 1
         self._closing = False
@@ -312,13 +378,14 @@ class InferenceService:
         return out
 
     def call(self, op: str, args: dict[str, Any] | None = None, lane: str | None = None,
-             timeout: float = 300.0) -> Any:
+             timeout: float | None = None) -> Any:
         """Blocking request (scripts, the bench): the result, or ``ServiceError``. Do not mix
-        with :meth:`poll` on another thread."""
+        with :meth:`poll` on another thread. Without ``timeout`` it waits for the answer, which
+        the request's deadline bounds (a hung child is killed and the call fails)."""
         lane = lane or {"load": "model", "evaluate": "eval", "sample": "data"}.get(op, op)
         done: list[Reply] = []
         self.submit(lane, op, args, done.append)
-        end = time.monotonic() + timeout
+        end = time.monotonic() + (timeout if timeout is not None else float("inf"))
         while not done:
             if time.monotonic() > end:
                 raise ServiceError(f"no answer to {op} within {timeout:.0f} s")
@@ -342,6 +409,10 @@ class InferenceService:
             ticket.generation = self._generation
             gone = ticket.generation in self._ended
             if not gone:
+                ticket.warm_key = _warm_key(ticket.op, ticket.args)
+                info = self._models.get(_plain(ticket.args.get("model")))
+                ticket.deadline = (self.deadlines or DEADLINES).seconds(
+                    ticket.op, ticket.warm_key not in self._warm, info, ticket.args)
                 self._in_flight[ticket.lane] = ticket
         if gone:   # the child died between the check above and now: answer as the reader would
             self._replies.put((Reply(ticket.id, ticket.lane, ticket.op, crashed=True,
@@ -370,6 +441,11 @@ class InferenceService:
                 return                                  # closed meanwhile
             del self._in_flight[ticket.lane]
             follow = self._waiting.pop(ticket.lane, None)
+            if ticket.generation == self._generation and not raw.get("error"):
+                self._warm.add(ticket.warm_key)     # answered: traced, loaded
+                result = raw.get("result")
+                if ticket.op == "load" and isinstance(result, ModelInfo):
+                    self._models[result.model_id] = result
         ms = (time.perf_counter() - ticket.sent_at) * 1000.0
         reply = Reply(ticket.id, ticket.lane, ticket.op, raw.get("result"),
                       str(raw.get("error") or ""), False, ms, float(raw.get("ms") or 0.0),
@@ -378,9 +454,38 @@ class InferenceService:
         if follow is not None:
             self._dispatch(follow)
 
+    def _overdue(self, generation: int) -> _Ticket | None:
+        """The first open request of child ``generation`` past its deadline, if any."""
+        now = time.perf_counter()
+        with self._lock:
+            for ticket in self._in_flight.values():
+                if (ticket.generation == generation and ticket.sent_at
+                        and now - ticket.sent_at > ticket.deadline):
+                    return ticket
+        return None
+
+    def _kill_hung(self, popen: subprocess.Popen, generation: int, ticket: _Ticket) -> None:
+        """Kill a child that let ``ticket`` pass its deadline (its whole process group: it is
+        a session leader, and anything it started goes too); the reader then sees its end and
+        answers every open request with the reason kept here."""
+        self._hung[generation] = (f"did not answer within {ticket.deadline:.0f} s "
+                                  f"({OP_WORDS.get(ticket.op, ticket.op)})")
+        try:
+            os.killpg(popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            try:
+                popen.kill()
+            except OSError:
+                pass
+
     def _read(self, conn: Any, popen: subprocess.Popen, generation: int) -> None:
         while True:
             try:
+                if not conn.poll(WATCH_EVERY):
+                    late = None if generation in self._hung else self._overdue(generation)
+                    if late is not None:
+                        self._kill_hung(popen, generation, late)
+                    continue
                 raw = conn.recv()
             except (EOFError, OSError):
                 break
@@ -397,9 +502,14 @@ class InferenceService:
             self._conn = None
         if self._closing and generation == self._generation:
             return
-        exit_text = self.last_exit = _exit_text(popen.returncode)
-        message = (f"the inference process ended unexpectedly ({exit_text}); the editor "
-                   "is fine: the next request starts a new one")
+        hung = self._hung.pop(generation, "")
+        exit_text = self.last_exit = hung or _exit_text(popen.returncode)
+        if hung:
+            message = (f"the inference process {hung}; it was stopped, the editor is fine: "
+                       "the next request starts a new one")
+        else:
+            message = (f"the inference process ended unexpectedly ({exit_text}); the editor "
+                       "is fine: the next request starts a new one")
         with self._lock:
             self._ended.add(generation)
             lanes = [lane for lane, t in self._in_flight.items() if t.generation == generation]
@@ -407,10 +517,36 @@ class InferenceService:
             open_tickets += [self._waiting.pop(lane) for lane in lanes if lane in self._waiting]
         for ticket in open_tickets:
             self._replies.put((Reply(ticket.id, ticket.lane, ticket.op, error=message,
-                                     crashed=True), ticket.on_done))
+                                     crashed=True, hung=bool(hung)), ticket.on_done))
         if generation == self._generation:
             # (A newer child already runs: its stale answers tell the caller to reload.)
-            self._replies.put((Reply(0, "", "exit", error=message, crashed=True), self.on_exit))
+            self._replies.put((Reply(0, "", "exit", error=message, crashed=True,
+                                     hung=bool(hung)), self.on_exit))
+
+
+OP_WORDS = {"load": "loading the model", "predict": "a prediction", "maps": "the maps",
+            "sample": "a dataset sample", "evaluate": "the evaluation"}
+
+
+def _warm_key(op: str, args: dict[str, Any]) -> tuple[Any, ...]:
+    """What a request needs traced or loaded in the child: once answered, a request with the
+    same key is a *later* call (short deadline). A model's predictions share one trace; maps
+    are traced per model (per node for the biggest ones, ``maps.Inspector``); samples load
+    their dataset once per input size."""
+    if op == "maps":
+        return (op, _plain(args.get("model")), _plain(args.get("node")))
+    if op == "sample":
+        return (op, _plain(args.get("dataset")), _plain(args.get("input_shape")))
+    return (op, _plain(args.get("model")))
+
+
+def _plain(value: Any) -> Any:
+    """A hashable stand-in for a request argument (a shape list becomes a tuple)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return repr(value)
 
 
 def _exit_text(code: int | None) -> str:

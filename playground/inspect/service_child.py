@@ -88,13 +88,25 @@ def resolve_source(spec: dict[str, Any]) -> Any:
     return resolver(spec)
 
 
-def model_info(loaded: Any, model_id: int, kind: str, seconds: float) -> ModelInfo:
+def model_info(loaded: Any, model_id: int, kind: str, seconds: float,
+               forward_s: float = 0.0) -> ModelInfo:
     output = tuple(int(d) for d in loaded.model.outputs[0].shape[1:])
     return ModelInfo(model_id, kind, str(loaded.source), str(loaded.graph.name),
                      loaded.weights, [str(c) for c in loaded.class_names],
                      tuple(loaded.input_shape), output, list(loaded.node_tensors),
                      str(loaded.dataset or ""), str(loaded.pipeline), loaded.raw_size,
-                     [str(n) for n in loaded.notes], seconds)
+                     [str(n) for n in loaded.notes], seconds, forward_s)
+
+
+def forward_seconds(loaded: Any) -> float:
+    """One traced forward pass of one image, timed after the warm-up: the model's size as this
+    machine feels it, which scales the editor's deadlines for later calls (``Deadlines``)."""
+    from playground.inspect.model import logits_and_probabilities
+
+    x = np.zeros((1, *loaded.input_shape), np.float32)
+    start = time.perf_counter()
+    logits_and_probabilities(loaded, x)
+    return time.perf_counter() - start
 
 
 # ---------------------------------------------------------------------------- the work
@@ -138,9 +150,11 @@ class Worker:
         start = time.perf_counter()
         loaded = resolve_source(spec)
         warm_up(loaded)
+        seconds = time.perf_counter() - start
+        forward = forward_seconds(loaded)
         with self._lock:
             self.loaded, self.model_id, self.inspector = loaded, request_id, None
-        return model_info(loaded, request_id, str(spec.get("kind")), time.perf_counter() - start)
+        return model_info(loaded, request_id, str(spec.get("kind")), seconds, forward)
 
     def predict(self, model: int, pixels: np.ndarray, top: int = TOP_K, drawing: bool = False,
                 raw_size: Any = None) -> dict[str, Any]:

@@ -132,3 +132,71 @@ def test_comparison_table_columns_stay_aligned_with_a_double_digit_loss():
     time_end = lines[0].index("time") + len("time")
     assert all(line[time_end - 1] == "s" for line in lines[1:]), lines
     assert "-10.03 pt" in lines[2]
+
+
+def _mask_folder(root, count: int = 20, size: int = 16):
+    """``images/`` + ``masks/`` of ``count`` pairs: pair i's mask is a square of side i % 9 + 3
+    of class 1 or 2 at a place of its own, so every mask tells which pair it is."""
+    from tests.predict.helpers import write_png
+
+    rng = np.random.default_rng(7)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    masks = []
+    for i in range(count):
+        mask = np.zeros((size, size), np.uint8)
+        side, top, left = i % 9 + 3, i % 4, (i * 3) % 5
+        mask[top:top + side, left:left + side] = 1 + i % 2
+        image = (rng.random((size, size, 1)) * 80).astype(np.uint8) + 100 * (mask > 0)[..., None]
+        write_png(root / "images" / f"{i:03d}.png", image)
+        write_png(root / "masks" / f"{i:03d}.png", mask)
+        masks.append(mask)
+    return np.stack(masks)
+
+
+@pytest.mark.parametrize("split", [(0.25, 0.25), (0.3, 0.0)], ids=["test", "validation"])
+def test_held_out_masks_are_the_images_the_segmentation_run_held_out(tmp_path, split):
+    """A mask is not a class: a segmentation run's held-out images are the runner's own
+    unstratified split (SegFeeds), with their masks; stratifying by ``y`` grouped pixels."""
+    from types import SimpleNamespace
+
+    from playground.data.dataset import load_dataset
+    from playground.inspect.evaluate import held_out
+    from playground.training.segmentation import SegFeeds
+
+    masks = _mask_folder(tmp_path / "set")
+    val, test = split
+    settings = {"dataset": str(tmp_path / "set"), "val_split": val, "test_split": test,
+                "seed": 3}
+    loaded = SimpleNamespace(input_shape=(16, 16, 1))
+    held = held_out("runs/seg", loaded, {"config": settings})
+    config = SimpleNamespace(val_split=val, test_split=test, seed=3, augment=[],
+                             strategy="default")
+    feeds = SegFeeds(load_dataset(settings["dataset"], (16, 16, 1)), (16, 16, 1), (16, 16, 3),
+                     config, lambda _line: None)
+    expected = feeds.split.test if test else feeds.split.val
+    assert held.source == ("test" if test else "validation")
+    np.testing.assert_array_equal(held.indices, expected)
+    assert len(expected) == round(20 * (test or val))
+    np.testing.assert_array_equal(np.asarray(held.y), masks[expected])      # masks, by pair
+    assert np.asarray(held.x).shape == (len(expected), 16, 16, 1)
+    assert held.class_names[0] and len(held.class_names) == 3
+
+
+def test_held_out_of_the_generated_shapes_follows_the_runners_split():
+    """The built-in mask set (in memory) too: the validation rows of a run on ``shapes``."""
+    from types import SimpleNamespace
+
+    from playground.data.adapt import split_indices
+    from playground.data.dataset import load_dataset
+    from playground.inspect.evaluate import held_out
+
+    settings = {"dataset": "shapes", "val_split": 0.2, "seed": 5}
+    held = held_out("runs/shapes", SimpleNamespace(input_shape=(16, 16, 1)),
+                    {"config": settings})
+    data = load_dataset("shapes", (16, 16, 1))
+    rows = split_indices(len(data.y), 0.2, 0.0, seed=5).val
+    assert held.source == "validation" and len(held.indices) == len(rows) == 200
+    np.testing.assert_array_equal(held.indices, rows)
+    np.testing.assert_array_equal(held.y, data.y[rows])
+    np.testing.assert_array_equal(held.x, data.x[rows])

@@ -161,3 +161,116 @@ def test_a_folder_sample_is_decoded_in_the_child_like_training_decodes_it(tmp_pa
     np.testing.assert_array_equal(sample["pixels"], np.asarray(data.x[4]))
     assert sample["label"] == data.class_names[int(data.y[4])] == "dog"
     assert sample["index"] == 4 and sample["count"] == 6 and 0 <= again["index"] < 6
+
+
+def test_deadlines_suit_each_kind_of_request():
+    """Generous for what loads or traces, short for later calls and scaled by the model's
+    measured forward pass; an evaluation's grows with its runs."""
+    from playground.inspect.service import Deadlines, ModelInfo
+
+    d = Deadlines()
+    small = ModelInfo(1, "graph", "g", "g", None, [], (32, 32, 1), (10,), [], seconds=2.0,
+                      forward_s=0.002)
+    big = ModelInfo(2, "graph", "g", "g", None, [], (224, 224, 3), (1000,), [], seconds=90.0,
+                    forward_s=0.5)
+    assert d.seconds("load", True, None, {}) == d.load >= 300
+    # first calls (a trace): the fixed allowance, or 8 load times of a slow model
+    assert d.seconds("predict", True, small, {}) == d.first
+    assert d.seconds("maps", True, big, {}) == pytest.approx(8 * 90.0)
+    assert d.seconds("sample", True, None, {}) == d.load       # loads (scans) the dataset
+    # later calls: 10 s plus 100 forward passes; maps 3 times that
+    assert d.seconds("predict", False, small, {}) == pytest.approx(10.2)
+    assert d.seconds("predict", False, big, {}) == pytest.approx(60.0)
+    assert d.seconds("maps", False, big, {}) == pytest.approx(180.0)
+    assert d.seconds("sample", False, big, {}) == pytest.approx(10.0)   # no model work
+    assert d.seconds("predict", False, None, {}) == pytest.approx(10.0)
+    assert d.seconds("evaluate", True, None, {"runs": ["a", "b"]}) == 2 * d.evaluate
+    assert d.seconds("evaluate", True, None, {"runs": None}) == d.evaluate
+    # what counts as the same call again: per model; maps per model and node; samples per set
+    from playground.inspect.service import _warm_key
+
+    assert _warm_key("predict", {"model": 3, "pixels": None}) == ("predict", 3)
+    assert _warm_key("maps", {"model": 3, "node": "c1"}) != _warm_key("maps", {"model": 3,
+                                                                            "node": "c3"})
+    assert _warm_key("sample", {"dataset": "digits", "input_shape": [32, 32, 1]}) == \
+        ("sample", "digits", (32, 32, 1))
+    assert hash(_warm_key("maps", {"model": [1], "node": {"odd": 1}}))   # never unhashable
+
+
+HANG_HOOK = """
+    import os
+    import time
+    import playground.inspect.model as m
+    _forward = m.logits_and_probabilities
+    def logits_and_probabilities(loaded, x):
+        if os.path.exists({marker!r}):     # sleep as long as the file says: a slow first call,
+            with open({marker!r}) as f:    # or a deadlock inside TensorFlow (an hour)
+                time.sleep(float(f.read()))
+        return _forward(loaded, x)
+    m.logits_and_probabilities = logits_and_probabilities
+    """
+
+
+def test_a_hung_child_is_killed_at_its_deadline_and_the_next_request_starts_a_new_one(
+        tmp_path, monkeypatch):
+    """A request the child never answers: past its deadline (short for a later predict) the
+    child is killed, every open request of it hears "did not answer within N s", ``on_exit``
+    too, and the next request starts a fresh child that answers. A slow *first* call of a
+    model is given its generous deadline and is not killed."""
+    from playground.inspect.service import Deadlines
+    from tests.child_hooks import inject
+
+    marker = tmp_path / "sleep-seconds"
+    inject(monkeypatch, tmp_path, HANG_HOOK.format(marker=str(marker)))
+    graph = fileformat.load(LENET)
+    _weights_beside(graph, tmp_path)
+    pixels = (np.random.default_rng(4).random((32, 32, 1)) * 255).astype(np.uint8)
+    exits = []
+    deadlines = Deadlines(first=60.0, later=1.0, later_per_forward=0.0)
+    with InferenceService(on_exit=exits.append, deadlines=deadlines) as service:
+        info = service.call("load", {"spec": graph_source(graph, tmp_path / "lenet.json")})
+        assert not info.random                 # the same seeded weights in every child
+        assert 0.0 < info.forward_s < info.seconds
+        # a first call slower than a later call's deadline (a trace): answered, not killed
+        marker.write_text("2.5")
+        start = time.monotonic()
+        first = service.call("predict", {"model": info.model_id, "pixels": pixels})
+        assert time.monotonic() - start >= 2.5 and first["top"]
+        # a later call that never comes back, and one waiting behind it in its lane
+        marker.write_text("3600")
+        pid = service.pid
+        replies = []
+        start = time.monotonic()
+        for _ in range(2):
+            service.submit("predict", "predict", {"model": info.model_id, "pixels": pixels},
+                           replies.append)
+        while (len(replies) < 2 or not exits) and time.monotonic() - start < 60:
+            service.poll()
+            time.sleep(0.01)
+        waited = time.monotonic() - start
+        assert 1.0 <= waited < 30.0            # killed at the deadline, not an hour later
+        assert len(replies) == 2 and all(r.crashed and r.hung for r in replies)
+        for reply in replies:
+            assert reply.error.startswith("the inference process did not answer within 1 s "
+                                          "(a prediction)")
+            assert "next request starts a new one" in reply.error
+        assert len(exits) == 1 and exits[0].hung and "did not answer" in exits[0].error
+        assert not service.alive and "did not answer within 1 s" in service.last_exit
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)                    # killed and reaped
+        # the next request starts a fresh child, whose first calls are first calls again
+        marker.unlink()
+        info = service.call("load", {"spec": graph_source(graph, tmp_path / "lenet.json")})
+        assert service.starts == 2 and service.pid != pid
+        again = service.call("predict", {"model": info.model_id, "pixels": pixels})
+        np.testing.assert_allclose(again["probs"], first["probs"], rtol=1e-5, atol=1e-7)
+
+
+def _weights_beside(graph, folder) -> None:
+    """Seeded weights in a file the graph's ``weights`` key names (same answers in every
+    child), the graph saved beside it as ``lenet.json``."""
+    from tests.predict.helpers import seeded_model
+
+    seeded_model(graph, seed=2).save_weights(str(folder / "lenet.weights.h5"))
+    graph.extra["weights"] = "lenet.weights.h5"
+    fileformat.save(graph, folder / "lenet.json")
