@@ -34,6 +34,16 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "playgroun
 
 
 @pytest.fixture(autouse=True)
+def _no_network_checks(monkeypatch):
+    """Tests never ask the network whether a download host answers, so an offline machine and
+    an online one run the same paths: the twin-download check hears "no certain answer" (as with
+    a proxy) and Keras' (patched) download decides, unless a test sets its own answer."""
+    from playground.core import twin_download
+
+    monkeypatch.setattr(twin_download, "unreachable", lambda url, seconds=3.0: None)
+
+
+@pytest.fixture(autouse=True)
 def _no_running_qthreads():
     """Fail any test that leaves a QThread (or a training worker thread) running."""
     yield

@@ -56,11 +56,14 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
 
+    start = initial_weights(graph, args.file, args.init_weights)
+    if args.format != "python" and start.spec and start.spec.lower() == "imagenet" \
+            and imagenet_unavailable(graph):
+        return 1
     from playground.keras_build.compile import build
 
     built = build(graph, analysis)
     model = built.model
-    start = initial_weights(graph, args.file, args.init_weights)
     if args.format != "python":          # the graph's own weights, unless told otherwise
         if start.note:
             print(start.note)
@@ -120,6 +123,21 @@ def _fail_fast(args: argparse.Namespace) -> int | tuple[Graph, Analysis, list[st
                   f"{exc.strerror or exc}", file=sys.stderr)
             return 1
     return graph, analysis, list(notes)
+
+
+def imagenet_unavailable(graph, training: bool = False) -> bool:
+    """``--init-weights imagenet`` for a graph that is no twin, or offline without the file in
+    Keras' cache: said (True) before TensorFlow loads, as the load itself would say it
+    (``training``: the head takes the dataset's classes, so the file without the top)."""
+    from playground.core.twin_download import check_available
+    from playground.core.twins import TwinError, identify
+
+    try:
+        check_available(identify(graph), graph, retargeted=training)
+    except TwinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return True
+    return False
 
 
 def init_weights(model, graph, spec: str):

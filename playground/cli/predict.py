@@ -52,8 +52,12 @@ def _check_twin(model_path: str, kind: str) -> None:
         print(f"error: --weights imagenet takes the graph .json of a keras.applications twin "
               f"(e.g. presets/vgg16.json), not {what}: {model_path}", file=sys.stderr)
         raise ExitWith(2)
+    from playground.core.twin_download import check_available
+
     try:
-        plan_twin(fileformat.load(model_path))
+        graph = fileformat.load(model_path)
+        plan = plan_twin(graph)
+        check_available(plan.twin, graph)   # offline without the file: said before TensorFlow
     except GraphFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise ExitWith(2 if exc.unreadable else 1) from None

@@ -260,6 +260,11 @@ def run(args: argparse.Namespace) -> int:
     start = initial_weights(graph, args.file, args.init_weights)   # the graph's own weights
     if start.note:
         print(start.note, file=sys.stderr)
+    if start.spec and start.spec.lower() == "imagenet":
+        from playground.cli.export import imagenet_unavailable
+
+        if imagenet_unavailable(graph, training=True):
+            return 1
 
     def sink(event: dict) -> None:
         kind = event["kind"]

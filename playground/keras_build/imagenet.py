@@ -78,11 +78,10 @@ def fetch(file_name: str, folder: str, md5: str | None) -> Path:
         # known") is its end, so a long one keeps its end, not a cut middle.
         reason = str(exc).replace(f" on {url}", "").replace(url, "the URL")
         reason = reason if len(reason) <= 160 else "..." + reason[-157:]
-        raise ImagenetError(
-            f"cannot download the ImageNet weights {file_name} ({type(exc).__name__}: "
-            f"{reason}). Offline? Download {url} elsewhere and "
-            f"place it as {cached} (the folder is $KERAS_HOME/models, or ~/.keras/models "
-            "without KERAS_HOME)") from None
+        from playground.core.twin_download import offline_message
+
+        raise ImagenetError(offline_message(file_name, url, cached,
+                                            f"{type(exc).__name__}: {reason}")) from None
     return Path(path)
 
 
