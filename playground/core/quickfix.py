@@ -3,7 +3,8 @@
 The checker (``core.shapes``) tags problems it knows a remedy for with ``Problem.fix``; this module
 turns a tag into commands against the current graph. Every fix is checked to make sense for the
 graph as it is now (shapes, arity), so the editor can offer exactly the fixes that will work.
-Codes: ``padding_same``, ``insert_flatten`` (also offers global pooling), ``insert_projection``
+Codes: ``padding_same``, ``insert_flatten`` (also offers global pooling), ``softmax_head`` (a
+classifier head without softmax), ``insert_projection``
 (also used for element-wise merges whose inputs differ in size by an integer factor, which the
 checker reports without a code).
 """
@@ -37,6 +38,14 @@ def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = 
         return []
     if problem.fix == "insert_flatten":
         return _head_fixes(graph, node_id, analysis)
+    if problem.fix == "softmax_head":
+        spec = get_spec(node.type)
+        if spec is not None and "activation" in spec.param_names \
+                and node.params.get("activation") != "softmax":
+            cmd = SetParam(node_id, "activation", "softmax")
+            cmd.text = f"Set activation of {node_id} to softmax"
+            return [("Use activation softmax", cmd)]
+        return []
     if problem.fix == "insert_projection" or (problem.fix is None
                                               and _declares(node.type, "elementwise")):
         cmd = _projection_fix(graph, node_id, analysis)

@@ -17,8 +17,13 @@ from playground.blocks import get_spec
 from playground.blocks.geometry import fmt_shape
 from playground.blocks.spec import BlockProblem, Inference, InnerLayer, Shape, resolve_params
 from playground.core.graph import Graph
+from playground.core.loss_outputs import (
+    SOFTMAX_FIX,
+    head_without_softmax,
+    non_vector_outputs,
+    softmax_message,
+)
 from playground.core.loss_outputs import checker_message as loss_message
-from playground.core.loss_outputs import non_vector_outputs
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -308,6 +313,14 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
     for nid in outputs:
         if nid in unlossable and not reports[nid].has_error:
             warning(nid, loss_message(reports[nid].shape))
+    for nid in outputs:   # a classifier head without softmax would train badly (wave 5)
+        shape = reports[nid].shape
+        if shape is None or len(shape) != 1 or reports[nid].has_error:
+            continue
+        found = head_without_softmax(graph, nid, {k: r.values for k, r in reports.items()},
+                                     specs)
+        if found is not None:
+            warning(found[0], softmax_message(nid, *found), SOFTMAX_FIX)
     if len(outputs) > 1:
         for nid in outputs:
             if nid in unlossable:
