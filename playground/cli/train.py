@@ -181,14 +181,14 @@ def _scan_dataset(graph, config):
 
 
 def _warn_softmax(graph) -> None:
-    """The checker's warning about a classifier head without softmax, which would otherwise
-    train quietly badly (the run still starts: the user may mean it)."""
-    from playground.core.loss_outputs import SOFTMAX_FIX
+    """The checker's warnings about a classifier head without softmax or a graph without a
+    head, which would otherwise train quietly badly (the run still starts)."""
+    from playground.core.loss_outputs import HEAD_FIX, SOFTMAX_FIX
     from playground.core.shapes import analyze
     from playground.core.text import one_line
 
     for problem in analyze(graph).warnings:
-        if problem.fix == SOFTMAX_FIX:
+        if problem.fix in (SOFTMAX_FIX, HEAD_FIX):
             print(one_line(str(problem), 1000), file=sys.stderr)
 
 

@@ -118,6 +118,35 @@ def head_without_softmax(graph: Any, output: str, values: dict[str, dict[str, An
         current = sources[0]
 
 
+HEAD_FIX = "classifier_head"
+FEATURE_CATEGORIES = ("pooling", "reshape")   # a backbone's end: Global*Pooling2D, Flatten
+
+
+def headless_output(graph: Any, output: str, values: dict[str, dict[str, Any]],
+                    specs: dict[str, Any]) -> str | None:
+    """The node whose features the vector ``output`` is when no classifier head follows them
+    (a keras.applications model imported with ``include_top=False, pooling="avg"``, a
+    backbone whose Dense was deleted), else None."""
+    current = output
+    while True:
+        spec = specs.get(current)
+        if spec is None or spec.head_width_param is not None or spec.type == "Softmax" \
+                or (values.get(current) or {}).get("activation") == "softmax":
+            return None   # a head, or probabilities made on purpose (MobileNetV3's Flatten)
+        sources = graph.inputs_of(current)
+        if spec.pass_through and len(sources) == 1:
+            current = sources[0]
+            continue
+        return current if spec.category in FEATURE_CATEGORIES else None
+
+
+def headless_message(output: str, features: str, width: int) -> str:
+    where = "this model output" if features == output else f"the model output {output}"
+    return (f"{where} is a vector of {width:,} features with no classifier head: training "
+            f"would read them as the probabilities of {width:,} classes; add a Dense layer "
+            "after it with one unit per class and activation softmax")
+
+
 def softmax_message(output: str, head: str, activation: str) -> str:
     where = "this model output" if head == output else f"the model output {output}"
     return (f"{where} gets no softmax (activation {activation!r}): its values are scores, not "

@@ -4,7 +4,8 @@ The checker (``core.shapes``) tags problems it knows a remedy for with ``Problem
 turns a tag into commands against the current graph. Every fix is checked to make sense for the
 graph as it is now (shapes, arity), so the editor can offer exactly the fixes that will work.
 Codes: ``padding_same``, ``insert_flatten`` (also offers global pooling), ``softmax_head`` (a
-classifier head without softmax), ``insert_projection``
+classifier head without softmax), ``classifier_head`` (features that end the graph),
+``insert_projection``
 (also used for element-wise merges whose inputs differ in size by an integer factor, which the
 checker reports without a code).
 """
@@ -12,7 +13,15 @@ checker reports without a code).
 from __future__ import annotations
 
 from playground.blocks import get_spec
-from playground.core.commands import Command, Compound, SetParam, fresh_id, insert_between
+from playground.core.commands import (
+    AddEdge,
+    AddNode,
+    Command,
+    Compound,
+    SetParam,
+    fresh_id,
+    insert_between,
+)
 from playground.core.graph import Graph, Node
 from playground.core.shapes import Analysis, Problem, analyze
 
@@ -46,6 +55,8 @@ def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = 
             cmd.text = f"Set activation of {node_id} to softmax"
             return [("Use activation softmax", cmd)]
         return []
+    if problem.fix == "classifier_head":
+        return _classifier_head_fix(graph, node_id)
     if problem.fix == "insert_projection" or (problem.fix is None
                                               and _declares(node.type, "elementwise")):
         cmd = _projection_fix(graph, node_id, analysis)
@@ -78,6 +89,19 @@ def _head_fixes(graph: Graph, dense: str, analysis: Analysis | None
                              text=f"Insert {type_name} before {dense}")
         fixes.append((f"Insert {type_name}", cmd))
     return fixes
+
+
+def _classifier_head_fix(graph: Graph, features: str) -> list[tuple[str, Command]]:
+    """A softmax Dense after a vector of features that ends the graph (its width follows the
+    dataset's class count when the run starts, like any head's)."""
+    if graph.outputs_of(features):
+        return []
+    pos = graph.node(features).pos
+    node = Node(fresh_id(graph, "predictions"), "Dense",
+                {"units": 10, "activation": "softmax"},
+                pos=None if pos is None else (pos[0] + 260.0, pos[1]))
+    return [("Add a Dense softmax head", Compound(f"Add a classifier head after {features}",
+                                                  [AddNode(node), AddEdge(features, node.id)]))]
 
 
 def _projection_fix(graph: Graph, merge: str, analysis: Analysis | None) -> Compound | None:

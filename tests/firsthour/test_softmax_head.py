@@ -113,3 +113,59 @@ def test_the_editor_offers_the_fix_in_the_problems_panel(window):
     assert not [p for p in window.doc.current_analysis().problems if p.fix == "softmax_head"]
     window.doc.undo_stack.undo()
     assert "activation" not in window.doc.graph.node("fc").params
+
+
+# --------------------------------------------------------------- features without any head
+def headless(pool: str = "GlobalAveragePooling2D") -> dict:
+    """A backbone ending in its pooled features: keras.applications' include_top=False with
+    pooling="avg" imports as this (the outsider's EfficientNetB0/VGG16 imports)."""
+    nodes = [{"id": "input", "type": "Input", "params": {"shape": [8, 8, 1]}, "pos": [0, 0]},
+             {"id": "conv", "type": "Conv2D", "params": {"filters": 16, "kernel_size": 3}},
+             {"id": "pool", "type": pool, "params": {}, "pos": [520, 0]}]
+    return document(nodes, [("input", "conv"), ("conv", "pool")], name="backbone")
+
+
+@pytest.mark.parametrize("pool", ["GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten"])
+def test_features_without_a_head_are_warned(pool):
+    analysis = analyze(fileformat.from_document(headless(pool)))
+    (problem,) = analysis.warnings
+    assert (problem.node, problem.fix) == ("pool", "classifier_head")
+    assert "no classifier head" in problem.message
+    assert "probabilities of" in problem.message
+
+
+def test_a_softmax_after_the_features_is_not_headless():
+    """MobileNetV3 ends Conv2D 1x1 -> Flatten -> Activation(softmax): a head, not features."""
+    doc = headless("Flatten")
+    doc["nodes"].append({"id": "act", "type": "Activation", "params": {"activation": "softmax"}})
+    doc["edges"].append({"from": "pool", "to": "act"})
+    assert analyze(fileformat.from_document(doc)).warnings == []
+
+
+def test_the_quick_fix_adds_a_softmax_head_that_training_retargets():
+    from playground.core.retarget import find_heads
+
+    graph = fileformat.from_document(headless())
+    (problem,) = analyze(graph).warnings
+    (label, command), = available_fixes(graph, problem)
+    assert label == "Add a Dense softmax head"
+    stack = UndoStack(graph)
+    stack.push(command)
+    (sink,) = graph.sinks()
+    assert graph.node(sink).type == "Dense" and graph.inputs_of(sink) == ["pool"]
+    assert graph.node(sink).params["activation"] == "softmax"
+    assert graph.node(sink).pos == (780.0, 0.0)
+    assert analyze(graph).warnings == []
+    assert find_heads(graph) == [sink]     # its width follows the dataset's classes
+    stack.undo()
+    assert graph.sinks() == ["pool"]
+
+
+def test_cli_train_of_a_headless_backbone_warns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path / "runs"))
+    path = write_graph(tmp_path / "g.json", headless())
+    code, out, err = run_cli(capsys, "train", path, "--dataset", "digits", "--epochs", "1",
+                             "--no-run")
+    assert code == 0, err
+    assert "warning: node pool: this model output is a vector of 16 features with no " \
+           "classifier head" in err
