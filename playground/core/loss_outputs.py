@@ -103,7 +103,7 @@ def head_without_softmax(graph: Any, output: str, values: dict[str, dict[str, An
     (Dropout, Reshape, activations); None when a softmax is found or the output's way is not
     a plain head (a merge of several heads, a pooling: nothing to say)."""
     current = output
-    while True:
+    for _ in range(len(specs) + 1):   # never more steps than nodes, whatever the wiring
         spec = specs.get(current)
         if spec is None:
             return None
@@ -116,6 +116,7 @@ def head_without_softmax(graph: Any, output: str, values: dict[str, dict[str, An
         if not spec.pass_through or len(sources) != 1:
             return None
         current = sources[0]
+    return None
 
 
 HEAD_FIX = "classifier_head"
@@ -128,7 +129,7 @@ def headless_output(graph: Any, output: str, values: dict[str, dict[str, Any]],
     (a keras.applications model imported with ``include_top=False, pooling="avg"``, a
     backbone whose Dense was deleted), else None."""
     current = output
-    while True:
+    for _ in range(len(specs) + 1):   # never more steps than nodes, whatever the wiring
         spec = specs.get(current)
         if spec is None or spec.head_width_param is not None or spec.type == "Softmax" \
                 or (values.get(current) or {}).get("activation") == "softmax":
@@ -138,6 +139,7 @@ def headless_output(graph: Any, output: str, values: dict[str, dict[str, Any]],
             current = sources[0]
             continue
         return current if spec.category in FEATURE_CATEGORIES else None
+    return None
 
 
 def headless_message(output: str, features: str, width: int) -> str:
