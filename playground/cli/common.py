@@ -10,6 +10,7 @@ from playground.core.errors import GraphFileError
 from playground.core.graph import Graph
 from playground.core.retarget import RetargetError, parse_shape, set_classes, set_input_shape
 from playground.core.shapes import Analysis, analyze
+from playground.core.text import one_line
 
 
 class ExitWith(Exception):
@@ -18,23 +19,6 @@ class ExitWith(Exception):
     def __init__(self, code: int) -> None:
         self.code = code
         super().__init__(code)
-
-
-MAX_LINE = 400   # characters of one problem line; a 100 KB parameter name is cut, not printed
-
-
-def one_line(text: str, limit: int = MAX_LINE) -> str:
-    """``text`` as one printable line of at most ``limit`` characters.
-
-    Problem messages quote what the file holds (a parameter name, an id, a value): a newline
-    there would break the one-line-per-problem contract and 100,000 characters would flood the
-    terminal, so control characters (and lone surrogates) become escapes and the rest is cut
-    with a note of the full length."""
-    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text)[:limit * 2])
-    full = len(str(text))
-    if len(out) > limit or full > limit * 2:
-        return f"{out[:limit]}... ({full:,} characters)"
-    return out
 
 
 def load_or_report(path: str) -> Graph:

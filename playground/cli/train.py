@@ -180,6 +180,18 @@ def _scan_dataset(graph, config):
         raise ExitWith(2) from None
 
 
+def _warn_softmax(graph) -> None:
+    """The checker's warnings about a classifier head without softmax or a graph without a
+    head, which would otherwise train quietly badly (the run still starts)."""
+    from playground.core.loss_outputs import HEAD_FIX, SOFTMAX_FIX
+    from playground.core.shapes import analyze
+    from playground.core.text import one_line
+
+    for problem in analyze(graph).warnings:
+        if problem.fix in (SOFTMAX_FIX, HEAD_FIX):
+            print(one_line(str(problem), 1000), file=sys.stderr)
+
+
 def _print_size_hint(graph) -> None:
     """After a failed run: the smallest input that works, if the input was too small."""
     hint = size_hint(graph)
@@ -194,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
     graph = load_or_report(args.file)
     for note in apply_retarget(graph, args):
         print(note, file=sys.stderr)
+    _warn_softmax(graph)
     try:
         if "training" in graph.extra:
             base, notes = from_preset(graph.extra["training"], f"{args.file}: training")

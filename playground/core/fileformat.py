@@ -54,6 +54,21 @@ def _finite_float(text: str) -> float:
     return value
 
 
+IMPORT_HINT = ("turn a model into a graph with File > Import Keras model... or "
+               "`playground import MODEL --out GRAPH.json`")
+
+
+def _model_file_kind(data: bytes) -> str | None:
+    """The message for a Keras model or weights file opened as a graph (a user's natural first
+    try with a ``.keras`` file), else None: it names what the file is and how to import it."""
+    if data.startswith(b"PK\x03\x04"):
+        return f"a ZIP archive (a Keras .keras model is one), not a graph file; {IMPORT_HINT}"
+    if data.startswith(b"\x89HDF\r\n\x1a\n"):
+        return (f"an HDF5 file (a Keras .h5 model or weights), not a graph file; {IMPORT_HINT}; "
+                "weights load as a run's initial weights (--init-weights)")
+    return None
+
+
 def _decode_text(data: bytes, source: str) -> str:
     if not data.strip():
         raise GraphFileError("the file is empty", source=source)
@@ -61,6 +76,9 @@ def _decode_text(data: bytes, source: str) -> str:
         raise GraphFileError("the file is UTF-32 text; save it as UTF-8", source=source)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:2]:
         raise GraphFileError("the file is UTF-16 text; save it as UTF-8", source=source)
+    model = _model_file_kind(data)
+    if model is not None:
+        raise GraphFileError(model, source=source)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

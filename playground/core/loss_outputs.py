@@ -87,3 +87,71 @@ def segmentation_output_problems(analysis: Any, dataset: str = "the dataset") ->
                             f"{len(outputs)} ({', '.join(outputs)}); connect or delete the "
                             "extra ones")
     return problems
+
+
+# A classifier's output must be probabilities: the loss is sparse categorical cross-entropy on
+# probabilities (Keras clips them to [1e-7, 1 - 1e-7] and takes the log), so a head whose
+# scores are not squashed by a softmax trains silently badly (the digits: ~40 % accuracy after
+# 5 epochs where the same graph with a softmax reaches ~90 %).
+SOFTMAX_FIX = "softmax_head"
+
+
+def head_without_softmax(graph: Any, output: str, values: dict[str, dict[str, Any]],
+                         specs: dict[str, Any]) -> tuple[str, str] | None:
+    """(head node, its activation) when the vector ``output`` gets no softmax on its way from
+    the head layer (a Dense or 1x1 Conv2D: ``head_width_param``), through pass-through blocks
+    (Dropout, Reshape, activations); None when a softmax is found or the output's way is not
+    a plain head (a merge of several heads, a pooling: nothing to say)."""
+    current = output
+    for _ in range(len(specs) + 1):   # never more steps than nodes, whatever the wiring
+        spec = specs.get(current)
+        if spec is None:
+            return None
+        node_values = values.get(current) or {}
+        if spec.type == "Softmax" or node_values.get("activation") == "softmax":
+            return None
+        if spec.head_width_param is not None:
+            return current, str(node_values.get("activation") or "linear")
+        sources = graph.inputs_of(current)
+        if not spec.pass_through or len(sources) != 1:
+            return None
+        current = sources[0]
+    return None
+
+
+HEAD_FIX = "classifier_head"
+FEATURE_CATEGORIES = ("pooling", "reshape")   # a backbone's end: Global*Pooling2D, Flatten
+
+
+def headless_output(graph: Any, output: str, values: dict[str, dict[str, Any]],
+                    specs: dict[str, Any]) -> str | None:
+    """The node whose features the vector ``output`` is when no classifier head follows them
+    (a keras.applications model imported with ``include_top=False, pooling="avg"``, a
+    backbone whose Dense was deleted), else None."""
+    current = output
+    for _ in range(len(specs) + 1):   # never more steps than nodes, whatever the wiring
+        spec = specs.get(current)
+        if spec is None or spec.head_width_param is not None or spec.type == "Softmax" \
+                or (values.get(current) or {}).get("activation") == "softmax":
+            return None   # a head, or probabilities made on purpose (MobileNetV3's Flatten)
+        sources = graph.inputs_of(current)
+        if spec.pass_through and len(sources) == 1:
+            current = sources[0]
+            continue
+        return current if spec.category in FEATURE_CATEGORIES else None
+    return None
+
+
+def headless_message(output: str, features: str, width: int) -> str:
+    where = "this model output" if features == output else f"the model output {output}"
+    return (f"{where} is a vector of {width:,} features with no classifier head: training "
+            f"would read them as the probabilities of {width:,} classes; add a Dense layer "
+            "after it with one unit per class and activation softmax")
+
+
+def softmax_message(output: str, head: str, activation: str) -> str:
+    where = "this model output" if head == output else f"the model output {output}"
+    return (f"{where} gets no softmax (activation {activation!r}): its values are scores, not "
+            "class probabilities, and training's loss (sparse categorical cross-entropy) "
+            "expects probabilities, so the model would learn badly; set this layer's "
+            "activation to softmax")

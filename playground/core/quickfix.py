@@ -3,7 +3,9 @@
 The checker (``core.shapes``) tags problems it knows a remedy for with ``Problem.fix``; this module
 turns a tag into commands against the current graph. Every fix is checked to make sense for the
 graph as it is now (shapes, arity), so the editor can offer exactly the fixes that will work.
-Codes: ``padding_same``, ``insert_flatten`` (also offers global pooling), ``insert_projection``
+Codes: ``padding_same``, ``insert_flatten`` (also offers global pooling), ``softmax_head`` (a
+classifier head without softmax), ``classifier_head`` (features that end the graph),
+``insert_projection``
 (also used for element-wise merges whose inputs differ in size by an integer factor, which the
 checker reports without a code).
 """
@@ -11,7 +13,15 @@ checker reports without a code).
 from __future__ import annotations
 
 from playground.blocks import get_spec
-from playground.core.commands import Command, Compound, SetParam, fresh_id, insert_between
+from playground.core.commands import (
+    AddEdge,
+    AddNode,
+    Command,
+    Compound,
+    SetParam,
+    fresh_id,
+    insert_between,
+)
 from playground.core.graph import Graph, Node
 from playground.core.shapes import Analysis, Problem, analyze
 
@@ -37,6 +47,16 @@ def available_fixes(graph: Graph, problem: Problem, analysis: Analysis | None = 
         return []
     if problem.fix == "insert_flatten":
         return _head_fixes(graph, node_id, analysis)
+    if problem.fix == "softmax_head":
+        spec = get_spec(node.type)
+        if spec is not None and "activation" in spec.param_names \
+                and node.params.get("activation") != "softmax":
+            cmd = SetParam(node_id, "activation", "softmax")
+            cmd.text = f"Set activation of {node_id} to softmax"
+            return [("Use activation softmax", cmd)]
+        return []
+    if problem.fix == "classifier_head":
+        return _classifier_head_fix(graph, node_id)
     if problem.fix == "insert_projection" or (problem.fix is None
                                               and _declares(node.type, "elementwise")):
         cmd = _projection_fix(graph, node_id, analysis)
@@ -69,6 +89,19 @@ def _head_fixes(graph: Graph, dense: str, analysis: Analysis | None
                              text=f"Insert {type_name} before {dense}")
         fixes.append((f"Insert {type_name}", cmd))
     return fixes
+
+
+def _classifier_head_fix(graph: Graph, features: str) -> list[tuple[str, Command]]:
+    """A softmax Dense after a vector of features that ends the graph (its width follows the
+    dataset's class count when the run starts, like any head's)."""
+    if graph.outputs_of(features):
+        return []
+    pos = graph.node(features).pos
+    node = Node(fresh_id(graph, "predictions"), "Dense",
+                {"units": 10, "activation": "softmax"},
+                pos=None if pos is None else (pos[0] + 260.0, pos[1]))
+    return [("Add a Dense softmax head", Compound(f"Add a classifier head after {features}",
+                                                  [AddNode(node), AddEdge(features, node.id)]))]
 
 
 def _projection_fix(graph: Graph, merge: str, analysis: Analysis | None) -> Compound | None:

@@ -17,8 +17,16 @@ from playground.blocks import get_spec
 from playground.blocks.geometry import fmt_shape
 from playground.blocks.spec import BlockProblem, Inference, InnerLayer, Shape, resolve_params
 from playground.core.graph import Graph
+from playground.core.loss_outputs import (
+    HEAD_FIX,
+    SOFTMAX_FIX,
+    head_without_softmax,
+    headless_message,
+    headless_output,
+    non_vector_outputs,
+    softmax_message,
+)
 from playground.core.loss_outputs import checker_message as loss_message
-from playground.core.loss_outputs import non_vector_outputs
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -308,6 +316,18 @@ def _analyze(graph: Graph, checker: Checker) -> Analysis:
     for nid in outputs:
         if nid in unlossable and not reports[nid].has_error:
             warning(nid, loss_message(reports[nid].shape))
+    # A classifier head without softmax, or none at all, would train badly (wave 5).
+    vectors = [nid for nid in outputs if reports[nid].shape is not None
+               and len(reports[nid].shape) == 1 and not reports[nid].has_error]
+    values = {k: r.values for k, r in reports.items()} if vectors else {}
+    for nid in vectors:
+        shape = reports[nid].shape
+        found = head_without_softmax(graph, nid, values, specs)
+        if found is not None:
+            warning(found[0], softmax_message(nid, *found), SOFTMAX_FIX)
+        features = headless_output(graph, nid, values, specs)
+        if features is not None:
+            warning(features, headless_message(nid, features, shape[0]), HEAD_FIX)
     if len(outputs) > 1:
         for nid in outputs:
             if nid in unlossable:

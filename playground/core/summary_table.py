@@ -13,6 +13,7 @@ from typing import Any
 
 from playground.core.graph import Graph
 from playground.core.shapes import Analysis, NodeReport
+from playground.core.text import one_line
 
 BYTES_PER_VALUE = 4
 
@@ -145,7 +146,7 @@ def format_table(graph: Graph, analysis: Analysis, inner: bool = False) -> str:
         return "  ".join(parts).rstrip()
 
     rule = "-" * len(line(HEADERS))
-    title = f'Model: "{graph.name}"'
+    title = f'Model: "{one_line(graph.name)}"'   # a stranger's name never drives the terminal
     lines = [title, rule, line(HEADERS), rule.replace("-", "=")]
     lines += [line(cells) for cells in table]
     lines.append(rule)

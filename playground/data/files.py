@@ -50,6 +50,16 @@ class Problems:
         return lines
 
 
+MACOS_FOLDER = "__MACOSX"   # a zip made on a Mac: the resource forks of its files, no class
+
+
+def macos_metadata(name: str) -> bool:
+    """Whether a folder entry is macOS bookkeeping, never a picture: an AppleDouble file
+    (``._photo.jpg``, the resource fork a Mac writes beside each file on other disks and into
+    zips) or the ``__MACOSX`` folder of an unzipped archive."""
+    return name.startswith("._") or name == MACOS_FOLDER
+
+
 def check_image(path: str, policy: str, problems: Problems, where: str = "") -> ImageInfo | None:
     """Header check of one listed image: its info, or None when skipped (policy ``skip``);
     policy ``stop`` raises a DatasetError naming the file (and ``where``, e.g. a CSV line)."""

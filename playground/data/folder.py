@@ -26,6 +26,7 @@ from playground.data.files import (
     check_classes,
     check_image,
     inside,
+    macos_metadata,
 )
 
 PROGRESS_EVERY = 2.0  # seconds between progress lines while scanning a big folder
@@ -39,6 +40,9 @@ def _class_folders(root: str, root_real: str, problems: Problems) -> list[str]:
     classes = []
     for entry in entries:
         if entry.name.startswith("."):
+            continue
+        if macos_metadata(entry.name):
+            problems.add("macOS metadata folder(s) (not a class)", entry.path)
             continue
         try:
             is_dir = entry.is_dir()  # follows a symlink
@@ -73,6 +77,9 @@ def scan_folder(root: str, policy: str = "stop", progress: Progress | None = Non
             dirnames[:] = sorted(d for d in dirnames if d not in linked)
             for fname in sorted(filenames):
                 path = os.path.join(dirpath, fname)
+                if macos_metadata(fname):
+                    problems.add("macOS metadata file(s) (._*, not images)", path)
+                    continue
                 if not fname.lower().endswith(IMAGE_EXTENSIONS):
                     stray += 1
                     continue

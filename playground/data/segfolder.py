@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from playground.data.base import DatasetError
-from playground.data.files import IMAGE_EXTENSIONS, inside
+from playground.data.files import IMAGE_EXTENSIONS, inside, macos_metadata
 from playground.data.sniff import BadImage, NotAnImage, identify
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ def list_folder(root: str) -> list[tuple[str, str]]:
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
             stem, ext = os.path.splitext(name)
-            if ext.lower() not in exts or not os.path.isfile(path) or not inside(path, root_real):
+            if ext.lower() not in exts or not os.path.isfile(path) or not inside(path, root_real) \
+                    or macos_metadata(name):   # ._x.png: a Mac's resource fork of x.png
                 continue
             if stem in out:
                 raise DatasetError(f"{path}: two files share the name {stem!r} "

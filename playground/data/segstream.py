@@ -12,6 +12,7 @@ masks brought to the model output's size (nearest neighbour) and given the loss'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -66,11 +67,10 @@ def decode_mask_op(path: Any, size: tuple[int, int], num_classes: int) -> Any:
 
 
 def file_pairs(images: list[str], masks: list[str], rows: np.ndarray) -> Any:
-    tf = _tf()
-    def as_str(paths: list[str]) -> np.ndarray:
-        return np.array(paths, dtype=object).astype(str)
+    from playground.data.stream import path_values
 
-    return tf.data.Dataset.from_tensor_slices((as_str(images), as_str(masks),
+    tf = _tf()
+    return tf.data.Dataset.from_tensor_slices((path_values(images), path_values(masks),
                                                np.asarray(rows, np.int64)))
 
 
@@ -103,7 +103,7 @@ def decoded_pairs(files: Any, shape, num_classes: int, policy: str = "stop",
                                             tf.zeros((h, w), tf.uint8), False))
 
         def record(p):
-            report(p.numpy().decode("utf-8", "replace"))
+            report(os.fsdecode(p.numpy()))   # the name as the scan listed it
             return False
 
         ds = good.concatenate(bad).take(1).filter(lambda a, b, ok: tf.cond(

@@ -62,7 +62,7 @@ def decode_files(paths: list[str], shape, skip: bool = False) -> np.ndarray:
     for path in paths:
         try:
             identify(path)
-            out.append(decode_resize(tf.io.read_file(path), shape).numpy())
+            out.append(decode_resize(tf.io.read_file(os.fsencode(path)), shape).numpy())
         except (NotAnImage, BadImage) as exc:
             if not skip:
                 raise DatasetError(f"{path}: {refusal(exc)}") from None
@@ -207,9 +207,17 @@ class Feed:
     labels: np.ndarray
 
 
+def path_values(paths: list[str]) -> np.ndarray:
+    """File names as TensorFlow string values: the bytes the file system holds. A name that is
+    not UTF-8 (``caf\xe9.jpg`` from a Latin-1 archive; Python lists it with a surrogate escape)
+    cannot be converted by TensorFlow as ``str`` and failed the whole run."""
+    values = [os.fsencode(p) for p in paths]
+    return np.array(values, dtype=object) if values else np.zeros(0, dtype="S1")
+
+
 def _file_list(paths: list[str], labels: np.ndarray):
     tf = _tf()
-    return tf.data.Dataset.from_tensor_slices((np.array(paths, dtype=object).astype(str),
+    return tf.data.Dataset.from_tensor_slices((path_values(paths),
                                                np.asarray(labels, dtype=np.int64)))
 
 
@@ -314,7 +322,7 @@ def _decoded_one(path, label, shape, on_skip):
     bad = tf.data.Dataset.from_tensors((tf.zeros((h, w, c), tf.uint8), False))
 
     def record(p):
-        on_skip(p.numpy().decode("utf-8", "replace"))
+        on_skip(os.fsdecode(p.numpy()))   # the name as os.walk gave it
         return False
 
     ds = good.concatenate(bad).take(1).filter(lambda img, ok: tf.cond(

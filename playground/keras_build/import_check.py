@@ -63,7 +63,11 @@ def random_batch(model: Any, seed: int = 0, batch: int = 2, high: float = 255.0
 
 
 def _outputs(model: Any, x: list[np.ndarray]) -> list[np.ndarray]:
-    out = model(x if isinstance(model.input, list) else x[0], training=False)
+    try:
+        listed = isinstance(model.input, list)   # the structure its inputs were declared in
+    except AttributeError:   # a Sequential read from a file has no input until it is called
+        listed = len(x) > 1
+    out = model(x if listed else x[0], training=False)
     return [np.asarray(o) for o in (out if isinstance(out, list | tuple) else [out])]
 
 

@@ -32,12 +32,34 @@ TENSOR_MERGES = {"Add": "Add", "Multiply": "Multiply"}
 CONSTANT_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide"}
 
 
+# Keras' random augmentation layers that are the identity when predicting and keep the shape
+# (the TensorFlow tutorials' first model starts with them): left out of the graph, their
+# kind kept as the graph's training augmentation (the run's own strengths; RandomCrop, which
+# centre-crops when predicting, is not among them).
+AUGMENTATION_LAYERS = {"RandomFlip": "flip", "RandomRotation": "rotate", "RandomZoom": "zoom",
+                       "RandomTranslation": "translate", "RandomContrast": "contrast",
+                       "RandomShear": "shear"}
+AUGMENTATION_NOTE = ("data augmentation layer(s) left out (the identity when predicting; the "
+                     "graph's training recipe augments instead)")
+
+
 @dataclass
 class Translation:
     config: dict[str, Any]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ops: dict[str, list[str]] = field(default_factory=dict)   # note kind -> layer names
+    augment: list[str] = field(default_factory=list)   # run augmentations of dropped layers
+
+    def drop_augmentation(self, layer: dict[str, Any]) -> bool:
+        """Record ``layer`` as left out when it is a random augmentation layer."""
+        kind = AUGMENTATION_LAYERS.get(layer.get("class_name"))  # type: ignore[arg-type]
+        if kind is None or not str(layer.get("module", "keras.layers")).startswith("keras"):
+            return False
+        if kind not in self.augment:
+            self.augment.append(kind)
+        self.ops.setdefault(AUGMENTATION_NOTE, []).append(_layer_name(layer))
+        return True
 
 
 def translate(config: Any) -> Translation:
@@ -174,6 +196,13 @@ def _flatten(model: dict[str, Any], out: Translation, where: str) -> None:
             flat.extend(layers)
             outputs[name] = output
             continue
+        inbound = layer.get("inbound_nodes") or []
+        if inbound and AUGMENTATION_LAYERS.get(layer.get("class_name")):
+            inputs = _call_tensors(layer)
+            if len(inputs) == 1 and out.drop_augmentation(layer):
+                source = outputs.get(_history(inputs[0])[0], inputs[0])  # a dropped chain
+                outputs[name] = source         # its users read its input instead
+                continue
         translated = _translate_layer(layer, out, where)
         if translated is not None:
             flat.append(translated)
@@ -220,13 +249,17 @@ def _inline(model: dict[str, Any], out: Translation, where: str
             return None
         previous = inputs[0]
         chained = []
+        dropped = False
         for layer in layers:
             if layer.get("class_name") == "InputLayer":
+                continue
+            if out.drop_augmentation(layer):
+                dropped = True
                 continue
             layer["inbound_nodes"] = [{"args": [copy.deepcopy(previous)], "kwargs": {}}]
             chained.append(layer)
             previous = tensor(_layer_name(layer))
-        if not chained:
+        if not chained and not dropped:
             out.problems.append(f"{label} holds no layers")
             return None
         out.ops.setdefault("nested models inlined", []).append(name)

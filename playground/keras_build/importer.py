@@ -377,6 +377,8 @@ def import_config(config: dict[str, Any], source: str, notes: list[str] | None =
     for nid, pos in auto_layout(graph).items():
         graph.set_pos(nid, (round(pos[0], 1), round(pos[1], 1)))
     graph.extra["imported_from"] = Path(source).name
+    if translation.augment:   # the left-out augmentation layers, as the run's augmentation
+        graph.extra["training"] = {"augmentation": list(translation.augment)}
     return graph
 
 

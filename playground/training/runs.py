@@ -32,9 +32,19 @@ def runs_root() -> Path:
     return Path(base) / "keras-playground" / "runs"
 
 
+SLUG_CHARS = 80   # of the graph's and dataset's names in a run folder's name
+
+
 def new_run_dir(name: str, root: Path | str | None = None) -> Path:
+    """A new folder ``STAMP-SLUG`` under ``root``; the slug keeps ASCII letters, digits, ``_.-``
+    of ``name``, cut so that the folder's name stays far below the 255-byte limit of file
+    systems (a graph named with 300 characters still trains)."""
     root = Path(root) if root is not None else runs_root()
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    if len(slug) > SLUG_CHARS:
+        slug = slug[:SLUG_CHARS // 2 - 1].rstrip("_.-") + "--" + slug[-(SLUG_CHARS // 2 - 1):] \
+            .lstrip("_.-")
+    slug = slug or "run"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = root / f"{stamp}-{slug}"
     n = 1

@@ -560,7 +560,7 @@ def test_rich_graph_fixes_and_expansions_clear_everything():
         if not fixable:
             break
         stack.push(fix_for(g, fixable[0]))
-    assert len(stack) == 2  # padding, then the Flatten the Dense warning asks for
+    assert len(stack) == 3  # padding, the Flatten the Dense warning asks for, its softmax
     stack.push(expand_command(g, "inc"))
     stack.push(expand_command(g, "res"))
     a = analyze(g)

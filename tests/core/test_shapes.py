@@ -244,7 +244,8 @@ def convnext_block(head: str) -> Graph:
               ("pw2", "scale"), ("scale", "drop"), ("drop", "add"), ("stem", "add")])
     if head == "pooled":
         for nid, typ, params, src in (("gap", "GlobalAveragePooling2D", {}, "add"),
-                                      ("fc", "Dense", {"units": 10}, "gap")):
+                                      ("fc", "Dense", {"units": 10, "activation": "softmax"},
+                                       "gap")):
             g.add_node(Node(nid, typ, params))
             g.add_edge(src, nid)
     else:   # the pooling forgotten: the classifier runs per position
@@ -272,12 +273,13 @@ def test_dense_head_on_a_4d_tensor_is_warned_through_pass_through_blocks() -> No
 
 def test_dense_that_feeds_a_merge_or_a_reshape_to_a_vector_is_not_the_head() -> None:
     g = make([inp([4, 4, 3]), ("fc", "Dense", {"units": 3}), ("add", "Add", {}),
-              ("flat", "Flatten", {}), ("out", "Dense", {"units": 2})],
+              ("flat", "Flatten", {}), ("out", "Dense", {"units": 2, "activation": "softmax"})],
              [("in", "fc"), ("fc", "add"), ("in", "add"), ("add", "flat"), ("flat", "out")])
     assert analyze(g).warnings == []
     g = make([inp([4, 4, 3]), ("fc", "Dense", {"units": 3}),
               ("r", "Reshape", {"target_shape": [48]})], chain=True)
-    assert analyze(g).warnings == []
+    # No "Dense on a 4-D tensor" warning; only that its 48 scores get no softmax.
+    assert [(p.node, p.fix) for p in analyze(g).warnings] == [("fc", "softmax_head")]
 
 
 def test_conv_on_a_vector_names_the_rank() -> None:
@@ -296,7 +298,7 @@ def test_errors_upstream_do_not_cascade() -> None:
 
 def test_dangling_non_output_is_a_warning_when_outputs_multiply() -> None:
     g = make([inp([8, 8, 1]), ("c", "Conv2D", {}), ("p", "MaxPooling2D", {}),
-              ("f", "Flatten", {}), ("d", "Dense", {})],
+              ("f", "Flatten", {}), ("d", "Dense", {"activation": "softmax"})],
              [("in", "c"), ("c", "p"), ("c", "f"), ("f", "d")])
     a = analyze(g)
     assert a.valid and a.outputs == ["p", "d"]

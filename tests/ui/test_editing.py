@@ -149,7 +149,8 @@ def test_quick_fix_inserts_flatten_in_one_step(window, qtbot):
         {"id": "input", "type": "Input", "params": {"shape": [8, 8, 3]}, "pos": [0, 0]},
         {"id": "conv", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 3},
          "pos": [260, 0]},
-        {"id": "dense", "type": "Dense", "params": {"units": 10}, "pos": [520, 0]},
+        {"id": "dense", "type": "Dense", "params": {"units": 10, "activation": "softmax"},
+         "pos": [520, 0]},
     ], [("input", "conv"), ("conv", "dense")])
     load_into(window, graph)
     analysis = window.doc.current_analysis()
