@@ -76,7 +76,10 @@ def held_out(run_dir: str, loaded: LoadedModel, config: dict[str, Any]) -> HeldO
     spec = settings.get("dataset")
     if not isinstance(spec, str) or not spec:
         raise EvaluationError(f"{run_dir}: the run does not record its dataset")
-    data = load_dataset(spec, loaded.input_shape)
+    # Loaded as the run loaded it: a run that skipped unreadable files skips them here too.
+    bad_images = settings.get("bad_images") if settings.get("bad_images") in ("stop", "skip") \
+        else "stop"
+    data = load_dataset(spec, loaded.input_shape, bad_images=bad_images)
     masks = is_segmentation(data)
     if getattr(data, "x_test", None) is not None and not masks:
         return HeldOut(data.x_test, data.y_test, data.class_names, "test",

@@ -240,7 +240,8 @@ class Worker:
 
         shape = tuple(int(d) for d in input_shape) if input_shape else None
         if self._dataset is None or self._dataset[0] != (dataset, shape):
-            self._dataset = ((dataset, shape), load_dataset(dataset, shape))
+            # A random sample to look at: an unreadable file is simply not offered.
+            self._dataset = ((dataset, shape), load_dataset(dataset, shape, bad_images="skip"))
         data = self._dataset[1]
         count = len(data.x)
         i = int(self._rng.integers(count)) if index is None else int(index) % count

@@ -200,3 +200,30 @@ def test_held_out_of_the_generated_shapes_follows_the_runners_split():
     np.testing.assert_array_equal(held.indices, rows)
     np.testing.assert_array_equal(held.y, data.y[rows])
     np.testing.assert_array_equal(held.x, data.x[rows])
+
+
+def test_held_out_images_of_a_run_that_skipped_unreadable_files(tmp_path):
+    """A run trained with ``bad_images: skip`` is evaluated on its held-out images; the
+    unreadable file does not stop the evaluation (it did: load_dataset stopped at it)."""
+    from types import SimpleNamespace
+
+    from playground.data.dataset import DatasetError
+    from playground.inspect.evaluate import held_out
+    from tests.data.test_datasets import make_folder
+
+    root = make_folder(tmp_path / "photos", per_class=10)
+    (root / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    loaded = SimpleNamespace(input_shape=(8, 8, 3))
+    run = {"config": {"dataset": str(root), "val_split": 0.25, "seed": 0,
+                      "bad_images": "skip"}}
+    held = held_out(str(tmp_path / "run"), loaded, run)
+    assert held.source == "validation" and held.class_names == ["cat", "dog"]
+    assert len(held.indices) == 4          # 2 of each class's 10 readable files (stratified)
+    assert all(np.asarray(held.x[i]).shape[-1] == 3 for i in range(len(held.indices)))
+    run["config"]["bad_images"] = "stop"      # a run that stopped at it: said, as training did
+    try:
+        held_out(str(tmp_path / "run"), loaded, run)
+    except DatasetError as exc:
+        assert "broken.png" in str(exc)
+    else:
+        raise AssertionError("the unreadable file went unnoticed")
