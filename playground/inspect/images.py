@@ -4,7 +4,9 @@ Only PNG, JPEG, BMP, GIF and WebP are read, recognised by their first bytes (nev
 name), and Pillow is told which single decoder to use (``Image.open(path, formats=[...])``), so
 a file named ``.png`` that is really EPS never reaches Ghostscript, and a FIFO or device never
 blocks the reader. Decoded pixels follow the folder loader's rules (``data/folder.py``): grey
-modes become one channel, everything else RGB; 16-bit and float images are scaled to 0..255.
+modes become one channel, everything else RGB; 16-bit images keep their top byte (x // 256), as
+TensorFlow's decoder hands them to training and to the exported model; float images are scaled
+to 0..255.
 The model input then comes from ``data.adapt.preprocess``, the same function the training
 pipeline and the exported SavedModel use, so a served image sees what training saw.
 """
@@ -94,8 +96,13 @@ def _to_uint8(frame) -> tuple[np.ndarray, str]:
     if mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         arr = np.asarray(frame, dtype=np.float64)
         arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
-        top = 65535.0 if arr.max() > 255 else 255.0
-        frame = Image.fromarray(np.clip(arr * 255.0 / top, 0, 255).astype(np.uint8))
+        if mode != "F" and arr.min() >= 0 and arr.max() <= 65535:
+            # A 16-bit image (Pillow reads 16-bit PNGs as I;16 or I): the top byte, as
+            # TensorFlow's decoder gives it to training (x // 256), however dark the image.
+            frame = Image.fromarray((arr // 256).astype(np.uint8))
+        else:
+            top = 65535.0 if arr.max() > 255 else 255.0
+            frame = Image.fromarray(np.clip(arr * 255.0 / top, 0, 255).astype(np.uint8))
     gray = mode in GRAY_MODES
     arr = np.asarray(frame.convert("L" if gray else "RGB"), dtype=np.uint8)
     if gray:

@@ -93,6 +93,21 @@ def test_modes_follow_the_folder_loader(tmp_path):
     assert read_image(tmp_path / "deep.png").pixels.max() == 255
 
 
+def test_a_dark_16_bit_png_reads_as_training_reads_it(tmp_path):
+    """Every value <= 255 in a 16-bit PNG: the training pipeline (TensorFlow's decoder) keeps
+    the top byte (x // 256, nearly black); predict once stretched it to full brightness."""
+    from playground.data.stream import decode_files
+
+    values = np.array([[0, 255, 256, 383, 511, 32768, 65280, 65535]], np.uint16)
+    for name, array in (("dark", values[:, :2]), ("wide", values)):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(array).save(path)
+        predicted = read_image(path).pixels[..., 0]
+        trained = decode_files([str(path)], (*array.shape, 1))[0, ..., 0]
+        np.testing.assert_array_equal(predicted, trained)
+        np.testing.assert_array_equal(predicted, array // 256)
+
+
 def test_adapt_is_the_training_pipelines_preprocess():
     from playground.data.adapt import preprocess
 
