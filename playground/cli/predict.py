@@ -145,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(results, indent=1))
         return 0
     width = max(len(r["class"]) for res in results for r in res["top"])
+    from playground.core.text import one_line
+
     for res in results:
-        print(res["image"])
+        print(one_line(res["image"]))   # a file name with a newline stays one line
         for row in res["top"]:
             bar = "#" * int(round(row["p"] * 30))
             print(f"  {row['class']:<{width}}  {row['index']:>4}  {row['p']:7.2%}  {bar}")

@@ -65,6 +65,10 @@ def test_predict_text_and_keras_file(run_and_model, tmp_path, capsys):
     assert out.splitlines()[0] == img
     assert out.splitlines()[1].split()[:2] == [str(best), str(best)]   # no names in a .keras
     assert f"{probs[best]:7.2%}".strip() in out.splitlines()[1]
+    odd = write_png(tmp_path / "two\nlines.png", pattern(12, 12, 4))  # a name with a newline
+    assert main(["predict", str(path), odd, "--top", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == str(tmp_path / "two\\nlines.png") and len(lines) == 2
 
 
 def test_untrained_graph_says_the_weights_are_random(tmp_path, capsys):
