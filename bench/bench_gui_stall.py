@@ -20,8 +20,13 @@ Measured, per graph, as medians (and the maximum) over ``--repeats``:
 - tooltip: the first tooltip shown on a node after an epoch (its telemetry text);
 - hover: the mouse entering a node;
 - select: clicking a node selects it (inspector, explain, layer table, predict follow);
+- Select All (every node selected, the side views following once);
 - end of run: the final event (status, evaluation view with its confusion matrix and wrong
-  samples, the Runs list, the run's graph read back from its folder).
+  samples, the Runs list, the run's graph read back from its folder), 10 and 1,000 classes.
+
+``--live SECONDS`` also replays a run in real time on the real event loop (batch events at
+50/s, an epoch with telemetry every second, clicks and tooltips) and reports the longest gap
+between the ticks of a 10 ms heartbeat timer: the stall a user would feel.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ import argparse
 import json
 import math
 import os
+import queue
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -52,26 +59,33 @@ LONG_RUN_POINTS = 30_000   # batch events a long run has plotted (100 epochs of 
 
 
 class FeedSession:
-    """Stands in for a live ``TrainingSession``: the panel drains the typed events queued here."""
+    """Stands in for a live ``TrainingSession``: raw events fed here become typed events (as
+    the session's reader thread makes them) on a queue the panel's timer drains."""
 
     def __init__(self) -> None:
         self.ended = False
-        self.pending: list[Any] = []
+        self.events: queue.Queue = queue.Queue()
 
     def feed(self, raw: dict[str, Any]) -> None:
         from playground.training import events as ev
 
-        self.pending.extend(ev.from_raw(raw))
+        for event in ev.from_raw(raw):
+            self.events.put(event)
         if raw.get("kind") == "done":
             self.ended = True
 
     def drain(self, limit: int = 100_000) -> list[Any]:
-        out, self.pending = self.pending[:limit], self.pending[limit:]
+        out: list[Any] = []
+        try:
+            while len(out) < limit:
+                out.append(self.events.get_nowait())
+        except queue.Empty:
+            pass
         return out
 
     @property
     def has_events(self) -> bool:
-        return bool(self.pending)
+        return not self.events.empty()
 
     def stop(self) -> None:
         pass
@@ -153,7 +167,11 @@ class Clock:
         for _ in range(3):
             self.app.processEvents()
 
-    def time(self, action) -> None:
+    def time(self, action, prepare=None) -> None:
+        """Time ``action`` (after ``prepare``, untimed: the session's reader thread turns the
+        child's raw events into typed ones, not the GUI thread)."""
+        if prepare is not None:
+            prepare()
         self.settle()
         w0, c0 = time.perf_counter(), time.thread_time()
         action()
@@ -166,88 +184,113 @@ class Clock:
                 "cpu": statistics.median(self.cpu), "cpu_max": max(self.cpu)}
 
 
+class SimulatedRun:
+    """The raw events of a run of the open graph, fed to the window's panel as its session."""
+
+    def __init__(self, win, rng: random.Random, epochs: int = 100) -> None:
+        self.win, self.rng, self.epochs = win, rng, epochs
+        self.panel = win.training_panel
+        self.feed = FeedSession()
+        self.panel.worker = self.feed
+        self.step = 0
+        self.epoch = 0
+        self.elapsed = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.feed.feed({"kind": "start", "epochs": epochs, "steps": STEPS, "initial_epoch": 0,
+                        "batch_size": 32, "history": []})
+        self.panel._tick()
+
+    def batch(self) -> None:
+        self.step += 1
+        self.elapsed += 0.02
+        s = self.step % STEPS or STEPS
+        self.feed.feed({"kind": "batch", "epoch": self.epoch + 1, "step": s, "steps": STEPS,
+                        "loss": 2.0 / (1 + 0.01 * self.step) + self.rng.random() * 0.1,
+                        "accuracy": min(0.99, 0.1 + 0.002 * self.step), "lr": 1e-3,
+                        "images_per_s": 1600.0, "elapsed": self.elapsed, "eta": 100.0,
+                        "fraction": s / STEPS})
+
+    def end_epoch(self) -> None:
+        self.epoch += 1
+        e = self.epoch
+        row = {"epoch": e, "loss": 1.0 / e, "accuracy": 0.9, "val_loss": 1.1 / e,
+               "val_accuracy": 0.88, "lr": 1e-3}
+        self.history.append(row)
+        self.feed.feed({"kind": "epoch", "epoch": e, "epochs": self.epochs, "row": row,
+                        "elapsed": self.elapsed,
+                        "telemetry": telemetry_for(self.win.doc.graph, self.rng, e)})
+
+    def end(self, classes: int = 10) -> None:
+        if not hasattr(self, "run_dir"):
+            self.run_dir = make_run_dir(self.win.doc.graph, self.history)
+        self.feed.ended = False
+        self.feed.feed(done_event(self.win.doc.graph, self.run_dir, self.history,
+                                  evaluation_report(self.rng, classes), 32))
+
+    def close(self) -> None:
+        self.panel.timer.stop()
+        self.panel.worker = None
+
+
+def open_graph(win, app, path: Path) -> None:
+    win.open_file(path, ask=False)
+    win.training_dock.show()
+    win.training_dock.raise_()
+    Clock(app).settle()
+    win.view.fit_all()
+    Clock(app).settle()
+
+
+def full_size(win) -> None:
+    win.view.reset_zoom()
+    win.view.centerOn(win.scene.itemsBoundingRect().center())
+
+
 def measure(win, app, path: Path, repeats: int, seed: int = 0) -> dict[str, dict[str, float]]:
     from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
     from PySide6.QtGui import QHelpEvent
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QToolTip
 
-    rng = random.Random(seed)
-    win.open_file(path, ask=False)
-    win.view.fit_all()
-    panel = win.training_panel
-    win.training_dock.show()
-    win.training_dock.raise_()
-    Clock(app).settle()
-    graph = win.doc.graph
-    feed = FeedSession()
-    panel.worker = feed
-    feed.feed({"kind": "start", "epochs": 100, "steps": STEPS, "initial_epoch": 0,
-               "batch_size": 32, "history": []})
-    panel._tick()
+    open_graph(win, app, path)
+    run = SimulatedRun(win, random.Random(seed))
+    panel = run.panel
     results: dict[str, dict[str, float]] = {}
-    step = [0]
-    t_run = [0.0]
 
-    def batch_tick_events() -> None:
-        step[0] += 1
-        t_run[0] += 0.02
-        epoch = 1 + step[0] // STEPS
-        s = step[0] % STEPS or 1
-        feed.feed({"kind": "batch", "epoch": epoch, "step": s, "steps": STEPS,
-                   "loss": 2.0 / (1 + 0.01 * step[0]) + rng.random() * 0.1,
-                   "accuracy": min(0.99, 0.1 + 0.002 * step[0]), "lr": 1e-3,
-                   "images_per_s": 1600.0, "elapsed": t_run[0], "eta": 100.0,
-                   "fraction": s / STEPS})
-
-    def batch_tick() -> None:
+    def batches() -> None:
         for _ in range(BATCHES_PER_TICK):
-            batch_tick_events()
-        panel._tick()
-
-    history: list[dict[str, Any]] = []
-    epoch_no = [0]
-
-    def epoch_tick() -> None:
-        epoch_no[0] += 1
-        row = {"epoch": epoch_no[0], "loss": 1.0 / epoch_no[0], "accuracy": 0.9,
-               "val_loss": 1.1 / epoch_no[0], "val_accuracy": 0.88, "lr": 1e-3}
-        history.append(row)
-        feed.feed({"kind": "epoch", "epoch": epoch_no[0], "epochs": 100, "row": row,
-                   "elapsed": t_run[0], "telemetry": telemetry_for(graph, rng, epoch_no[0])})
-        panel._tick()
+            run.batch()
 
     clock = Clock(app)
     for _ in range(repeats):
-        clock.time(batch_tick)
+        clock.time(panel._tick, batches)
     results["batch tick"] = clock.summary()
 
-    for label, setup in (("fit", win.view.fit_all),
-                         ("100%", lambda: (win.view.reset_zoom(),
-                                           win.view.centerOn(win.scene.itemsBoundingRect()
-                                                             .center())))):
+    # The first epoch's figures make each node's bar (once per graph): timed on its own.
+    first = Clock(app)
+    first.time(panel._tick, run.end_epoch)
+    results["first epoch tick (bars made)"] = first.summary()
+    for label, setup in (("fit", win.view.fit_all), ("100%", lambda: full_size(win))):
         setup()
         clock.settle()
         clock = Clock(app)
         for _ in range(repeats):
-            clock.time(epoch_tick)
+            clock.time(panel._tick, run.end_epoch)
         results[f"epoch tick ({label})"] = clock.summary()
 
-    # Nodes on screen at 100 %, for the mouse.
+    # Nodes with telemetry on screen at 100 %, for the mouse.
     viewport = win.view.viewport()
-    shown = [item for item in win.scene.node_items.values()
-             if viewport.rect().contains(win.view.mapFromScene(item.sceneBoundingRect()
-                                                               .center()))]
-    shown = [item for item in shown or win.scene.node_items.values()
-             if item.node_id in win.scene.telemetry]
-    away = QPoint(2, 2)
 
     def point_of(item) -> QPoint:
         return win.view.mapFromScene(item.mapToScene(QPointF(40, 50)))
 
+    shown = [item for item in win.scene.node_items.values()
+             if viewport.rect().contains(point_of(item)) and item.node_id in win.scene.telemetry]
+    away = QPoint(2, 2)
     tips, hovers, selects = Clock(app), Clock(app), Clock(app)
     for k in range(repeats):
-        epoch_tick()           # fresh telemetry before each: the first tooltip after an epoch
+        run.end_epoch()        # fresh telemetry before each: the first tooltip after an epoch
+        panel._tick()
         clock.settle()
         item = shown[k % len(shown)]
         at = point_of(item)
@@ -256,8 +299,7 @@ def measure(win, app, path: Path, repeats: int, seed: int = 0) -> dict[str, dict
         hovers.time(lambda at=at: QTest.mouseMove(viewport, at))
 
         def tip(at=at) -> None:
-            event = QHelpEvent(QEvent.Type.ToolTip, at, viewport.mapToGlobal(at))
-            app.sendEvent(viewport, event)
+            app.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, at, viewport.mapToGlobal(at)))
 
         tips.time(tip)
         if "last epoch" not in QToolTip.text():
@@ -271,39 +313,126 @@ def measure(win, app, path: Path, repeats: int, seed: int = 0) -> dict[str, dict
     results["hover (mouse enters a node)"] = hovers.summary()
     results["tooltip after an epoch"] = tips.summary()
     results["select a node (click)"] = selects.summary()
+    select_all = Clock(app)
+    for _ in range(max(3, repeats // 3)):
+        win.scene.clearSelection()
+        select_all.time(win.editor.select_all)
+    win.scene.clearSelection()
+    results["Select All"] = select_all.summary()
 
     # Late in a long run: the live plots hold LONG_RUN_POINTS batches.
-    while step[0] < LONG_RUN_POINTS:
-        for _ in range(BATCHES_PER_TICK * 20):
-            batch_tick_events()
-        for event in feed.drain():
+    while run.step < LONG_RUN_POINTS:
+        for _ in range(100):
+            run.batch()
+        for event in run.feed.drain():
             panel._handle(event.raw)
     panel._tick()
     late = Clock(app)
     for _ in range(repeats):
-        late.time(batch_tick)
+        late.time(panel._tick, batches)
     results[f"batch tick, {LONG_RUN_POINTS:,} batches plotted"] = late.summary()
 
     # The end of the run: the final event with its evaluation and the run's folder.
-    run_dir = make_run_dir(graph, history)
-    side = 32
-    ends = Clock(app)
-    for _ in range(max(3, repeats // 3)):
-        feed.ended = False
-        feed.feed(done_event(graph, run_dir, history, evaluation_report(rng), side))
-        ends.time(panel._tick)
-    results["end of run"] = ends.summary()
-    panel.timer.stop()
-    panel.worker = None
+    for classes in (10, 1000):
+        ends = Clock(app)
+        for _ in range(max(3, repeats // 3)):
+            ends.time(panel._tick, lambda classes=classes: run.end(classes))
+        results[f"end of run ({classes:,} classes)"] = ends.summary()
+    run.close()
     win.doc.undo_stack.setClean()
     return results
 
 
+def live(win, app, path: Path, seconds: float, seed: int = 0) -> dict[str, float]:
+    """A run replayed in real time on the real event loop: a thread (as the session's reader
+    thread) queues batch events every 20 ms and an epoch with telemetry every second, the
+    panel's own 100 ms timer drains them, the user clicks a node every 0.5 s and rests the
+    mouse for a tooltip every 0.7 s; a 10 ms heartbeat timer records the longest gap between
+    its ticks (the stall the user would feel)."""
+    from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QPointF, Qt, QTimer
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QToolTip
+
+    open_graph(win, app, path)
+    full_size(win)
+    Clock(app).settle()
+    run = SimulatedRun(win, random.Random(seed))
+    viewport = win.view.viewport()
+    items = [item for item in win.scene.node_items.values()
+             if viewport.rect().contains(win.view.mapFromScene(item.mapToScene(
+                 QPointF(40, 50))))] or list(win.scene.node_items.values())
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    last = [0.0]
+    counts = {"clicks": 0, "tips": 0}
+
+    def beat() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        gaps.append(now - last[0])
+        last[0] = now
+
+    def click() -> None:
+        item = items[counts["clicks"] % len(items)]
+        counts["clicks"] += 1
+        QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         win.view.mapFromScene(item.mapToScene(QPointF(40, 50))))
+
+    def tip() -> None:
+        item = items[(counts["tips"] * 7) % len(items)]
+        counts["tips"] += 1
+        at = win.view.mapFromScene(item.mapToScene(QPointF(40, 50)))
+        app.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, at, viewport.mapToGlobal(at)))
+        QToolTip.hideText()
+
+    done = threading.Event()
+
+    def produce() -> None:
+        k = 0
+        while not done.wait(0.02):
+            k += 1
+            run.batch()
+            if k % 50 == 0:
+                run.end_epoch()
+
+    producer = threading.Thread(target=produce, name="bench-events", daemon=True)
+    timers = []
+    for interval, slot in ((10, beat), (500, click), (700, tip)):
+        timer = QTimer()
+        timer.setInterval(interval)
+        timer.timeout.connect(slot)
+        timers.append(timer)
+    clock.start()
+    run.panel.timer.start()
+    for timer in timers:
+        timer.start()
+    producer.start()
+    cpu0 = time.thread_time()
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    cpu = time.thread_time() - cpu0
+    done.set()
+    producer.join()
+    for timer in timers:
+        timer.stop()
+    run.close()
+    win.doc.undo_stack.setClean()
+    gaps = gaps[1:]
+    return {"seconds": seconds, "epochs": run.epoch, "clicks": counts["clicks"],
+            "longest gap": max(gaps), "median gap": statistics.median(gaps),
+            "p99 gap": sorted(gaps)[int(len(gaps) * 0.99) - 1],
+            "GUI thread CPU share": cpu / seconds}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--graphs", nargs="+", default=["lenet5", "densenet121", "resnet50"],
-                        help="preset names (presets/NAME.json)")
+    parser.add_argument("--graphs", nargs="+",
+                        default=["lenet5", "resnet50", "densenet121", "inception_resnet_v2"],
+                        help="preset names (presets/NAME.json); lenet5 is the plain baseline")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--live", type=float, default=5.0, metavar="SECONDS",
+                        help="also replay a run in real time this long per graph (0: skip)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
 
@@ -329,6 +458,14 @@ def main() -> int:
         for label, r in results.items():
             print(f"| {label} | {r['wall']:.1f} ({r['wall_max']:.1f}) | "
                   f"{r['cpu']:.1f} ({r['cpu_max']:.1f}) |", flush=True)
+        if args.live > 0:
+            replay = live(win, app, path, args.live)
+            all_results[name]["live"] = replay
+            print(f"live replay {replay['seconds']:.0f} s ({replay['epochs']} epochs, "
+                  f"{replay['clicks']} clicks): longest gap {replay['longest gap']:.1f} ms, "
+                  f"p99 {replay['p99 gap']:.1f} ms, median {replay['median gap']:.1f} ms "
+                  f"(10 ms heartbeat); GUI thread busy "
+                  f"{100 * replay['GUI thread CPU share']:.0f} % of the time", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f}")
     win.close()
     if args.json:
