@@ -309,9 +309,9 @@ class GraphScene(QGraphicsScene):
     # ---------------------------------------------------------------- telemetry
     def set_telemetry(self, stats: dict[str, dict[str, float]]) -> None:
         """The last epoch's per-node figures (node id -> grad_norm, weight_change, dead_relu):
-        each node's bar is set (two C++ rectangles, untouched where nothing visible changed)
-        and its tooltip marked for re-composition on hover. No node is repainted: on
-        DenseNet-121 (429 nodes) an epoch's update went from 18-45 ms to a few ms."""
+        each node's bar is set (one C++ item, untouched where nothing visible changed) and its
+        tooltip marked for re-composition on hover. No node is repainted: on DenseNet-121
+        (429 nodes) an epoch's update went from ~24 ms to a few (bench/bench_gui_stall.py)."""
         before = self.telemetry
         self.telemetry = {k: dict(v) for k, v in stats.items() if k in self.node_items}
         norms = [n for n in (finite_or(v.get("grad_norm"), math.nan)
