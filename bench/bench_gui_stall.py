@@ -37,6 +37,7 @@ import math
 import os
 import queue
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -468,6 +469,7 @@ def main() -> int:
                   f"{100 * replay['GUI thread CPU share']:.0f} % of the time", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f}")
     win.close()
+    shutil.rmtree(_SCRATCH, ignore_errors=True)   # the simulated runs' folders
     if args.json:
         from playground.core.atomic import write_text_atomic
 
