@@ -213,6 +213,18 @@ def test_bars_follow_the_zoom_and_a_new_run_clears_them(window):
     assert window.view.zoom() < OVERVIEW_ZOOM and not conv.telemetry_bar.isVisible()
     window.view.reset_zoom()
     assert conv.telemetry_bar.isVisible() and dense.telemetry_bar.isVisible()
+    # An epoch while zoomed out leaves the hidden bars alone; zooming in shows its figures.
+    window.view.zoom_by(OVERVIEW_ZOOM * 0.5 / window.view.zoom(), anchor_under_mouse=False)
+    scene.set_telemetry({"conv": {"grad_norm": 1.0, "weight_change": 0.1, "dead_relu": 0.0},
+                         "gap": {"grad_norm": 4.0, "weight_change": 0.0,
+                                 "dead_relu": math.nan}})
+    assert scene.node_items["gap"].telemetry_bar is None
+    assert "gradient norm 4" in scene.node_items["gap"].toolTip()   # tooltips are current
+    window.view.reset_zoom()
+    assert conv.telemetry_bar.fill_fraction() == pytest.approx(0.25)
+    assert scene.node_items["gap"].telemetry_bar.fill_fraction() == 1.0
+    assert scene.node_items["gap"].telemetry_bar.isVisible()
+    assert not dense.telemetry_bar.isVisible()                     # no figures this epoch
     # A diagram export draws them even when the window is zoomed out.
     window.view.zoom_by(OVERVIEW_ZOOM * 0.5 / window.view.zoom(), anchor_under_mouse=False)
     from playground.ui.diagram_export import _full_detail
@@ -223,6 +235,7 @@ def test_bars_follow_the_zoom_and_a_new_run_clears_them(window):
     window.view.reset_zoom()
     scene.set_telemetry({})
     assert not conv.telemetry_bar.isVisible() and not dense.telemetry_bar.isVisible()
+    assert not scene.node_items["gap"].telemetry_bar.isVisible()
     assert "last epoch" not in conv.toolTip() and "conv (Conv2D)" in conv.toolTip()
 
 

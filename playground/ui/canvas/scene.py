@@ -154,14 +154,25 @@ class GraphScene(QGraphicsScene):
 
     def set_overview(self, overview: bool) -> None:
         """Below ``OVERVIEW_ZOOM`` a node is one block of colour: its telemetry bar (under a
-        pixel high there) is hidden with the rest. Called only when the zoom crosses it."""
+        pixel high there) is hidden with the rest, and epochs arriving meanwhile do not touch
+        the bars (the overview of a big graph is the usual view during a run); leaving the
+        overview brings every bar up to date. Called only when the zoom crosses it."""
         if overview == self.overview:
             return
         self.overview = overview
-        for nid in self.telemetry:
+        if overview:
+            for nid in self.telemetry:
+                item = self.node_items.get(nid)
+                if item is not None and item.telemetry_bar is not None:
+                    item.telemetry_bar.setVisible(False)
+        else:
+            self._show_bars(self.node_items)
+
+    def _show_bars(self, ids) -> None:
+        for nid in ids:
             item = self.node_items.get(nid)
-            if item is not None and item.telemetry_bar is not None:
-                item.telemetry_bar.setVisible(not overview)
+            if item is not None and (nid in self.telemetry or item.telemetry_bar is not None):
+                item.show_telemetry(self.telemetry.get(nid), self.telemetry_scale)
 
     def _on_analyzed(self, analysis) -> None:
         # After a graph swap (open, new, recovery) the analysis of the new graph arrives before
@@ -309,19 +320,22 @@ class GraphScene(QGraphicsScene):
     # ---------------------------------------------------------------- telemetry
     def set_telemetry(self, stats: dict[str, dict[str, float]]) -> None:
         """The last epoch's per-node figures (node id -> grad_norm, weight_change, dead_relu):
-        each node's bar is set (one C++ item, untouched where nothing visible changed) and its
-        tooltip marked for re-composition on hover. No node is repainted: on DenseNet-121
-        (429 nodes) an epoch's update went from ~24 ms to a few (bench/bench_gui_stall.py)."""
+        each node's bar is set (one C++ item, untouched where nothing visible changed; in the
+        overview not at all until it ends) and its tooltip marked for re-composition on hover.
+        No node is repainted: on DenseNet-121 (429 nodes) an epoch's update went from ~24 ms to
+        a few (bench/bench_gui_stall.py)."""
         before = self.telemetry
         self.telemetry = {k: dict(v) for k, v in stats.items() if k in self.node_items}
         norms = [n for n in (finite_or(v.get("grad_norm"), math.nan)
                              for v in self.telemetry.values()) if not math.isnan(n)]
         self.telemetry_scale = max(norms) if norms and max(norms) > 0 else 1.0
-        for nid in before.keys() | self.telemetry.keys():
+        changed = before.keys() | self.telemetry.keys()
+        for nid in changed:
             item = self.node_items.get(nid)
             if item is not None:
-                item.show_telemetry(self.telemetry.get(nid), self.telemetry_scale)
                 item.refresh_tooltip()
+        if not self.overview:        # in the overview the bars are hidden: set when it ends
+            self._show_bars(changed)
 
 
 def guess_orientation(graph) -> str:
