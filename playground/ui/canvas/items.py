@@ -182,7 +182,10 @@ class NodeItem(QGraphicsItem):
         self._signature: tuple | None = None
         self._base_tip = ""   # problems or help; telemetry figures are appended after a run
         self._tip_stale = True
-        self.telemetry_bar: TelemetryBar | None = None   # made at the first epoch's figures
+        # Made hidden with the node (like its ports), so neither the first epoch nor leaving
+        # the overview creates 429 items at once.
+        self.telemetry_bar = TelemetryBar()
+        self.telemetry_bar.setParentItem(self)
         self.hovered = False
         self.apply_cache_mode()
         self.place_ports()
@@ -283,17 +286,13 @@ class NodeItem(QGraphicsItem):
         item (:class:`TelemetryBar`), so a new epoch repaints only the bars: the node's own
         cached picture stays valid (no Python paint per node), and a bar whose length and
         colour did not change is not touched at all."""
+        bar = self.telemetry_bar
         if not stats:
-            if self.telemetry_bar is not None and self.telemetry_bar.isVisible():
-                self.telemetry_bar.setVisible(False)
+            if bar.isVisible():
+                bar.setVisible(False)
             return
         frac = max(0.0, min(1.0, finite_or(stats.get("grad_norm"), 0.0) / (scale or 1.0)))
-        colour = telemetry_colour(stats)
-        bar = self.telemetry_bar
-        if bar is None:
-            bar = self.telemetry_bar = TelemetryBar()
-            bar.setParentItem(self)
-        bar.show_value(frac, colour)
+        bar.show_value(frac, telemetry_colour(stats))
         shown = not self._scene_ref.overview
         if bar.isVisible() != shown:
             bar.setVisible(shown)

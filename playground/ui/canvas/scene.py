@@ -161,17 +161,16 @@ class GraphScene(QGraphicsScene):
             return
         self.overview = overview
         if overview:
-            for nid in self.telemetry:
-                item = self.node_items.get(nid)
-                if item is not None and item.telemetry_bar is not None:
+            for item in self.node_items.values():
+                if item.telemetry_bar.isVisible():
                     item.telemetry_bar.setVisible(False)
         else:
-            self._show_bars(self.node_items)
+            self._show_bars(self.telemetry)
 
     def _show_bars(self, ids) -> None:
         for nid in ids:
             item = self.node_items.get(nid)
-            if item is not None and (nid in self.telemetry or item.telemetry_bar is not None):
+            if item is not None:
                 item.show_telemetry(self.telemetry.get(nid), self.telemetry_scale)
 
     def _on_analyzed(self, analysis) -> None:
