@@ -33,6 +33,7 @@ between the ticks of a 10 ms heartbeat timer: the stall a user would feel.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -365,15 +366,34 @@ def live(win, app, path: Path, seconds: float, seed: int = 0) -> dict[str, float
     items = [item for item in win.scene.node_items.values()
              if viewport.rect().contains(win.view.mapFromScene(item.mapToScene(
                  QPointF(40, 50))))] or list(win.scene.node_items.values())
-    gaps: list[float] = []
+    gaps: list[tuple[float, float, float]] = []   # (gap ms, its end, GUI-thread CPU ms in it)
     clock = QElapsedTimer()
-    last = [0.0]
+    last = [0.0, time.thread_time()]
     counts = {"clicks": 0, "tips": 0}
+    timeline: list[tuple[str, float, float]] = []   # what the GUI thread did, and when
+
+    def now() -> float:
+        return clock.nsecsElapsed() / 1e6
 
     def beat() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        gaps.append(now - last[0])
-        last[0] = now
+        t, cpu = now(), time.thread_time()
+        gaps.append((t - last[0], t, (cpu - last[1]) * 1000))
+        last[0], last[1] = t, cpu
+
+    def timed(name, fn):
+        def wrapper() -> None:
+            start = now()
+            fn()
+            timeline.append((name, start, now()))
+        return wrapper
+
+    collecting = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            collecting[0] = now()
+        else:
+            timeline.append((f"gc gen {info.get('generation')}", collecting[0], now()))
 
     def click() -> None:
         item = items[counts["clicks"] % len(items)]
@@ -400,11 +420,15 @@ def live(win, app, path: Path, seconds: float, seed: int = 0) -> dict[str, float
 
     producer = threading.Thread(target=produce, name="bench-events", daemon=True)
     timers = []
-    for interval, slot in ((10, beat), (500, click), (700, tip)):
+    for interval, slot in ((10, beat), (500, timed("click", click)), (700, timed("tooltip", tip))):
         timer = QTimer()
         timer.setInterval(interval)
         timer.timeout.connect(slot)
         timers.append(timer)
+    panel_tick = timed("panel tick", run.panel._tick)
+    run.panel.timer.timeout.disconnect(run.panel._tick)
+    run.panel.timer.timeout.connect(panel_tick)
+    gc.callbacks.append(on_gc)
     clock.start()
     run.panel.timer.start()
     for timer in timers:
@@ -417,14 +441,24 @@ def live(win, app, path: Path, seconds: float, seed: int = 0) -> dict[str, float
     cpu = time.thread_time() - cpu0
     done.set()
     producer.join()
+    gc.callbacks.remove(on_gc)
     for timer in timers:
         timer.stop()
+    run.panel.timer.timeout.disconnect(panel_tick)
+    run.panel.timer.timeout.connect(run.panel._tick)
     run.close()
     win.doc.undo_stack.setClean()
     gaps = gaps[1:]
+    longest, end, busy = max(gaps)
+    inside = [f"{name} {b - a:.1f} ms" for name, a, b in timeline
+              if b > end - longest and a < end]
+    lengths = sorted(g for g, _, _ in gaps)
     return {"seconds": seconds, "epochs": run.epoch, "clicks": counts["clicks"],
-            "longest gap": max(gaps), "median gap": statistics.median(gaps),
-            "p99 gap": sorted(gaps)[int(len(gaps) * 0.99) - 1],
+            "longest gap": longest, "median gap": statistics.median(lengths),
+            "p99 gap": lengths[int(len(lengths) * 0.99) - 1],
+            "GUI thread CPU in the longest gap": busy,
+            "in the longest gap": ", ".join(inside) or "nothing of the window's",
+            "longest GUI-thread CPU between two beats": max(c for _, _, c in gaps),
             "GUI thread CPU share": cpu / seconds}
 
 
@@ -465,10 +499,13 @@ def main() -> int:
             replay = live(win, app, path, args.live)
             all_results[name]["live"] = replay
             print(f"live replay {replay['seconds']:.0f} s ({replay['epochs']} epochs, "
-                  f"{replay['clicks']} clicks): longest gap {replay['longest gap']:.1f} ms, "
-                  f"p99 {replay['p99 gap']:.1f} ms, median {replay['median gap']:.1f} ms "
-                  f"(10 ms heartbeat); GUI thread busy "
-                  f"{100 * replay['GUI thread CPU share']:.0f} % of the time", flush=True)
+                  f"{replay['clicks']} clicks): longest gap {replay['longest gap']:.1f} ms "
+                  f"(GUI thread ran {replay['GUI thread CPU in the longest gap']:.1f} ms of "
+                  f"it: {replay['in the longest gap']}), p99 {replay['p99 gap']:.1f} ms, "
+                  f"median {replay['median gap']:.1f} ms (10 ms heartbeat); longest GUI-thread "
+                  f"CPU between two beats "
+                  f"{replay['longest GUI-thread CPU between two beats']:.1f} ms; GUI thread "
+                  f"busy {100 * replay['GUI thread CPU share']:.0f} % of the time", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f}")
     win.close()
     shutil.rmtree(_SCRATCH, ignore_errors=True)   # the simulated runs' folders
