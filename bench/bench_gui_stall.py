@@ -17,7 +17,8 @@ Measured, per graph, as medians (and the maximum) over ``--repeats``:
   a run and late in a long one (30,000 batches plotted);
 - epoch tick: an epoch event with per-node telemetry for every node (plots, log line, the
   canvas's telemetry bars and tooltips), with the canvas fitted to the window and at 100 %;
-- zoom to fit / to 100 % (the second after epochs seen in the overview: every bar is set then);
+- zoom to fit / to 100 % (the second after epochs seen in the overview: every bar is set then),
+  and to 100 % again after each of a few epochs seen fitted;
 - tooltip: the first tooltip shown on a node after an epoch (its telemetry text);
 - hover: the mouse entering a node;
 - select: clicking a node selects it (inspector, explain, layer table, predict follow);
@@ -281,6 +282,17 @@ def measure(win, app, path: Path, repeats: int, seed: int = 0) -> dict[str, dict
         for _ in range(repeats):
             clock.time(panel._tick, run.end_epoch)
         results[f"epoch tick ({label})"] = clock.summary()
+
+    def epoch_in_the_overview() -> None:
+        win.view.fit_all()
+        clock.settle()
+        run.end_epoch()
+        panel._tick()
+
+    zooms = Clock(app)
+    for _ in range(max(3, repeats // 3)):
+        zooms.time(lambda: full_size(win), epoch_in_the_overview)
+    results["zoom to 100% after an epoch seen fitted"] = zooms.summary()
 
     # Nodes with telemetry on screen at 100 %, for the mouse.
     viewport = win.view.viewport()
