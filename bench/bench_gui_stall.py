@@ -405,7 +405,8 @@ def live(win, app, path: Path, seconds: float, seed: int = 0) -> dict[str, float
         if phase == "start":
             collecting[0] = now()
         else:
-            timeline.append((f"gc gen {info.get('generation')}", collecting[0], now()))
+            timeline.append((f"gc gen {info.get('generation')} ({info.get('collected')} freed)",
+                             collecting[0], now()))
 
     def click() -> None:
         item = items[counts["clicks"] % len(items)]
