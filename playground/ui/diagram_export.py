@@ -114,6 +114,8 @@ class _full_detail:  # noqa: N801 - used as a context manager
             scene.blockSignals(False)
         if not scene.detail:
             scene.set_detail(True)
+        self.overview = scene.overview    # telemetry bars show at full detail too
+        scene.set_overview(False)
         self.cached = []
         for item in scene.items():
             if item.cacheMode() != QGraphicsItem.CacheMode.NoCache:
@@ -126,6 +128,7 @@ class _full_detail:  # noqa: N801 - used as a context manager
             item.setCacheMode(mode)
         if scene.detail != self.detail:
             scene.set_detail(self.detail)
+        scene.set_overview(self.overview)
         scene.blockSignals(True)
         try:
             for item in self.selected:

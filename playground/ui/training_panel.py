@@ -120,7 +120,7 @@ def _path_row(placeholder: str, browse: Callable[[], None]) -> tuple[QLineEdit, 
     return field, row
 
 class TrainingPanel(QWidget):
-    telemetry = Signal(dict)
+    telemetry = Signal(object)   # a dict; object: Signal(dict) deep-copied it through QVariant
     device_changed = Signal(str)
     run_finished = Signal(str)   # the final status: finished, stopped, nan, oom, error...
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetricsF,
+    QLinearGradient,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
@@ -37,6 +38,7 @@ from playground.ui.formatting import human_count, shape_text
 if TYPE_CHECKING:
     from playground.ui.canvas.scene import GraphScene
 
+OVERVIEW_ZOOM = 0.15   # below this a node is one filled rectangle (no text, no telemetry bar)
 NODE_Z = 10.0
 EDGE_Z = 1.0
 BADGE_Z = 20.0
@@ -127,9 +129,23 @@ class ErrorBadge(QGraphicsItem):
         super().__init__(node_item)
         self.count = 0
         self.severity = "error"
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.setZValue(BADGE_Z)
         self.setVisible(False)
+
+    def show_problems(self, count: int, severity: str) -> None:
+        """Show ``count`` problems (hide at 0). The badge ignores the view's transformations
+        only while shown: Qt's scene index cannot place such an item in its BSP tree, so every
+        hit test (each mouse move, click and tooltip) visits the whole node that holds one.
+        A flag on every node's hidden badge made each of those O(nodes): 4 bounding-rect
+        calls per node and port per click on DenseNet-121."""
+        self.count = count
+        self.severity = severity
+        shown = count > 0
+        flag = QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+        if bool(self.flags() & flag) != shown:
+            self.setFlag(flag, shown)
+        if self.isVisible() != shown:
+            self.setVisible(shown)
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         s = self.SIZE
@@ -165,6 +181,11 @@ class NodeItem(QGraphicsItem):
         self.badge = ErrorBadge(self)
         self._signature: tuple | None = None
         self._base_tip = ""   # problems or help; telemetry figures are appended after a run
+        self._tip_stale = True
+        # Made hidden with the node (like its ports), so neither the first epoch nor leaving
+        # the overview creates 429 items at once.
+        self.telemetry_bar = TelemetryBar()
+        self.telemetry_bar.setParentItem(self)
         self.hovered = False
         self.apply_cache_mode()
         self.place_ports()
@@ -222,9 +243,7 @@ class NodeItem(QGraphicsItem):
         self._signature = signature
         errors = [p for p in problems if p.severity == "error"]
         shown = errors or problems
-        self.badge.count = len(shown)
-        self.badge.severity = "error" if errors else "warning"
-        self.badge.setVisible(bool(shown))
+        self.badge.show_problems(len(shown), "error" if errors else "warning")
         if shown:
             self._base_tip = "\n".join(f"{p.severity}: {p.message}" for p in shown)
         else:
@@ -237,12 +256,46 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def refresh_tooltip(self) -> None:
+        """The tooltip's text is out of date (problems, help or telemetry changed). It is
+        composed when asked for (:meth:`toolTip`, or the scene's help event when the mouse
+        rests on the node), not here: after each epoch every node's figures change, and
+        writing 429 tooltips nobody reads cost more than the rest of the epoch's update."""
+        self._tip_stale = True
+
+    def tooltip_text(self) -> str:
         """The node's tooltip: its problems or help, then the last epoch's telemetry if any."""
         text = self._base_tip
         stats = self._scene_ref.telemetry.get(self.node_id)
         if stats:
             text += "\n\n" + telemetry_text(stats)
-        self.setToolTip(text)
+        return text
+
+    def ensure_tooltip(self) -> None:
+        """Bring Qt's stored tooltip up to date (what the view shows on a help event)."""
+        if self._tip_stale:
+            self._tip_stale = False
+            self.setToolTip(self.tooltip_text())
+
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name
+        self.ensure_tooltip()
+        return super().toolTip()
+
+    def show_telemetry(self, stats: dict[str, float] | None, scale: float) -> None:
+        """The telemetry bar under the node: length = gradient norm relative to the largest
+        (``scale``), colour = dead ReLU share (:func:`telemetry_colour`). Drawn by a C++ child
+        item (:class:`TelemetryBar`), so a new epoch repaints only the bars: the node's own
+        cached picture stays valid (no Python paint per node), and a bar whose length and
+        colour did not change is not touched at all."""
+        bar = self.telemetry_bar
+        if not stats:
+            if bar.isVisible():
+                bar.setVisible(False)
+            return
+        frac = max(0.0, min(1.0, finite_or(stats.get("grad_norm"), 0.0) / (scale or 1.0)))
+        bar.show_value(frac, telemetry_colour(stats))
+        shown = not self._scene_ref.overview
+        if bar.isVisible() != shown:
+            bar.setVisible(shown)
 
     def has_error(self) -> bool:
         report = self.report()
@@ -265,7 +318,7 @@ class NodeItem(QGraphicsItem):
         frozen = not node.trainable
         if frozen:
             color = theme.desaturate(color)
-        if lod < 0.15:
+        if lod < OVERVIEW_ZOOM:
             # Overview of a big graph: a block of colour (red-framed if broken), nothing else.
             painter.fillRect(rect, color)
             if report is not None and report.has_error:
@@ -330,8 +383,6 @@ class NodeItem(QGraphicsItem):
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.drawRoundedRect(rect.adjusted(-4, -4, 4, 4), 9, 9)
-
-        self._paint_telemetry(painter, rect)
 
     def badge_rect(self, lod: float) -> QRectF:
         """Where the badge covers the node, in item coordinates, at zoom ``lod``: it keeps its
@@ -484,19 +535,6 @@ class NodeItem(QGraphicsItem):
                 return text
         return fm.elidedText(shape, Qt.TextElideMode.ElideMiddle, max(room, 0.0))
 
-    def _paint_telemetry(self, painter: QPainter, rect: QRectF) -> None:
-        stats = self._scene_ref.telemetry.get(self.node_id)
-        if not stats:
-            return
-        scale = self._scene_ref.telemetry_scale or 1.0
-        frac = max(0.0, min(1.0, finite_or(stats.get("grad_norm"), 0.0) / scale))
-        bar = QRectF(6, rect.height() + 2, (rect.width() - 12), 4)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(255, 255, 255, 40))
-        painter.drawRect(bar)
-        painter.setBrush(telemetry_colour(stats))
-        painter.drawRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()))
-
     def lock_rect(self) -> QRectF:
         return QRectF(theme.NODE_WIDTH - 22, 4, 12, 14)
 
@@ -518,6 +556,44 @@ class NodeItem(QGraphicsItem):
         self.hovered = False
         self.update()
         super().hoverLeaveEvent(event)
+
+
+class TelemetryBar(QGraphicsRectItem):
+    """A node's telemetry bar: a faint full-width track under the node, filled from the left
+    to ``frac`` of its width. One C++ rect item whose brush is a hard-stop gradient (bar colour
+    up to ``frac``, the track's after it), so Qt paints it without a Python call and a new
+    epoch costs one ``setBrush`` per node whose bar changed."""
+
+    TRACK = QRectF(6, theme.NODE_HEIGHT + 2, theme.NODE_WIDTH - 12, 4)
+    TRACK_COLOUR = QColor(255, 255, 255, 40)
+
+    def __init__(self) -> None:
+        super().__init__(self.TRACK)
+        self.setVisible(False)   # shown by the node once placed: no repaint of a hidden bar
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.shown: tuple[float, int] | None = None
+
+    def show_value(self, frac: float, colour: QColor) -> None:
+        """Fill ``frac`` of the track in ``colour``; unchanged values cost nothing (the length
+        is compared at a hundredth of a pixel)."""
+        key = (round(frac * self.TRACK.width(), 2), colour.rgba())
+        if key == self.shown:
+            return
+        self.shown = key
+        track = self.TRACK
+        gradient = QLinearGradient(track.left(), 0.0, track.right(), 0.0)
+        if frac > 0:
+            gradient.setColorAt(0.0, colour)
+            gradient.setColorAt(frac, colour)
+        if frac < 1:
+            gradient.setColorAt(min(1.0, frac + 1e-6) if frac > 0 else 0.0, self.TRACK_COLOUR)
+            gradient.setColorAt(1.0, self.TRACK_COLOUR)
+        self.setBrush(QBrush(gradient))
+
+    def fill_fraction(self) -> float:
+        """The filled share of the track, as drawn (for tests and the bench)."""
+        return 0.0 if self.shown is None else self.shown[0] / self.TRACK.width()
 
 
 class EdgeItem(QGraphicsPathItem):

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
 from playground.ui import theme
-from playground.ui.canvas.items import NodeItem, PortItem, curve
+from playground.ui.canvas.items import OVERVIEW_ZOOM, NodeItem, PortItem, curve
 from playground.ui.canvas.scene import GraphScene
 
 BLOCK_MIME = "application/x-playground-block"
@@ -66,6 +66,7 @@ class GraphView(QGraphicsView):
     def _zoomed(self, zoom: float) -> None:
         detail = zoom >= DETAIL_ZOOM
         self.scene().set_detail(detail)  # type: ignore[union-attr]
+        self.scene().set_overview(zoom < OVERVIEW_ZOOM)  # type: ignore[union-attr]
         # Far out, antialiasing a thousand hairline curves costs more than it shows.
         self.setRenderHint(QPainter.RenderHint.Antialiasing, detail)
 
