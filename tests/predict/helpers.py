@@ -39,29 +39,41 @@ def small_graph(head: str = "dense") -> Graph:
         "edges": [{"from": s, "to": d} for s, d in edges]})
 
 
-def seeded_model(graph: Graph, seed: int = 3):
+def seeded_model(graph: Graph, seed: int = 3, scale: float = 0.5):
     """The graph's Keras model with seeded, non-degenerate weights."""
     from playground.keras_build.compile import build_model
 
     model = build_model(graph)
     rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(0.0, 0.5, w.shape).astype(np.float32)
+    model.set_weights([rng.normal(0.0, scale, w.shape).astype(np.float32)
                        for w in model.get_weights()])
     return model
 
 
-def make_run(tmp_path, graph: Graph, classes: list[str], seed: int = 3) -> tuple[str, object]:
+def make_run(tmp_path, graph: Graph, classes: list[str], seed: int = 3, *,
+             config: dict | None = None,
+             dataset: str = "shapes: 30 images 12x12x1, 3 classes",
+             scale: float = 0.5) -> tuple[str, object]:
     """A run folder like the runner writes (config.json + last.weights.h5), and its model."""
     from playground.core.fileformat import to_document
 
-    model = seeded_model(graph, seed)
+    model = seeded_model(graph, seed, scale)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     model.save_weights(str(run_dir / "last.weights.h5"))
     (run_dir / "config.json").write_text(json.dumps({
-        "config": {}, "dataset": "shapes: 30 images 12x12x1, 3 classes", "classes": classes,
+        "config": config or {}, "dataset": dataset, "classes": classes,
         "graph": to_document(graph)}))
     return os.fspath(run_dir), model
+
+
+def digits_run(tmp_path, graph: Graph, seed: int = 1, scale: float = 0.5
+               ) -> tuple[str, object, Graph]:
+    """A digits run folder (10 classes named "digit N") for ``graph`` with seeded weights."""
+    run, model = make_run(tmp_path, graph, [f"digit {i}" for i in range(10)], seed,
+                          config={"dataset": "digits"},
+                          dataset="digits: 1797 images 8x8x1, 10 classes", scale=scale)
+    return run, model, graph
 
 
 def write_png(path, pixels: np.ndarray) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -20,18 +19,9 @@ LENET = "presets/lenet5.json"
 @pytest.fixture
 def digits_run(tmp_path):
     """LeNet-5 with seeded weights in a run folder like the runner writes (digits)."""
-    from playground.core.fileformat import to_document
-    from tests.predict.helpers import seeded_model
+    from tests.predict.helpers import digits_run as make
 
-    graph = fileformat.load(LENET)
-    model = seeded_model(graph, seed=1)
-    run = tmp_path / "run"
-    run.mkdir()
-    model.save_weights(str(run / "last.weights.h5"))
-    (run / "config.json").write_text(json.dumps({
-        "config": {"dataset": "digits"}, "dataset": "digits: 1797 images 8x8x1, 10 classes",
-        "classes": [f"digit {i}" for i in range(10)], "graph": to_document(graph)}))
-    return str(run), model, graph
+    return make(tmp_path, fileformat.load(LENET), seed=1)
 
 
 def test_a_hung_inference_process_is_reported_killed_and_replaced(

@@ -64,21 +64,9 @@ def lent_child(_module_child, monkeypatch):
 @pytest.fixture
 def lenet_run(tmp_path):
     """LeNet-5 with seeded weights in a run folder like the runner writes (digits, 10 classes)."""
-    from playground.core.fileformat import to_document
-    from playground.keras_build.compile import build_model
+    from tests.predict.helpers import digits_run
 
-    graph = fileformat.load(LENET)
-    model = build_model(graph)
-    rng = np.random.default_rng(1)
-    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    run = tmp_path / "run"
-    run.mkdir()
-    model.save_weights(str(run / "last.weights.h5"))
-    (run / "config.json").write_text(json.dumps({
-        "config": {"dataset": "digits"}, "dataset": "digits: 1797 images 8x8x1, 10 classes",
-        "classes": [f"digit {i}" for i in range(10)], "graph": to_document(graph)}))
-    return str(run), model, graph
+    return digits_run(tmp_path, fileformat.load(LENET), seed=1, scale=0.3)
 
 
 def _mouse(widget, kind, pos, buttons):
