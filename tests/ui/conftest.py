@@ -3,11 +3,13 @@ message boxes that never block (each test decides the answer it needs)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtCore import QPointF, QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 import playground.ui  # noqa: E402,F401  (applies the PySide6/Python 3.11 None work-around)
@@ -103,3 +105,24 @@ def load_into(win, graph: Graph) -> None:
     win.doc.set_graph(graph, None)
     win.view.reset_zoom()
     win.view.centerOn(QPointF(400, 40))
+
+
+class Heart:
+    """A 10 ms timer on the UI thread; ``longest`` is the longest gap between its beats."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self.beat)
+        self.timer.start()
+
+    def beat(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return max(self.gaps)

@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
 
 from playground.core import fileformat
+from tests.ui.conftest import Heart
 
 pytest.importorskip("tensorflow")
 
@@ -52,17 +52,8 @@ def test_a_hung_inference_process_is_reported_killed_and_replaced(
     service = view.service
     first_pid = service.pid
 
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-    heart = QTimer()
-    heart.setInterval(10)
-    heart.timeout.connect(beat)
-    heart.start()
+    heart = Heart()
+    gaps = heart.gaps
     marker.write_text("3600")                         # a deadlock inside TensorFlow
     start = time.monotonic()
     view.request_predict()

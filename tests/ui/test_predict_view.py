@@ -7,12 +7,13 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from playground.core import fileformat
 from tests.predict.helpers import write_png
+from tests.ui.conftest import Heart
 
 pytest.importorskip("tensorflow")
 
@@ -88,27 +89,6 @@ def draw(qtbot, pad, points, view):
     _mouse(pad, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
 
 
-class Heart:
-    """A 10 ms timer on the UI thread; ``longest`` is the longest gap between its beats."""
-
-    def __init__(self) -> None:
-        self.gaps: list[float] = []
-        self.last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self.beat)
-        self.timer.start()
-
-    def beat(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self.last)
-        self.last = now
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return max(self.gaps)
-
-
 def drop_file(widget, path):
     from PySide6.QtCore import QMimeData, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -143,17 +123,8 @@ def test_drawing_predicts_live_with_the_runs_weights(window, qtbot, lenet_run, l
     run_dir, model, graph = lenet_run
     view = _open_predict(window, qtbot, graph, run_dir)
     assert view.loaded.source == run_dir and not view.loaded.random
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat():
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-    heart = QTimer()
-    heart.setInterval(10)
-    heart.timeout.connect(beat)
-    heart.start()
+    heart = Heart()
+    gaps = heart.gaps
     pad = view.pad
     side = pad._square().width()
     x0, y0 = pad._square().x(), pad._square().y()
