@@ -79,13 +79,9 @@ class FeedSession:
             self.ended = True
 
     def drain(self, limit: int = 100_000) -> list[Any]:
-        out: list[Any] = []
-        try:
-            while len(out) < limit:
-                out.append(self.events.get_nowait())
-        except queue.Empty:
-            pass
-        return out
+        from playground.training.events import drain_queue
+
+        return drain_queue(self.events, limit)
 
     @property
     def has_events(self) -> bool:

@@ -9,6 +9,7 @@ keeps its raw payload in ``raw`` for views that want a field this module does no
 
 from __future__ import annotations
 
+import queue
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,3 +162,15 @@ def from_raw(raw: dict[str, Any]) -> list[Event]:
         events.append(_ended(raw))
         return events
     return [Log(raw=raw, text=f"{kind}: {raw}")]
+
+
+def drain_queue(source: queue.Queue | queue.SimpleQueue, limit: int = 100_000) -> list[Any]:
+    """Every item queued so far, oldest first, at most ``limit`` (a view's timer tick takes
+    what arrived since the last one without ever blocking the GUI thread)."""
+    out: list[Any] = []
+    try:
+        while len(out) < limit:
+            out.append(source.get_nowait())
+    except queue.Empty:
+        pass
+    return out

@@ -320,13 +320,7 @@ class TrainingSession:
 
     def drain(self, limit: int = 100_000) -> list[ev.Event]:
         """Every event received since the last call, oldest first."""
-        out: list[ev.Event] = []
-        try:
-            while len(out) < limit:
-                out.append(self._events.get_nowait())
-        except queue.Empty:
-            pass
-        return out
+        return ev.drain_queue(self._events, limit)
 
     def start(self) -> TrainingSession:
         """Start the child process and return at once."""

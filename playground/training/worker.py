@@ -82,13 +82,9 @@ class TrainingWorker:
 
     def drain(self, limit: int = 100_000) -> list[dict[str, Any]]:
         """Every event queued so far (called on the UI thread by a timer)."""
-        out = []
-        try:
-            while len(out) < limit:
-                out.append(self.events.get_nowait())
-        except queue.Empty:
-            pass
-        return out
+        from playground.training.events import drain_queue
+
+        return drain_queue(self.events, limit)
 
 
 class BackgroundJob:
