@@ -164,9 +164,13 @@ def test_edits_are_autosaved_after_a_pause(window, autosave_dir, qtbot):
     window._autosave_timer.setInterval(50)
     load_into(window, chain_graph())
     window.editor.set_param("conv", "filters", 9)
-    qtbot.waitUntil(lambda: autosave_dir.exists() and any(autosave_dir.iterdir()), timeout=3000)
-    snapshot = json.loads(next(autosave_dir.iterdir()).read_text(encoding="utf-8"))
-    assert '"filters": 9' in json.dumps(snapshot)
+
+    def snapshot_has_the_edit() -> bool:
+        # Every snapshot written so far is read whole (no first-file-listed guess under load).
+        return any('"filters": 9' in json.dumps(json.loads(f.read_text(encoding="utf-8")))
+                   for f in autosave_dir.glob("*.autosave.json"))
+
+    qtbot.waitUntil(snapshot_has_the_edit, timeout=3000)
     assert window.save_to(autosave_dir.parent / "saved.json")
     assert not any(autosave_dir.iterdir())
 
