@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from playground.core.graph import Graph
-from playground.core.twins import BASE, MOBILENET_ROWS, Twin, TwinError, cache_dir
+from playground.core.twins import Twin, TwinError, cache_dir
 
 PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy",
                    "HTTP_PROXY")
@@ -37,12 +37,7 @@ def file_names(twin: Twin, graph: Graph, retargeted: bool = False) -> list[str]:
     head = graph.node(twin.top_layer) if twin.top_layer in graph.node_ids else None
     width = head.params.get("units", head.params.get("filters")) if head is not None else None
     top_first = width == 1000 and not retargeted
-    names = [twin.top_file, twin.notop_file] if top_first else [twin.notop_file, twin.top_file]
-    return [n.format(rows=rows if rows in MOBILENET_ROWS else 224) for n in names]
-
-
-def url_of(twin: Twin, file_name: str) -> str:
-    return (twin.folder if twin.folder.startswith("https://") else BASE + twin.folder) + file_name
+    return [twin.file_name(top_first, rows), twin.file_name(not top_first, rows)]
 
 
 def offline_message(file_name: str, url: str, cached: Path, reason: str) -> str:
@@ -85,7 +80,7 @@ def check_available(twin: Twin, graph: Graph, retargeted: bool = False) -> None:
     folder = cache_dir() / "models"
     if any((folder / name).is_file() for name in names):
         return
-    url = url_of(twin, names[0])
+    url = twin.url(names[0])
     reason = unreachable(url)
     if reason is not None:
         raise TwinError(offline_message(names[0], url, folder / names[0], reason))

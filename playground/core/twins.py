@@ -28,6 +28,23 @@ class Twin:
     top_md5: str | None = None
     notop_md5: str | None = None
 
+    def file_name(self, with_top: bool, rows: int | None = None) -> str:
+        """The file for a model with (or without) ImageNet's classifier; the MobileNets publish
+        one per input size (``rows``; 224 for a size they do not publish)."""
+        name = self.top_file if with_top else self.notop_file
+        if "{rows}" not in name:
+            return name
+        return name.format(rows=rows if rows in MOBILENET_ROWS else 224)
+
+    def url(self, file_name: str) -> str:
+        """Where Keras downloads ``file_name`` of this twin from."""
+        return download_url(self.folder, file_name)
+
+
+def download_url(folder: str, file_name: str) -> str:
+    """A weights file's URL: ``folder`` is a full URL or a folder under :data:`BASE`."""
+    return (folder if folder.startswith("https://") else BASE + folder) + file_name
+
 
 TWINS: dict[str, Twin] = {t.name.lower(): t for t in (
     Twin("VGG16", "vgg16_weights_tf_dim_ordering_tf_kernels.h5",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playground.core.graph import Graph
-from playground.core.twins import BASE, MOBILENET_ROWS, Twin, TwinError, cache_dir, identify
+from playground.core.twins import Twin, TwinError, cache_dir, identify
 from playground.inspect.model import RANDOM_NOTE, LoadedModel, ModelLoadError
 
 CLASSES_PATH = Path(__file__).resolve().parents[2] / "resources" / "imagenet_classes.txt"
@@ -103,12 +103,8 @@ def plan_twin(graph: Graph) -> TwinPlan:
             f"not ImageNet's {IMAGENET_CLASSES} classes: with ImageNet weights its classifier "
             "would stay random. Predict with the twin's own 1,000-class head, or train it "
             "(--init-weights imagenet)")
-    name, md5 = twin.top_file, twin.top_md5
-    if "{rows}" in name:
-        rows = int(inputs[0][0] or 224)
-        name = name.format(rows=rows if rows in MOBILENET_ROWS else 224)
-    folder = twin.folder if twin.folder.startswith("https://") else BASE + twin.folder
-    return TwinPlan(twin, mode, module, name, md5, folder + name)
+    name = twin.file_name(True, int(inputs[0][0] or 224))
+    return TwinPlan(twin, mode, module, name, twin.top_md5, twin.url(name))
 
 
 def load_imagenet_twin(graph: Graph, source: str = "") -> LoadedModel:

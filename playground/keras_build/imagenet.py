@@ -27,6 +27,7 @@ from playground.core.twins import (  # noqa: F401 - re-exported: the table's old
     Twin,
     TwinError,
     cache_dir,
+    download_url,
 )
 from playground.core.twins import identify as _identify
 from playground.keras_build.weights import LoadReport, WeightsError, apply_weights, read_weights
@@ -53,19 +54,15 @@ def weights_file(twin: Twin, model: Any) -> tuple[str, str | None]:
         with_top = len(shape) > 0 and int(shape[-1]) == 1000
     except ValueError:
         with_top = False
-    name = twin.top_file if with_top else twin.notop_file
     md5 = twin.top_md5 if with_top else twin.notop_md5
-    if "{rows}" in name:
-        rows = int(model.inputs[0].shape[1] or 224)
-        name = name.format(rows=rows if rows in MOBILENET_ROWS else 224)
-    return name, md5
+    return twin.file_name(with_top, int(model.inputs[0].shape[1] or 224)), md5
 
 
 def fetch(file_name: str, folder: str, md5: str | None) -> Path:
     """The cached file, downloading it with ``keras.utils.get_file`` if needed."""
     root = cache_dir()
     cached = root / "models" / file_name
-    url = (folder if folder.startswith("https://") else BASE + folder) + file_name
+    url = download_url(folder, file_name)
     if cached.is_file():
         return cached
     import keras
